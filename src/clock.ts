@@ -1,0 +1,90 @@
+/** Time as a dependency: the service, scheduler, limiter and retry loop only see this. */
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms` of this clock's time, or early (without error) when the signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted || ms <= 0) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      }
+      signal?.addEventListener("abort", done, { once: true });
+    }),
+};
+
+/**
+ * A clock whose time only moves when asked, for tests that run a day of schedule in a second.
+ * `advance` runs due sleepers in time order, letting each one's continuation run before the next.
+ */
+export interface ManualClock extends Clock {
+  set(ms: number): void;
+  advance(ms: number): Promise<void>;
+  /** Advances to the next pending sleeper's wake time (if any); returns whether one was woken. */
+  step(): Promise<boolean>;
+  pending(): number;
+}
+
+export function createManualClock(startMs: number): ManualClock {
+  let nowMs = startMs;
+  let seq = 0;
+  const sleepers: { at: number; seq: number; resolve: () => void }[] = [];
+  const flush = async () => {
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    await new Promise((r) => setImmediate(r));
+  };
+  const wakeDue = async (limit: number) => {
+    for (;;) {
+      sleepers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = sleepers[0];
+      if (!next || next.at > limit) break;
+      sleepers.shift();
+      if (next.at > nowMs) nowMs = next.at;
+      next.resolve();
+      await flush();
+    }
+  };
+  return {
+    now: () => nowMs,
+    sleep(ms, signal) {
+      if (ms <= 0 || signal?.aborted) return Promise.resolve();
+      return new Promise((resolve) => {
+        const entry = { at: nowMs + ms, seq: seq++, resolve: () => resolve() };
+        sleepers.push(entry);
+        signal?.addEventListener(
+          "abort",
+          () => {
+            const i = sleepers.indexOf(entry);
+            if (i >= 0) sleepers.splice(i, 1);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+    },
+    set(ms) {
+      nowMs = ms;
+    },
+    async advance(ms) {
+      const target = nowMs + ms;
+      await wakeDue(target);
+      nowMs = Math.max(nowMs, target);
+      await flush();
+    },
+    async step() {
+      sleepers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = sleepers[0];
+      if (!next) return false;
+      await wakeDue(next.at);
+      return true;
+    },
+    pending: () => sleepers.length,
+  };
+}

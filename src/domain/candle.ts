@@ -1,0 +1,49 @@
+import { MINUTE_MS } from "./interval.ts";
+
+/** Exchange ids: lowercase keys of the adapter registry. */
+export type ExchangeId = "binance" | "kraken" | "kucoin" | "poloniex";
+
+/** The names users see in CSV and the database (SPEC section 4). */
+export const EXCHANGE_NAMES: Record<ExchangeId, string> = {
+  binance: "Binance",
+  kraken: "Kraken",
+  kucoin: "Kucoin",
+  poloniex: "Poloniex",
+};
+
+/** A candle of some interval as an exchange reported it, already mapped from the wire (base volume). */
+export interface RawCandle {
+  openTimeMs: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  /** Traded volume in the base asset (the coin). */
+  volume: number;
+}
+
+/** The normalised candle of one bucket, as saved. */
+export interface Candle extends RawCandle {
+  exchange: ExchangeId;
+  /** Common ticker: BTC, never XBT. */
+  coin: string;
+  intervalMinutes: number;
+  /** True when the bucket had no trades and was fed forward from the previous close. */
+  filled: boolean;
+}
+
+/** The bucket's end: what the `TimeStamp` column shows. */
+export function candleEndMs(candle: Pick<Candle, "openTimeMs" | "intervalMinutes">): number {
+  return candle.openTimeMs + candle.intervalMinutes * MINUTE_MS;
+}
+
+/** Key of a series: one exchange, one coin, one interval. */
+export function seriesKey(exchange: ExchangeId, coin: string, intervalMinutes: number): string {
+  return `${exchange}|${coin}|${intervalMinutes}`;
+}
+
+/** The last candle a sink holds for a series: where to resume, and the close to feed forward. */
+export interface SeriesPosition {
+  openTimeMs: number;
+  close: number;
+}

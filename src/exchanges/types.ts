@@ -1,0 +1,72 @@
+import type { ExchangeId, RawCandle } from "../domain/candle.ts";
+
+/** One request as an adapter describes it; the shared engine sends it. */
+export interface RequestSpec {
+  /** Path below the base URL, already encoded (`/api/v3/klines`, `/markets/BTC_USDT/candles`). */
+  path: string;
+  query?: Record<string, string | number>;
+  /** Cost in the exchange's budget units (Binance request weight, KuCoin pool weight; 1 elsewhere). */
+  weight: number;
+  /** A second budget this request also draws from (Kraken limits OHLC and Trades per pair). */
+  limitKey?: string;
+  /** Names the request in logs and errors: `BTCUSDT`. */
+  label: string;
+}
+
+/** A tradable market on one exchange, resolved from its listing (never built by hand). */
+export interface Market {
+  /** Common ticker of the coin: `BTC` (Kraken's `XBT` already mapped). */
+  coin: string;
+  /** The exchange's own symbol for requests: `BTCUSDT`, `XXBTZUSD`, `BTC-USDT`, `BTC_USDT`. */
+  symbol: string;
+  /** Common ticker of the quote currency: `USDT`, `USD`. */
+  quote: string;
+}
+
+/** Token-bucket budget for an exchange, in its own units, kept below its published limits. */
+export interface RateBudget {
+  /** Units refilled per second. */
+  refillPerSecond: number;
+  /** Units the bucket holds at most (the burst). */
+  burst: number;
+  /** A separate bucket per `RequestSpec.limitKey` (Kraken: per pair). */
+  perKey?: { refillPerSecond: number; burst: number };
+  /** A response header reporting the units used in the current window (Binance `X-MBX-USED-WEIGHT-1M`). */
+  usedWeightHeader?: { name: string; limit: number; windowMs: number };
+  /** A response header giving when a refused request may be retried, besides `Retry-After` (KuCoin). */
+  resetHeader?: { name: string; unit: "ms" | "s" };
+}
+
+export interface CandleContext {
+  market: Market;
+  intervalMinutes: number;
+}
+
+/**
+ * An exchange, described: no adapter calls `fetch`. The engine in `src/http` owns limiting, retries,
+ * timeouts and paging; the adapter owns URLs, wire schemas and mapping.
+ */
+export interface ExchangeAdapter {
+  id: ExchangeId;
+  /** The public docs of the candles endpoint. */
+  docs: string;
+  budget: RateBudget;
+  /** Candles one request may return. */
+  maxCandlesPerRequest: number;
+  /** Intervals (minutes) the exchange serves natively with the same epoch alignment as our buckets. */
+  nativeIntervals: readonly number[];
+  /** Only this many most recent candles (including the open one) can be fetched at all (Kraken: 720). */
+  recentCandlesOnly?: number;
+  marketsRequest(): RequestSpec;
+  /** Tradable markets, one per coin, with the first quote of the preference list that the coin trades in. */
+  parseMarkets(body: unknown, quotePreference: readonly string[]): Market[];
+  /** Candles with open time in [startMs, endMs), `intervalMinutes` one of `nativeIntervals`. */
+  candlesRequest(market: Market, intervalMinutes: number, startMs: number, endMs: number): RequestSpec;
+  /**
+   * Maps a successful body to candles (any order; the engine sorts and trims). Throws
+   * ExchangeSchemaError on drift, ExchangeApiError for errors reported inside a 200 body.
+   */
+  parseCandles(body: unknown, context: CandleContext): RawCandle[];
+  /** Turns a non-2xx body into a specific error (unknown symbol, rate limited), or undefined. */
+  parseErrorBody?(status: number, body: unknown, where: string): Error | undefined;
+}

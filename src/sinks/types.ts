@@ -1,0 +1,25 @@
+import type { Candle, ExchangeId, SeriesPosition } from "../domain/candle.ts";
+
+/** Facts about a tracked coin, kept in the database's `coins` table. */
+export interface CoinInfo {
+  coin: string;
+  name: string;
+  marketCap: number | null;
+}
+
+/**
+ * Where candles are saved. Every sink is idempotent: writing a candle it already holds changes
+ * nothing, so a retried or repeated write never duplicates a row.
+ */
+export interface CandleSink {
+  readonly name: "csv" | "database";
+  /** Prepares storage (create folders, connect, migrate, repair a torn CSV line). */
+  open(): Promise<void>;
+  /** The newest saved bucket of a series, or undefined when it has none. */
+  lastSaved(exchange: ExchangeId, coin: string, intervalMinutes: number): Promise<SeriesPosition | undefined>;
+  /** Saves candles of any series, in any order; returns how many rows were new. */
+  write(candles: readonly Candle[]): Promise<number>;
+  /** Records the coins and exchanges being tracked (the database keeps them; CSV ignores them). */
+  track?(coins: readonly CoinInfo[], exchanges: readonly ExchangeId[]): Promise<void>;
+  close(): Promise<void>;
+}
