@@ -1,0 +1,222 @@
+import type { Clock } from "../clock.ts";
+import type { ExchangeId } from "../domain/candle.ts";
+import {
+  BannedError,
+  CryptoIntellectError,
+  describeError,
+  ExchangeApiError,
+  ExchangeHttpError,
+  ExchangeSchemaError,
+  RateLimitedError,
+} from "../errors.ts";
+import type { ExchangeAdapter, RequestSpec } from "../exchanges/types.ts";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import { backoffMs, parseResetHeader, parseRetryAfter, RETRY_STATUSES } from "./retry-policy.ts";
+import { createTokenBucket, type TokenBucket } from "./token-bucket.ts";
+import { BodyTooLarge, readBodyText } from "./read-body.ts";
+
+export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+export interface ExchangeClientOptions {
+  adapter: Pick<ExchangeAdapter, "id" | "budget" | "parseErrorBody">;
+  /** Replaces the exchange's host; may carry a path prefix (`http://127.0.0.1:9700/binance`). */
+  baseUrl: string;
+  fetch: FetchFn;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  random?: () => number;
+  /** Attempts per request, the first included. */
+  maxAttempts?: number;
+  timeoutMs?: number;
+  /** Bodies larger than this are refused (a hostile 50 MB body is not parsed). */
+  maxBodyBytes?: number;
+  backoff?: { baseMs: number; capMs: number };
+}
+
+export interface ExchangeClientStatus {
+  bannedUntilMs: number | undefined;
+  lastSuccessMs: number | undefined;
+  consecutiveFailures: number;
+}
+
+/** One exchange's door to the network: limits, retries, timeouts, bans. Every adapter goes through it. */
+export interface ExchangeClient {
+  readonly id: ExchangeId;
+  /** Sends the request and parses a 2xx body with `parse`; retries what is worth retrying. */
+  request<T>(spec: RequestSpec, parse: (body: unknown) => T, signal?: AbortSignal): Promise<T>;
+  status(): ExchangeClientStatus;
+}
+
+class RetryableFailure extends Error {
+  constructor(
+    readonly reason: string,
+    readonly final: Error,
+    readonly retryAfterMs?: number,
+  ) {
+    super(reason);
+  }
+}
+
+const DEFAULT_BAN_MS = 120_000;
+
+export function createExchangeClient(options: ExchangeClientOptions): ExchangeClient {
+  const { adapter, clock, logger, metrics } = options;
+  const id = adapter.id;
+  const random = options.random ?? Math.random;
+  const maxAttempts = options.maxAttempts ?? 5;
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const maxBodyBytes = options.maxBodyBytes ?? 20 * 1024 * 1024;
+  const base = options.baseUrl.replace(/\/+$/, "");
+  const budget = adapter.budget;
+  const bucket = createTokenBucket({ refillPerSecond: budget.refillPerSecond, burst: budget.burst, clock });
+  const keyBuckets = new Map<string, TokenBucket>();
+  let bannedUntilMs: number | undefined;
+  let lastSuccessMs: number | undefined;
+  let consecutiveFailures = 0;
+
+  const keyBucket = (key: string) => {
+    let b = keyBuckets.get(key);
+    if (!b && budget.perKey) {
+      b = createTokenBucket({ ...budget.perKey, clock });
+      keyBuckets.set(key, b);
+    }
+    return b;
+  };
+
+  const checkBan = (where: string) => {
+    if (bannedUntilMs !== undefined) {
+      if (clock.now() < bannedUntilMs) throw new BannedError(where, bannedUntilMs);
+      bannedUntilMs = undefined;
+      metrics.set("cryptointellect_banned", { exchange: id }, 0);
+      logger.info("ban ended; calling again", { exchange: id });
+    }
+  };
+
+  /** Reads the used-weight header: near the window's limit, pause until the window turns. */
+  const observeUsedWeight = (response: Response) => {
+    const spec = budget.usedWeightHeader;
+    if (!spec) return;
+    const used = Number(response.headers.get(spec.name));
+    if (!Number.isFinite(used)) return;
+    if (used >= spec.limit * 0.9) {
+      const now = clock.now();
+      const windowEnd = Math.floor(now / spec.windowMs) * spec.windowMs + spec.windowMs;
+      bucket.pauseUntil(windowEnd + 250);
+      logger.debug("near the weight limit; pausing until the window turns", { exchange: id, used, limit: spec.limit });
+    }
+  };
+
+  const retryAfterOf = (response: Response) =>
+    parseRetryAfter(response.headers.get("retry-after"), clock.now()) ??
+    (budget.resetHeader ? parseResetHeader(response.headers.get(budget.resetHeader.name), budget.resetHeader.unit) : undefined);
+
+  async function attempt<T>(spec: RequestSpec, parse: (body: unknown) => T, where: string, url: string, signal?: AbortSignal): Promise<T> {
+    checkBan(where);
+    await bucket.take(spec.weight, signal);
+    if (spec.limitKey) await keyBucket(spec.limitKey)?.take(1, signal);
+    checkBan(where);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let response: Response;
+    try {
+      response = await options.fetch(url, { signal: combined, headers: { accept: "application/json" } });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const reason = timeout.aborted ? "timeout" : "network";
+      metrics.inc("cryptointellect_requests_total", { exchange: id, status: reason });
+      throw new RetryableFailure(reason, new CryptoIntellectError("EXCHANGE_HTTP", `${where}: ${timeout.aborted ? `no answer within ${timeoutMs} ms` : describeError(error)}`));
+    }
+    metrics.inc("cryptointellect_requests_total", { exchange: id, status: String(response.status) });
+    observeUsedWeight(response);
+    let text: string;
+    try {
+      text = await readBodyText(response, maxBodyBytes, combined);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      if (error instanceof BodyTooLarge) throw new ExchangeSchemaError(where, `body larger than ${maxBodyBytes} bytes`);
+      throw new RetryableFailure(timeout.aborted ? "timeout" : "body", new CryptoIntellectError("EXCHANGE_HTTP", `${where}: body could not be read`));
+    }
+    if (response.status === 418) {
+      const waitMs = retryAfterOf(response) ?? DEFAULT_BAN_MS;
+      bannedUntilMs = clock.now() + waitMs;
+      metrics.inc("cryptointellect_bans_total", { exchange: id });
+      metrics.set("cryptointellect_banned", { exchange: id }, 1);
+      logger.error("exchange banned this IP; not calling it until the ban ends", { exchange: id, until: new Date(bannedUntilMs).toISOString() });
+      throw new BannedError(where, bannedUntilMs);
+    }
+    let body: unknown = undefined;
+    let parsedJson = true;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      parsedJson = false;
+    }
+    if (!response.ok) {
+      const retryAfterMs = retryAfterOf(response);
+      const specific = parsedJson ? adapter.parseErrorBody?.(response.status, body, where) : undefined;
+      if (response.status === 429 || specific instanceof RateLimitedError) {
+        metrics.inc("cryptointellect_rate_limited_total", { exchange: id });
+        if (retryAfterMs !== undefined) bucket.pauseUntil(clock.now() + retryAfterMs);
+        throw new RetryableFailure("rate-limited", new RateLimitedError(where, retryAfterMs), retryAfterMs);
+      }
+      if (RETRY_STATUSES.has(response.status)) {
+        throw new RetryableFailure(`http-${response.status}`, specific ?? new ExchangeHttpError(where, response.status, retryAfterMs), retryAfterMs);
+      }
+      throw specific ?? new ExchangeHttpError(where, response.status);
+    }
+    if (!parsedJson) throw new RetryableFailure("unparseable", new ExchangeSchemaError(where, "body is not JSON"));
+    try {
+      return parse(body);
+    } catch (error) {
+      if (error instanceof RateLimitedError) {
+        metrics.inc("cryptointellect_rate_limited_total", { exchange: id });
+        const waitMs = error.retryAfterMs ?? 2000;
+        bucket.pauseUntil(clock.now() + waitMs);
+        throw new RetryableFailure("rate-limited", error, waitMs);
+      }
+      if (error instanceof ExchangeApiError && error.retryable) throw new RetryableFailure("api", error, error.retryAfterMs);
+      throw error;
+    }
+  }
+
+  return {
+    id,
+    async request(spec, parse, signal) {
+      const url = buildUrl(base, spec);
+      const where = `${id} GET ${spec.path} ${spec.label}`;
+      for (let n = 1; ; n++) {
+        try {
+          const result = await attempt(spec, parse, where, url, signal);
+          lastSuccessMs = clock.now();
+          consecutiveFailures = 0;
+          metrics.set("cryptointellect_last_success_timestamp_seconds", { exchange: id }, Math.floor(lastSuccessMs / 1000));
+          return result;
+        } catch (error) {
+          if (!(error instanceof RetryableFailure)) {
+            if (!(error instanceof BannedError) && !signal?.aborted) consecutiveFailures++;
+            throw error;
+          }
+          if (n >= maxAttempts || signal?.aborted) {
+            consecutiveFailures++;
+            throw error.final;
+          }
+          const waitMs = Math.max(backoffMs(n, random, options.backoff), error.retryAfterMs ?? 0);
+          metrics.inc("cryptointellect_retries_total", { exchange: id, reason: error.reason });
+          logger.warn("request failed; retrying", { exchange: id, request: `${spec.path} ${spec.label}`, reason: error.reason, attempt: n, waitMs });
+          await clock.sleep(waitMs, signal);
+        }
+      }
+    },
+    status: () => ({ bannedUntilMs, lastSuccessMs, consecutiveFailures }),
+  };
+}
+
+export function buildUrl(base: string, spec: RequestSpec): string {
+  const query = Object.entries(spec.query ?? {})
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    .join("&");
+  return `${base}${spec.path}${query ? `?${query}` : ""}`;
+}
+
