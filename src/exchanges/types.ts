@@ -1,4 +1,5 @@
 import type { ExchangeId, RawCandle } from "../domain/candle.ts";
+import type { Trade } from "../domain/trades-to-candles.ts";
 
 /** One request as an adapter describes it; the shared engine sends it. */
 export interface RequestSpec {
@@ -69,4 +70,14 @@ export interface ExchangeAdapter {
   parseCandles(body: unknown, context: CandleContext): RawCandle[];
   /** Turns a non-2xx body into a specific error (unknown symbol, rate limited), or undefined. */
   parseErrorBody?(status: number, body: unknown, where: string): Error | undefined;
+  /**
+   * Trade history, for exchanges whose candles do not reach back far enough (Kraken OHLC: 720 only).
+   * The cursor is nanoseconds kept as a string: it does not fit a double.
+   */
+  trades?: {
+    request(market: Market, sinceNs: string): RequestSpec;
+    /** Trades oldest first, and the cursor to pass as `sinceNs` for the next page. */
+    parse(body: unknown, market: Market): { trades: Trade[]; lastNs: string };
+  };
 }
+
