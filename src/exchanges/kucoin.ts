@@ -1,0 +1,107 @@
+/**
+ * KuCoin spot.
+ * @see https://www.kucoin.com/docs/rest/spot-trading/market-data/get-klines
+ */
+import { z } from "zod";
+import { ExchangeApiError, RateLimitedError, UnknownSymbolError } from "../errors.ts";
+import type { ExchangeAdapter, Market } from "./types.ts";
+import { decimalString, integerString, parseWire, pickPreferredQuote } from "./wire.ts";
+
+/** `type` names. `1week` and `1month` are left out: not aligned to the epoch like our buckets. */
+const KUCOIN_TYPES: Readonly<Record<number, string>> = {
+  1: "1min", 3: "3min", 5: "5min", 15: "15min", 30: "30min",
+  60: "1hour", 120: "2hour", 240: "4hour", 360: "6hour", 480: "8hour", 720: "12hour", 1440: "1day",
+};
+
+const KUCOIN_OK = "200000";
+const KUCOIN_RATE_LIMITED = "429000";
+/** A bad parameter; with an unknown pair the message is "This pair is not provided at present". */
+const KUCOIN_BAD_PARAMETER = "400100";
+
+/** Every answer: a string `code` (`"200000"` is success) and either `data` or a `msg`. */
+const KucoinEnvelope = z.looseObject({ code: z.string(), msg: z.string().optional(), data: z.unknown().optional() });
+
+/** `[time (s, STRING), open, CLOSE, HIGH, LOW, volume (BASE), turnover (QUOTE)]`, newest first. */
+const KucoinCandle = z
+  .tuple([integerString, decimalString, decimalString, decimalString, decimalString, decimalString, decimalString])
+  .rest(z.unknown());
+const KucoinCandles = z.array(KucoinCandle);
+
+const KucoinSymbols = z.array(
+  z.looseObject({
+    symbol: z.string(),
+    baseCurrency: z.string(),
+    quoteCurrency: z.string(),
+    enableTrading: z.boolean(),
+  }),
+);
+
+/** KuCoin's body codes as our errors. */
+function kucoinError(code: string, message: string | undefined, where: string): Error {
+  if (code === KUCOIN_RATE_LIMITED) return new RateLimitedError(where);
+  // 400100 is any bad parameter; our parameters are fixed, so it is the pair unless the message says otherwise.
+  if (code === KUCOIN_BAD_PARAMETER && (message === undefined || /pair|symbol/i.test(message))) return new UnknownSymbolError(where);
+  const detail = `code ${code.replace(/[^\w-]/g, "?").slice(0, 12)}${message ? ` ${message.replace(/[^\x20-\x7e]/g, "?").slice(0, 80)}` : ""}`;
+  // 5xxxxx are KuCoin's own failures; others (4xxxxx) are ours and final.
+  return new ExchangeApiError(where, detail, { retryable: code.startsWith("5") });
+}
+
+/** The `data` of a body, after a non-success code reported inside HTTP 200. */
+function kucoinData(body: unknown, where: string): unknown {
+  const envelope = parseWire(KucoinEnvelope, body, where);
+  if (envelope.code !== KUCOIN_OK) throw kucoinError(envelope.code, envelope.msg, where);
+  return envelope.data;
+}
+
+export const kucoin: ExchangeAdapter = {
+  id: "kucoin",
+  docs: "https://www.kucoin.com/docs/rest/spot-trading/market-data/get-klines",
+  // The public pool is 2000 weight per 30 s per IP (candles weigh 3, symbols 4). 60/s with a burst
+  // of 120 spends at most 120 + 60·30 = 1920 in any 30 s window (96%), leaving 80 for clock skew
+  // between us and the server; sustained it is 60 of 66.7/s (90%): 20 candle requests a second.
+  budget: {
+    refillPerSecond: 60,
+    burst: 120,
+    resetHeader: { name: "gw-ratelimit-reset", unit: "ms" },
+  },
+  maxCandlesPerRequest: 1500,
+  nativeIntervals: Object.keys(KUCOIN_TYPES).map(Number),
+  marketsRequest: () => ({ path: "/api/v2/symbols", weight: 4, label: "markets" }),
+  parseMarkets(body, quotePreference) {
+    const where = "kucoin symbols";
+    const symbols = parseWire(KucoinSymbols, kucoinData(body, where), where);
+    const candidates: Market[] = symbols
+      .filter((s) => s.enableTrading)
+      .map((s) => ({ coin: s.baseCurrency.toUpperCase(), symbol: s.symbol, quote: s.quoteCurrency.toUpperCase() }));
+    return pickPreferredQuote(candidates, quotePreference);
+  },
+  candlesRequest(market, intervalMinutes, startMs, endMs) {
+    const type = KUCOIN_TYPES[intervalMinutes];
+    if (!type) throw new Error(`kucoin has no native ${intervalMinutes}m interval`);
+    return {
+      path: "/api/v1/market/candles",
+      // Both bounds always (without them KuCoin once answered nothing), in seconds. endAt stops one
+      // second short of the next window, so an inclusive end cannot make the page 1501 candles long.
+      query: { symbol: market.symbol, type, startAt: Math.floor(startMs / 1000), endAt: Math.ceil(endMs / 1000) - 1 },
+      weight: 3,
+      label: market.symbol,
+    };
+  },
+  parseCandles(body, { market }) {
+    const where = `kucoin candles ${market.symbol}`;
+    // Newest first; the engine sorts. Intervals without trades are absent, not zero rows.
+    return parseWire(KucoinCandles, kucoinData(body, where), where).map((k) => ({
+      openTimeMs: k[0] * 1000,
+      open: k[1],
+      close: k[2],
+      high: k[3],
+      low: k[4],
+      volume: k[5], // index 5 is base volume; 6 is the quote turnover
+    }));
+  },
+  parseErrorBody(_status, body, where) {
+    const parsed = KucoinEnvelope.safeParse(body);
+    if (!parsed.success || parsed.data.code === KUCOIN_OK) return undefined;
+    return kucoinError(parsed.data.code, parsed.data.msg, where);
+  },
+};
