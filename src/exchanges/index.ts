@@ -1,5 +1,8 @@
 import type { ExchangeId } from "../domain/candle.ts";
 import { binance } from "./binance.ts";
+import { kraken } from "./kraken.ts";
+import { kucoin } from "./kucoin.ts";
+import { poloniex } from "./poloniex.ts";
 import type { ExchangeAdapter } from "./types.ts";
 
 /**
@@ -8,6 +11,9 @@ import type { ExchangeAdapter } from "./types.ts";
  */
 export const EXCHANGES: Partial<Record<ExchangeId, ExchangeAdapter>> = {
   binance,
+  kraken,
+  kucoin,
+  poloniex,
 };
 
 export const EXCHANGE_IDS = Object.keys(EXCHANGES) as ExchangeId[];
