@@ -130,7 +130,7 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
   }
   const both = <A extends keyof FileConfig, B extends keyof FileConfig>(a: A, b: B) => {
     if (file[a] !== undefined && file[b] !== undefined) issues.push({ path: String(b), message: `is an alias of ${String(a)}; give only one` });
-    return file[a] ?? file[b];
+    return file[a] !== undefined ? file[a] : file[b];
   };
   const intervalField = both("bucketing_interval", "bucket_interval") as string | undefined;
   const coinsField = both("list_coins_to_poll", "list_coins_to_pull") as string[] | null | undefined;

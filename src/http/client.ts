@@ -19,7 +19,7 @@ import { BodyTooLarge, readBodyText } from "./read-body.ts";
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 export interface ExchangeClientOptions {
-  adapter: Pick<ExchangeAdapter, "id" | "budget" | "parseErrorBody">;
+  adapter: { id: string; budget: ExchangeAdapter["budget"]; parseErrorBody?: ExchangeAdapter["parseErrorBody"] };
   /** Replaces the exchange's host; may carry a path prefix (`http://127.0.0.1:9700/binance`). */
   baseUrl: string;
   fetch: FetchFn;
@@ -43,7 +43,7 @@ export interface ExchangeClientStatus {
 
 /** One exchange's door to the network: limits, retries, timeouts, bans. Every adapter goes through it. */
 export interface ExchangeClient {
-  readonly id: ExchangeId;
+  readonly id: string;
   /** Sends the request and parses a 2xx body with `parse`; retries what is worth retrying. */
   request<T>(spec: RequestSpec, parse: (body: unknown) => T, signal?: AbortSignal): Promise<T>;
   status(): ExchangeClientStatus;

@@ -1,0 +1,26 @@
+/**
+ * Builds the single executable: `bun run build` → dist/cryptointellect for this machine.
+ * `bun run build --all` also builds linux-x64, linux-arm64 and the musl variants via --target.
+ */
+import { $ } from "bun";
+
+const commit = (await $`git rev-parse --short HEAD`.quiet().nothrow()).stdout.toString().trim() || "unknown";
+const targets: [string | undefined, string][] = [[undefined, "dist/cryptointellect"]];
+if (process.argv.includes("--all")) {
+  targets.push(
+    ["bun-linux-x64", "dist/cryptointellect-linux-x64"],
+    ["bun-linux-arm64", "dist/cryptointellect-linux-arm64"],
+    ["bun-linux-x64-musl", "dist/cryptointellect-linux-x64-musl"],
+    ["bun-linux-arm64-musl", "dist/cryptointellect-linux-arm64-musl"],
+  );
+}
+for (const [target, outfile] of targets) {
+  const args = ["build", "src/main.ts", "--compile", "--minify", "--sourcemap", `--define`, `CRYPTOINTELLECT_COMMIT=${JSON.stringify(commit)}`, "--outfile", outfile];
+  if (target) args.push(`--target=${target}`);
+  const result = Bun.spawnSync(["bun", ...args], { stdout: "inherit", stderr: "inherit" });
+  if (result.exitCode !== 0) {
+    console.error(`build failed for ${target ?? "this machine"}`);
+    process.exit(1);
+  }
+  console.log(`built ${outfile}${target ? ` (${target})` : ""} at commit ${commit}`);
+}

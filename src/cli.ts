@@ -1,0 +1,154 @@
+/** Command-line parsing, pure: argv in, a command out, or a UsageError naming what is wrong. */
+import { UsageError } from "./errors.ts";
+
+export type Command =
+  | { name: "run" | "once" | "config" | "migrate"; configFlag?: string }
+  | { name: "backfill"; configFlag?: string; args: string[] }
+  | { name: "simulate"; args: string[] }
+  | { name: "healthcheck"; url?: string; configFlag?: string; timeoutMs: number }
+  | { name: "help"; topic?: string }
+  | { name: "version" };
+
+export const COMMANDS = ["run", "once", "backfill", "migrate", "config", "simulate", "healthcheck"] as const;
+
+export const USAGE = `cryptointellect — OHLCV candles from Binance, Kraken, KuCoin and Poloniex, to CSV and SQL
+
+Usage:
+  cryptointellect [run]       [-c FILE]   the service: scheduler + HTTP endpoint (the default command)
+  cryptointellect once        [-c FILE]   one collection cycle now (including catch-up), then exit
+  cryptointellect backfill    --from DATE [--to DATE] [--exchange a,b] [--coin BTC,ETH] [-c FILE]
+  cryptointellect migrate     [-c FILE]   create the database if needed and apply migrations
+  cryptointellect config      [-c FILE]   validate; print the effective config with secrets redacted
+  cryptointellect simulate    [--port N]  the built-in exchange simulator
+  cryptointellect healthcheck [--url U]   probe /health; exit 0 when healthy
+  cryptointellect --help | --version
+
+Options:
+  -c, --config FILE   YAML config (also CRYPTOINTELLECT_CONFIG); without one, the defaults apply
+  -h, --help          help for a command: cryptointellect once --help
+
+Environment:
+  CRYPTOINTELLECT_CONFIG      config file path when -c is not given
+  DATABASE_URL                overrides database_connection
+  CRYPTOINTELLECT_<NAME>_URL  base URL of binance, kraken, kucoin, poloniex or coingecko
+  COINGECKO_API_KEY           CoinGecko demo API key
+
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad config.
+`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  run: `Usage: cryptointellect [run] [-c FILE]
+
+Runs the service: a collection cycle at every bucket boundary + settle_seconds (the first one at
+once, catching up from the last saved bucket up to catch_up_limit), and the HTTP endpoint with
+/health, /metadata and /metrics on http.host:http.port (default 0.0.0.0:8080).
+SIGTERM or SIGINT stops it cleanly: running fetches are abandoned, writes finish, exit 0.
+`,
+  once: `Usage: cryptointellect once [-c FILE]
+
+Runs one collection cycle now for every exchange and coin (catching up from the last saved bucket,
+up to catch_up_limit; on a fresh store, just the newest closed bucket), then exits.
+Exit 0 when every series was fetched and saved, 1 when any failed (nothing is fabricated for it).
+`,
+  backfill: `Usage: cryptointellect backfill --from DATE [--to DATE] [--exchange a,b] [--coin BTC,ETH] [--repair] [-c FILE]
+
+Fetches history into the configured sinks. Dates are YYYY-MM-DD or ISO 8601, UTC.
+`,
+  migrate: `Usage: cryptointellect migrate [-c FILE]
+
+Creates the database if needed and applies the migrations (database mode; the URL comes from
+database_connection or DATABASE_URL; with no URL, the embedded SQLite file).
+`,
+  config: `Usage: cryptointellect config [-c FILE]
+
+Validates the config and prints the effective config (defaults and environment applied) with
+secrets redacted. Every problem is listed with its field path; exit 2 when there is any.
+`,
+  simulate: `Usage: cryptointellect simulate [--port N] [--host H] [--latency MIN-MAX] [--error-rate R] [--garbage-rate R] [--seed N]
+
+Serves the public market-data endpoints of Binance, Kraken, KuCoin, Poloniex and CoinGecko in
+their real wire formats from deterministic synthetic data, for trying the pipeline offline.
+`,
+  healthcheck: `Usage: cryptointellect healthcheck [--url URL] [-c FILE] [--timeout SECONDS]
+
+Probes the service's /health (default http://127.0.0.1:<http.port>/health). Exit 0 when it answers
+200 (ok, degraded or starting), 1 otherwise.
+`,
+};
+
+/** Parses argv (without the program name). */
+export function parseCommandLine(argv: readonly string[]): Command {
+  const args = [...argv];
+  if (args.length === 0) return { name: "run" };
+  const first = args[0]!;
+  if (first === "--version" || first === "-v" || first === "version") return { name: "version" };
+  if (first === "--help" || first === "-h" || first === "help") return { name: "help", topic: args[1] };
+  const name = first.startsWith("-") ? "run" : first;
+  if (!first.startsWith("-")) args.shift();
+  if (!(COMMANDS as readonly string[]).includes(name)) {
+    throw new UsageError(`unknown command "${printable(name)}" (commands: ${COMMANDS.join(", ")}); see cryptointellect --help`);
+  }
+  if (args.includes("--help") || args.includes("-h")) return { name: "help", topic: name };
+  if (name === "simulate") return { name, args };
+  if (name === "backfill") {
+    const configFlag = takeConfigFlag(args, name);
+    return { name, configFlag, args };
+  }
+  const configFlag = takeConfigFlag(args, name);
+  if (name === "healthcheck") {
+    let url: string | undefined;
+    let timeoutMs = 3000;
+    while (args.length > 0) {
+      const a = args.shift()!;
+      if (a === "--url") url = value(args, a, name);
+      else if (a.startsWith("--url=")) url = a.slice(6);
+      else if (a === "--timeout") timeoutMs = seconds(value(args, a, name), a) * 1000;
+      else throw new UsageError(`${name}: unexpected argument "${printable(a)}"`);
+    }
+    if (url !== undefined && !/^https?:\/\/\S+$/.test(url)) throw new UsageError(`${name}: --url must be an http(s) URL`);
+    return { name, url, configFlag, timeoutMs };
+  }
+  if (args.length > 0) throw new UsageError(`${name}: unexpected argument "${printable(args[0]!)}"`);
+  return { name: name as "run" | "once" | "config" | "migrate", configFlag };
+}
+
+/** Removes `-c FILE` / `--config FILE` / `--config=FILE` from args. */
+function takeConfigFlag(args: string[], command: string): string | undefined {
+  let found: string | undefined;
+  for (let i = 0; i < args.length; ) {
+    const a = args[i]!;
+    let v: string | undefined;
+    if (a === "-c" || a === "--config") {
+      v = args[i + 1];
+      if (v === undefined || v.startsWith("-")) throw new UsageError(`${command}: ${a} needs a file path`);
+      args.splice(i, 2);
+    } else if (a.startsWith("--config=")) {
+      v = a.slice(9);
+      args.splice(i, 1);
+    } else {
+      i++;
+      continue;
+    }
+    if (found !== undefined) throw new UsageError(`${command}: the config file is given twice`);
+    if (v === "") throw new UsageError(`${command}: ${a} needs a file path`);
+    found = v;
+  }
+  return found;
+}
+
+function value(args: string[], flag: string, command: string): string {
+  const v = args.shift();
+  if (v === undefined || v.startsWith("-")) throw new UsageError(`${command}: ${flag} needs a value`);
+  return v;
+}
+
+function seconds(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || n > 300) throw new UsageError(`${flag} must be a number of seconds between 0 and 300`);
+  return n;
+}
+
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]/g, "?").slice(0, 60);
+}

@@ -1,0 +1,187 @@
+/**
+ * One collection cycle for one exchange: every tracked coin from each sink's last saved bucket to
+ * the newest closed bucket. Failed fetches leave buckets missing (retried next cycle); nothing is
+ * fabricated; each sink gets only what it lacks, so a failing sink never blocks the other.
+ */
+import type { Clock } from "../clock.ts";
+import { type Candle, type ExchangeId, type SeriesPosition } from "../domain/candle.ts";
+import { lastClosedBucketOpen, MINUTE_MS } from "../domain/interval.ts";
+import { BannedError, describeError } from "../errors.ts";
+import type { ExchangeAdapter, Market } from "../exchanges/types.ts";
+import type { ExchangeClient } from "../http/client.ts";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import type { CandleSink } from "../sinks/types.ts";
+import { fetchRange } from "./fetch-range.ts";
+import { mapPool } from "./pool.ts";
+import { buildWindowCandles, type SeriesState } from "./series.ts";
+
+export interface CycleSettings {
+  bucketIntervalMinutes: number;
+  settleSeconds: number;
+  catchUpLimitMinutes: number;
+}
+
+export interface ExchangeRuntime {
+  adapter: ExchangeAdapter;
+  client: ExchangeClient;
+  markets: Market[];
+}
+
+export interface CycleDeps {
+  settings: CycleSettings;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  sinks: readonly CandleSink[];
+  /** Coins fetched at once per exchange; the rate limiter paces them. */
+  coinConcurrency?: number;
+}
+
+export interface SinkOutcome {
+  ok: boolean;
+  written: number;
+  error?: string;
+}
+
+export interface ExchangeCycleReport {
+  exchange: ExchangeId;
+  startedMs: number;
+  finishedMs: number;
+  /** The newest closed bucket this cycle aimed for. */
+  targetOpenMs: number;
+  seriesTotal: number;
+  seriesOk: number;
+  seriesFailed: number;
+  banned: boolean;
+  filled: number;
+  rejected: number;
+  sinks: Record<string, SinkOutcome>;
+  /** Buckets between the target and the oldest series' newest saved bucket (0 = all current). */
+  lagBuckets: number;
+}
+
+/** How many buckets to look back for a previous close when a series has none saved. */
+const SEED_BUCKETS = 60;
+
+export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime, signal?: AbortSignal): Promise<ExchangeCycleReport> {
+  const { settings, clock, logger, metrics } = deps;
+  const exchange = runtime.adapter.id;
+  const interval = settings.bucketIntervalMinutes;
+  const size = interval * MINUTE_MS;
+  const startedMs = clock.now();
+  const targetOpenMs = lastClosedBucketOpen(startedMs, interval, settings.settleSeconds);
+  const floorOpenMs = targetOpenMs - (Math.max(1, Math.floor(settings.catchUpLimitMinutes / interval)) - 1) * size;
+
+  // Which sinks can be used this cycle, and where each series stands in each.
+  const sinkOutcomes: Record<string, SinkOutcome> = {};
+  const usable: CandleSink[] = [];
+  const positions = new Map<CandleSink, Map<string, SeriesPosition | undefined>>();
+  for (const sink of deps.sinks) {
+    try {
+      const map = new Map<string, SeriesPosition | undefined>();
+      for (const m of runtime.markets) map.set(m.coin, await sink.lastSaved(exchange, m.coin, interval));
+      positions.set(sink, map);
+      usable.push(sink);
+      sinkOutcomes[sink.name] = { ok: true, written: 0 };
+    } catch (error) {
+      sinkOutcomes[sink.name] = { ok: false, written: 0, error: describeError(error) };
+      metrics.inc("cryptointellect_sink_errors_total", { sink: sink.name });
+      logger.error("sink unavailable; it catches up once it is back", { sink: sink.name, exchange, error: describeError(error) });
+    }
+  }
+
+  let seriesOk = 0;
+  let seriesFailed = 0;
+  let filled = 0;
+  let rejected = 0;
+  let banned = false;
+  const toWrite = new Map<CandleSink, Candle[]>(usable.map((s) => [s, []]));
+  const newest = new Map<string, number>();
+
+  await mapPool(runtime.markets, deps.coinConcurrency ?? 16, async (market) => {
+    if (signal?.aborted || usable.length === 0) return;
+    // Each sink wants the buckets after its own last one (fresh: only the newest closed bucket).
+    const wants = usable.map((sink) => {
+      const pos = positions.get(sink)!.get(market.coin);
+      const from = pos ? Math.max(pos.openTimeMs + size, floorOpenMs) : targetOpenMs;
+      return { sink, from, pos };
+    });
+    const fromOpenMs = Math.min(...wants.map((w) => w.from));
+    const known = usable.map((s) => positions.get(s)!.get(market.coin)).filter((p): p is SeriesPosition => p !== undefined);
+    newest.set(market.coin, Math.max(-Infinity, ...known.map((p) => p.openTimeMs)));
+    if (fromOpenMs > targetOpenMs) {
+      seriesOk++;
+      return;
+    }
+    const seed = known.find((p) => p.openTimeMs === fromOpenMs - size);
+    const state: SeriesState = { exchange, coin: market.coin, intervalMinutes: interval, previousClose: seed?.close };
+    // Without a saved previous close, fetch a little earlier so that an empty first bucket can be fed forward.
+    const fetchFrom = seed ? fromOpenMs : fromOpenMs - SEED_BUCKETS * size;
+    const collected: Candle[] = [];
+    let failed = false;
+    for await (const window of fetchRange({ client: runtime.client, adapter: runtime.adapter, market, intervalMinutes: interval, fromOpenMs: fetchFrom, toOpenMs: targetOpenMs, nowMs: clock.now(), signal })) {
+      if (!window.ok) {
+        if (window.toOpenMs < fromOpenMs) continue; // the seed look-back only; the range itself may still be fine
+        failed = true;
+        if (window.error instanceof BannedError) banned = true;
+        metrics.inc("cryptointellect_failed_ranges_total", { exchange });
+        logger.warn("fetch failed; the buckets stay missing until a later cycle fetches them", {
+          exchange,
+          coin: market.coin,
+          from: new Date(window.fromOpenMs).toISOString(),
+          error: describeError(window.error),
+        });
+        break; // later buckets wait too, so the series resumes from its last saved bucket
+      }
+      const built = buildWindowCandles(state, window, clock.now(), settings.settleSeconds);
+      for (const r of built.rejected) {
+        rejected++;
+        metrics.inc("cryptointellect_rejected_candles_total", { exchange });
+        logger.warn("candle failed quality checks; not saved", { exchange, coin: market.coin, open: new Date(r.candle.openTimeMs).toISOString(), problem: r.problem });
+      }
+      for (const c of built.candles) if (c.openTimeMs >= fromOpenMs) collected.push(c);
+    }
+    if (failed) seriesFailed++;
+    else seriesOk++;
+    for (const w of wants) {
+      const mine = collected.filter((c) => c.openTimeMs >= w.from);
+      toWrite.get(w.sink)!.push(...mine);
+    }
+    filled += collected.filter((c) => c.filled).length;
+  });
+
+  for (const sink of usable) {
+    const candles = toWrite.get(sink)!;
+    if (candles.length === 0) continue;
+    try {
+      const written = await sink.write(candles);
+      sinkOutcomes[sink.name] = { ok: true, written };
+      metrics.inc("cryptointellect_rows_written_total", { sink: sink.name, exchange }, written);
+      for (const c of candles) newest.set(c.coin, Math.max(newest.get(c.coin) ?? -Infinity, c.openTimeMs));
+    } catch (error) {
+      sinkOutcomes[sink.name] = { ok: false, written: 0, error: describeError(error) };
+      metrics.inc("cryptointellect_sink_errors_total", { sink: sink.name });
+      logger.error("sink write failed; the candles are fetched again next cycle", { sink: sink.name, exchange, candles: candles.length, error: describeError(error) });
+    }
+  }
+  if (filled > 0) metrics.inc("cryptointellect_filled_buckets_total", { exchange }, filled);
+
+  const oldest = Math.min(...runtime.markets.map((m) => newest.get(m.coin) ?? -Infinity));
+  const lagBuckets = runtime.markets.length === 0 ? 0 : Number.isFinite(oldest) ? Math.max(0, Math.round((targetOpenMs - oldest) / size)) : Math.floor(settings.catchUpLimitMinutes / interval);
+  metrics.set("cryptointellect_lag_buckets", { exchange }, lagBuckets);
+  return {
+    exchange,
+    startedMs,
+    finishedMs: clock.now(),
+    targetOpenMs,
+    seriesTotal: runtime.markets.length,
+    seriesOk,
+    seriesFailed,
+    banned,
+    filled,
+    rejected,
+    sinks: sinkOutcomes,
+    lagBuckets,
+  };
+}

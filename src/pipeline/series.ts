@@ -1,0 +1,51 @@
+/** Turns fetched windows of one series into saveable candles: aggregate, feed forward, check. Pure. */
+import { aggregateCandles } from "../domain/aggregate.ts";
+import type { Candle, ExchangeId, RawCandle } from "../domain/candle.ts";
+import { feedForward } from "../domain/feed-forward.ts";
+import { candleProblem } from "../domain/quality.ts";
+
+export interface SeriesState {
+  exchange: ExchangeId;
+  coin: string;
+  intervalMinutes: number;
+  /** Close of the bucket before the next window, when known. */
+  previousClose: number | undefined;
+}
+
+export interface WindowCandles {
+  candles: Candle[];
+  filled: number;
+  rejected: { candle: RawCandle; problem: string }[];
+}
+
+/**
+ * Builds the buckets of one successfully fetched window. `state.previousClose` carries the close
+ * across windows and is updated; buckets before the first known close are left out, never invented.
+ */
+export function buildWindowCandles(
+  state: SeriesState,
+  window: { fromOpenMs: number; toOpenMs: number; candles: readonly RawCandle[] },
+  nowMs: number,
+  settleSeconds: number,
+): WindowCandles {
+  const traded = aggregateCandles(window.candles, state.intervalMinutes);
+  const rejected: WindowCandles["rejected"] = [];
+  const good: RawCandle[] = [];
+  for (const c of traded) {
+    const problem = candleProblem(c, state.intervalMinutes, nowMs, settleSeconds);
+    if (problem) rejected.push({ candle: c, problem });
+    else good.push(c);
+  }
+  const rejectedAt = new Set(rejected.map((r) => r.candle.openTimeMs));
+  const candles: Candle[] = [];
+  let blocked = false; // after a rejected bucket, nothing is filled until a real candle is seen
+  for (const c of feedForward({ traded: good, intervalMinutes: state.intervalMinutes, fromOpenMs: window.fromOpenMs, toOpenMs: window.toOpenMs, previousClose: state.previousClose })) {
+    if (rejectedAt.has(c.openTimeMs)) blocked = true;
+    if (!c.filled) blocked = false;
+    if (c.filled && blocked) continue;
+    candles.push({ ...c, exchange: state.exchange, coin: state.coin, intervalMinutes: state.intervalMinutes });
+  }
+  // Ending blocked means the last slot was a rejected bucket or left unfilled after one.
+  state.previousClose = blocked ? undefined : (candles.at(-1)?.close ?? state.previousClose);
+  return { candles, filled: candles.filter((c) => c.filled).length, rejected };
+}

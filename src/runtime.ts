@@ -1,0 +1,109 @@
+/**
+ * The composition root's body: builds clock, fetch, HTTP clients, sinks, service, health and the
+ * HTTP app from a config, once, with every part injectable so tests can run it in-process.
+ */
+import { type Clock, systemClock } from "./clock.ts";
+import { COINGECKO_BUDGET } from "./coins/coingecko.ts";
+import { type Config, configSecrets } from "./config.ts";
+import type { ExchangeId } from "./domain/candle.ts";
+import { EXCHANGES } from "./exchanges/index.ts";
+import type { ExchangeAdapter } from "./exchanges/types.ts";
+import { createHealthTracker, type HealthTracker } from "./health.ts";
+import { createExchangeClient, type ExchangeClient, type FetchFn } from "./http/client.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { runScheduler } from "./schedule.ts";
+import { createApp } from "./server/app.ts";
+import { createService, type Service } from "./service.ts";
+import { createCsvSink } from "./sinks/csv.ts";
+import type { CandleSink } from "./sinks/types.ts";
+import type { Hono } from "hono";
+
+export interface RuntimeOverrides {
+  clock?: Clock;
+  fetch?: FetchFn;
+  logger?: Logger;
+  random?: () => number;
+  /** Replaces the sinks built from the config (tests). */
+  sinks?: CandleSink[];
+  /** Per-request timeout, attempts and backoff of the exchange clients. */
+  http?: { timeoutMs?: number; maxAttempts?: number; backoff?: { baseMs: number; capMs: number } };
+}
+
+export interface Runtime {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  health: HealthTracker;
+  sinks: CandleSink[];
+  clients: Map<ExchangeId, ExchangeClient>;
+  service: Service;
+  app: Hono;
+  /** Opens every sink; throws (DatabaseError, SinkError) when one cannot be used. */
+  open(): Promise<void>;
+  /** A tick now, then one at every bucket boundary + settle, until the signal aborts. */
+  runLoop(signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
+  const clock = overrides.clock ?? systemClock;
+  const fetchFn = overrides.fetch ?? ((input, init) => fetch(input, init));
+  const logger = overrides.logger ?? createLogger({ secrets: configSecrets(config) });
+  const metrics = createMetrics();
+  const adapters: ExchangeAdapter[] = config.exchanges.map((id) => EXCHANGES[id]!).filter(Boolean);
+  const clientOptions = { fetch: fetchFn, clock, logger, metrics, random: overrides.random, ...overrides.http };
+  const clients = new Map<ExchangeId, ExchangeClient>(
+    adapters.map((adapter) => [adapter.id, createExchangeClient({ ...clientOptions, adapter, baseUrl: config.apiBaseUrls[adapter.id] })]),
+  );
+  const coingecko = createExchangeClient({
+    ...clientOptions,
+    adapter: { id: "coingecko", budget: COINGECKO_BUDGET },
+    baseUrl: config.apiBaseUrls.coingecko,
+    maxAttempts: 3,
+  });
+  const sinks = overrides.sinks ?? buildSinks(config, logger);
+  const health = createHealthTracker(config.exchanges, sinks.map((s) => s.name), clock.now());
+  const service = createService({ config, clock, logger, metrics, health, adapters, clients, coingecko, sinks });
+  const app = createApp({ health: () => health.snapshot(clock.now()), metrics: () => metrics.render() });
+  return {
+    config,
+    clock,
+    logger,
+    metrics,
+    health,
+    sinks,
+    clients,
+    service,
+    app,
+    async open() {
+      for (const sink of sinks) await sink.open();
+    },
+    async runLoop(signal) {
+      const first = service.tick(clock.now(), signal).catch(() => undefined);
+      await runScheduler(
+        { clock, logger, intervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, onTick: (due) => service.tick(due, signal).then(() => undefined) },
+        signal,
+      );
+      await first;
+    },
+    async close() {
+      for (const sink of sinks) {
+        try {
+          await sink.close();
+        } catch (error) {
+          logger.warn("sink did not close cleanly", { sink: sink.name, error: String(error) });
+        }
+      }
+    },
+  };
+}
+
+function buildSinks(config: Config, logger: Logger): CandleSink[] {
+  const sinks: CandleSink[] = [];
+  if (config.saveToCsv) {
+    sinks.push(createCsvSink({ directory: config.csvDirectory, logger, lookbackDays: Math.ceil(config.catchUpLimitMinutes / 1440) + 1 }));
+  }
+  return sinks;
+}

@@ -1,0 +1,38 @@
+/** The HTTP endpoint: /health, /metrics and /metadata. Tested in-process with `app.request()`. */
+import { Hono } from "hono";
+import type { HealthSnapshot } from "../health.ts";
+
+export interface AppDeps {
+  health: () => HealthSnapshot;
+  metrics: () => string;
+  /** The /metadata sub-app (database mode), mounted as is. */
+  metadata?: Hono;
+}
+
+/** Nothing here takes a body; anything longer is refused (Bun.serve enforces it at the socket too). */
+export const MAX_REQUEST_BODY_BYTES = 16 * 1024;
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.use("*", async (c, next) => {
+    const length = Number(c.req.header("content-length") ?? 0);
+    if (length > MAX_REQUEST_BODY_BYTES) return c.json({ error: "request body too large" }, 413);
+    if (c.req.url.length > 4096) return c.json({ error: "URL too long" }, 414);
+    await next();
+    c.header("x-content-type-options", "nosniff");
+    c.header("cache-control", "no-store");
+  });
+  app.get("/health", (c) => {
+    const snapshot = deps.health();
+    return c.json(snapshot, snapshot.status === "down" ? 503 : 200);
+  });
+  app.get("/metrics", (c) => c.text(deps.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  if (deps.metadata) app.route("/metadata", deps.metadata);
+  else app.get("/metadata", (c) => c.json({ error: "metadata is kept in database mode only (save_to_database: true)" }, 404));
+  app.all("/health", (c) => c.json({ error: "method not allowed" }, 405));
+  app.all("/metrics", (c) => c.json({ error: "method not allowed" }, 405));
+  app.notFound((c) => c.json({ error: "not found", routes: ["/health", "/metadata", "/metrics"] }, 404));
+  // Never leak internals: the message of an unexpected error stays in the log.
+  app.onError((_error, c) => c.json({ error: "internal error" }, 500));
+  return app;
+}

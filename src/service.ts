@@ -1,0 +1,206 @@
+/**
+ * The collector: keeps the coin universe and each exchange's markets, runs a cycle per exchange on
+ * each tick (exchanges independent: a slow one never holds up another), and tells the health
+ * tracker and the metadata job. It only uses the dependencies it is handed.
+ */
+import type { Clock } from "./clock.ts";
+import { fetchRanking } from "./coins/coingecko.ts";
+import { buildUniverse, type RankedCoin } from "./coins/universe.ts";
+import type { Config } from "./config.ts";
+import type { ExchangeId } from "./domain/candle.ts";
+import { describeError } from "./errors.ts";
+import type { ExchangeAdapter, Market } from "./exchanges/types.ts";
+import type { HealthTracker } from "./health.ts";
+import type { ExchangeClient } from "./http/client.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import { collectExchange, type ExchangeCycleReport } from "./pipeline/cycle.ts";
+import type { CandleSink, CoinInfo } from "./sinks/types.ts";
+
+export interface ServiceDeps {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  health: HealthTracker;
+  adapters: readonly ExchangeAdapter[];
+  clients: ReadonlyMap<ExchangeId, ExchangeClient>;
+  coingecko: ExchangeClient;
+  sinks: readonly CandleSink[];
+  /** Called after every tick's cycles settle (the metadata job). */
+  afterTick?: (info: { series: number; coins: number; exchanges: number; atMs: number }) => Promise<void>;
+}
+
+export interface TickReport {
+  dueMs: number;
+  reports: ExchangeCycleReport[];
+  skipped: ExchangeId[];
+}
+
+export interface Service {
+  /** Starts a cycle for every exchange that is not still busy; resolves when they all finish. */
+  tick(dueMs: number, signal?: AbortSignal): Promise<TickReport>;
+  /** The markets being collected, per exchange. */
+  tracked(): ReadonlyMap<ExchangeId, readonly Market[]>;
+  /** Reloads the coin ranking and every exchange's listing now. */
+  refreshUniverse(signal?: AbortSignal): Promise<void>;
+}
+
+const DAY_MS = 86_400_000;
+const TICKER = /^[A-Z0-9]{1,20}$/;
+
+export function createService(deps: ServiceDeps): Service {
+  const { config, clock, logger, metrics } = deps;
+  let universe: RankedCoin[] | undefined;
+  let universeAtMs = -Infinity;
+  const listings = new Map<ExchangeId, { markets: Market[]; atMs: number }>();
+  const markets = new Map<ExchangeId, Market[]>();
+  const busy = new Set<ExchangeId>();
+
+  async function loadUniverse(): Promise<void> {
+    const ranking = await fetchRanking(deps.coingecko, config.coinsToPoll, logger, config.coingeckoApiKey);
+    const built = buildUniverse(ranking.coins, config.topN, config.coinsToPoll);
+    for (const name of built.unresolved) logger.warn("coin not found in the ranking; skipped", { coin: name });
+    universe = built.coins;
+    universeAtMs = clock.now();
+    logger.info("coin universe loaded", { coins: built.coins.length, source: ranking.source });
+  }
+
+  async function loadListing(adapter: ExchangeAdapter, signal?: AbortSignal): Promise<void> {
+    const client = deps.clients.get(adapter.id)!;
+    const listed = await client.request(adapter.marketsRequest(), (body) => adapter.parseMarkets(body, config.quoteCurrencies), signal);
+    listings.set(adapter.id, { markets: listed.filter((m) => TICKER.test(m.coin)), atMs: clock.now() });
+  }
+
+  /** Maps the universe onto each listing; logs once per refresh for each coin an exchange lacks. */
+  function resolveMarkets(): void {
+    if (!universe) return;
+    const listedAnywhere = new Set<string>();
+    for (const adapter of deps.adapters) {
+      const listing = listings.get(adapter.id);
+      if (!listing) continue;
+      const byCoin = new Map(listing.markets.map((m) => [m.coin, m]));
+      const chosen: Market[] = [];
+      const missing: string[] = [];
+      for (const coin of universe) {
+        const m = byCoin.get(coin.symbol);
+        if (m) {
+          chosen.push(m);
+          listedAnywhere.add(coin.symbol);
+        } else missing.push(coin.symbol);
+      }
+      if (missing.length > 0) logger.info("coins not listed on this exchange; skipped there", { exchange: adapter.id, coins: missing.join(",") });
+      markets.set(adapter.id, chosen);
+    }
+    if (listings.size === deps.adapters.length) {
+      for (const coin of universe) {
+        if (!listedAnywhere.has(coin.symbol)) logger.warn("coin is not listed on any enabled exchange; skipped", { coin: coin.symbol, name: coin.name });
+      }
+    }
+  }
+
+  let refreshing: Promise<void> | undefined;
+  /** Loads what is missing or a day old; concurrent ticks share one refresh. */
+  function ensureFresh(signal?: AbortSignal): Promise<void> {
+    refreshing ??= refresh(signal).finally(() => (refreshing = undefined));
+    return refreshing;
+  }
+
+  async function refresh(signal?: AbortSignal): Promise<void> {
+    const now = clock.now();
+    let changed = false;
+    if (!universe || now - universeAtMs >= DAY_MS) {
+      await loadUniverse();
+      changed = true;
+      if (deps.sinks.some((s) => s.track)) await trackCoins();
+    }
+    await Promise.all(
+      deps.adapters.map(async (adapter) => {
+        const listing = listings.get(adapter.id);
+        if (listing && now - listing.atMs < DAY_MS) return;
+        try {
+          await loadListing(adapter, signal);
+          changed = true;
+        } catch (error) {
+          logger.error("market listing could not be loaded; retrying next cycle", { exchange: adapter.id, error: describeError(error) });
+        }
+      }),
+    );
+    if (changed) resolveMarkets();
+  }
+
+  async function trackCoins(): Promise<void> {
+    const coins: CoinInfo[] = (universe ?? []).map((c) => ({ coin: c.symbol, name: c.name, marketCap: c.marketCap }));
+    for (const sink of deps.sinks) {
+      if (!sink.track) continue;
+      try {
+        await sink.track(coins, config.exchanges);
+      } catch (error) {
+        logger.error("could not record the tracked coins", { sink: sink.name, error: describeError(error) });
+      }
+    }
+  }
+
+  return {
+    async tick(dueMs, signal) {
+      try {
+        await ensureFresh(signal);
+      } catch (error) {
+        logger.error("coin universe could not be refreshed", { error: describeError(error) });
+      }
+      const skipped: ExchangeId[] = [];
+      const running: Promise<ExchangeCycleReport | undefined>[] = [];
+      for (const adapter of deps.adapters) {
+        const list = markets.get(adapter.id);
+        if (!list) continue;
+        if (busy.has(adapter.id)) {
+          skipped.push(adapter.id);
+          logger.warn("previous cycle of this exchange still running; not starting another", { exchange: adapter.id });
+          continue;
+        }
+        busy.add(adapter.id);
+        const client = deps.clients.get(adapter.id)!;
+        running.push(
+          collectExchange({ settings: { bucketIntervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, catchUpLimitMinutes: config.catchUpLimitMinutes }, clock, logger, metrics, sinks: deps.sinks }, { adapter, client, markets: list }, signal)
+            .then((report) => {
+              deps.health.record(report);
+              deps.health.setBan(adapter.id, client.status().bannedUntilMs);
+              logger.info("cycle done", {
+                exchange: adapter.id,
+                series: report.seriesTotal,
+                failed: report.seriesFailed,
+                filled: report.filled,
+                ...Object.fromEntries(Object.entries(report.sinks).map(([k, v]) => [k, v.ok ? v.written : "failed"])),
+                lag: report.lagBuckets,
+              });
+              return report;
+            })
+            .catch((error: unknown) => {
+              logger.error("cycle failed", { exchange: adapter.id, error: describeError(error) });
+              return undefined;
+            })
+            .finally(() => busy.delete(adapter.id)),
+        );
+      }
+      const reports = (await Promise.all(running)).filter((r): r is ExchangeCycleReport => r !== undefined);
+      deps.health.cycleDone();
+      metrics.inc("cryptointellect_cycles_total", { outcome: reports.every((r) => r.seriesFailed === 0) ? "ok" : "partial" });
+      if (deps.afterTick) {
+        const series = [...markets.values()].reduce((n, l) => n + l.length, 0);
+        const coins = new Set([...markets.values()].flatMap((l) => l.map((m) => m.coin))).size;
+        try {
+          await deps.afterTick({ series, coins, exchanges: markets.size, atMs: clock.now() });
+        } catch (error) {
+          logger.error("metadata job failed", { error: describeError(error) });
+        }
+      }
+      return { dueMs, reports, skipped };
+    },
+    tracked: () => markets,
+    async refreshUniverse(signal) {
+      universe = undefined;
+      listings.clear();
+      await ensureFresh(signal);
+    },
+  };
+}

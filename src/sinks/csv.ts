@@ -1,0 +1,228 @@
+/**
+ * Raw mode: one CSV file per UTC day, exchange and interval. Rows that sort after a file's last row
+ * are appended in one write; a late row for an earlier bucket rewrites the file atomically (write a
+ * temporary file, rename). A torn last line left by a crash is cut off when the file is next opened.
+ */
+import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
+import { appendFile, mkdir, readdir, readFile, rename, stat, truncate, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Candle, ExchangeId, SeriesPosition } from "../domain/candle.ts";
+import { formatInterval } from "../domain/interval.ts";
+import { describeError, SinkError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { compareRows, CSV_HEADER, csvFileName, parseCsvFileName, parseRow, renderRow, type CsvRow } from "./csv-format.ts";
+import type { CandleSink } from "./types.ts";
+
+export interface CsvSinkOptions {
+  directory: string;
+  logger: Logger;
+  /** How many days of files to read back when looking for a series' last row. */
+  lookbackDays?: number;
+}
+
+interface FileState {
+  /** Last row's key, or undefined for a file with a header only. */
+  last: { openTimeMs: number; coin: string } | undefined;
+}
+
+export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory: string } {
+  const { directory, logger } = options;
+  const lookbackDays = options.lookbackDays ?? 3;
+  const files = new Map<string, FileState>();
+  /** exchange|interval → coin → last saved position, filled from files on first use. */
+  const positions = new Map<string, Map<string, SeriesPosition>>();
+
+  const pathOf = (name: string) => join(directory, name);
+
+  /** Cuts a torn last line (no newline at the end) and restores a missing header. */
+  async function repair(path: string): Promise<void> {
+    const info = await stat(path);
+    if (info.size === 0) {
+      await writeFile(path, CSV_HEADER + "\n");
+      return;
+    }
+    const fd = openSync(path, "r");
+    try {
+      const tail = Buffer.alloc(Math.min(info.size, 64 * 1024));
+      readSync(fd, tail, 0, tail.length, info.size - tail.length);
+      if (tail[tail.length - 1] === 0x0a) return;
+      const cut = tail.lastIndexOf(0x0a);
+      const keep = cut < 0 ? 0 : info.size - tail.length + cut + 1;
+      logger.warn("CSV file ends in a partial line (interrupted write); cutting it off", { file: path, bytes: info.size - keep });
+      await truncate(path, keep);
+      if (keep === 0) await writeFile(path, CSV_HEADER + "\n");
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async function readRows(path: string): Promise<CsvRow[]> {
+    const text = await readFile(path, "utf8");
+    const lines = text.split("\n");
+    const rows: CsvRow[] = [];
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line === "") continue;
+      const row = parseRow(line);
+      if (row) rows.push(row);
+      else logger.warn("CSV line is not a valid row; ignoring it", { file: path, line: i + 1 });
+    }
+    return rows;
+  }
+
+  async function fileState(name: string): Promise<FileState> {
+    const cached = files.get(name);
+    if (cached) return cached;
+    const path = pathOf(name);
+    let state: FileState = { last: undefined };
+    if (await exists(path)) {
+      await repair(path);
+      const rows = await readRows(path);
+      const last = rows.reduce<CsvRow | undefined>((max, r) => (!max || compareRows(r, max) > 0 ? r : max), undefined);
+      state = { last: last ? { openTimeMs: last.openTimeMs, coin: last.coin } : undefined };
+    }
+    files.set(name, state);
+    return state;
+  }
+
+  async function seriesPositions(exchange: ExchangeId, intervalMinutes: number): Promise<Map<string, SeriesPosition>> {
+    const key = `${exchange}|${intervalMinutes}`;
+    const cached = positions.get(key);
+    if (cached) return cached;
+    const label = formatInterval(intervalMinutes);
+    const names = (await readdir(directory))
+      .filter((n) => {
+        const parsed = parseCsvFileName(n);
+        return parsed?.exchange === exchange && parsed.label === label;
+      })
+      .sort()
+      .reverse()
+      .slice(0, lookbackDays);
+    const map = new Map<string, SeriesPosition>();
+    for (const name of names) {
+      await repair(pathOf(name));
+      for (const row of await readRows(pathOf(name))) {
+        const current = map.get(row.coin);
+        if (!current || row.openTimeMs > current.openTimeMs) map.set(row.coin, { openTimeMs: row.openTimeMs, close: row.close });
+      }
+    }
+    positions.set(key, map);
+    return map;
+  }
+
+  async function writeFileRows(name: string, rows: { candle: Candle; line: string }[]): Promise<number> {
+    const path = pathOf(name);
+    const state = await fileState(name);
+    rows.sort((a, b) => compareRows(a.candle, b.candle));
+    const unique = rows.filter((r, i) => i === 0 || compareRows(r.candle, rows[i - 1]!.candle) !== 0);
+    if (state.last === undefined && !(await exists(path))) {
+      await atomicWrite(path, CSV_HEADER + "\n" + unique.map((r) => r.line).join("\n") + "\n");
+      state.last = unique[unique.length - 1]!.candle;
+      return unique.length;
+    }
+    if (state.last === undefined || compareRows(unique[0]!.candle, state.last) > 0) {
+      const chunk = unique.map((r) => r.line).join("\n") + "\n";
+      const before = (await stat(path)).size;
+      try {
+        await appendFile(path, chunk);
+      } catch (error) {
+        // Never leave part of the chunk behind: the next cycle writes it again from the last row.
+        await truncate(path, before).catch(() => {});
+        throw error;
+      }
+      state.last = unique[unique.length - 1]!.candle;
+      return unique.length;
+    }
+    // A late row: merge into the file, new values winning, and replace it atomically.
+    const existing = await readRows(path);
+    const merged = new Map<string, { openTimeMs: number; coin: string; line: string }>();
+    for (const r of existing) merged.set(`${r.openTimeMs}|${r.coin}`, r);
+    let added = 0;
+    for (const r of unique) {
+      const k = `${r.candle.openTimeMs}|${r.candle.coin}`;
+      if (!merged.has(k)) added++;
+      merged.set(k, { openTimeMs: r.candle.openTimeMs, coin: r.candle.coin, line: r.line });
+    }
+    const sorted = [...merged.values()].sort(compareRows);
+    await atomicWrite(path, CSV_HEADER + "\n" + sorted.map((r) => r.line).join("\n") + "\n");
+    const last = sorted[sorted.length - 1]!;
+    state.last = { openTimeMs: last.openTimeMs, coin: last.coin };
+    return added;
+  }
+
+  async function atomicWrite(path: string, content: string): Promise<void> {
+    const tmp = `${path}.tmp-${process.pid}`;
+    try {
+      const fd = openSync(tmp, "w");
+      try {
+        writeSync(fd, content);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      await rename(tmp, path);
+    } catch (error) {
+      await unlink(tmp).catch(() => {});
+      throw error;
+    }
+  }
+
+  return {
+    name: "csv",
+    directory,
+    async open() {
+      try {
+        await mkdir(directory, { recursive: true });
+        // Leftovers of an interrupted atomic rewrite: the original file is intact, drop the copy.
+        for (const n of await readdir(directory)) if (/\.csv\.tmp-\d+$/.test(n)) await unlink(join(directory, n));
+      } catch (error) {
+        throw new SinkError(`CSV directory ${directory} cannot be used: ${describeError(error)}`, { cause: error });
+      }
+    },
+    async lastSaved(exchange, coin, intervalMinutes) {
+      try {
+        return (await seriesPositions(exchange, intervalMinutes)).get(coin);
+      } catch (error) {
+        throw new SinkError(`CSV directory ${directory} cannot be read: ${describeError(error)}`, { cause: error });
+      }
+    },
+    async write(candles) {
+      const byFile = new Map<string, { candle: Candle; line: string }[]>();
+      for (const c of candles) {
+        const name = csvFileName(c.exchange, c.intervalMinutes, c.openTimeMs);
+        let list = byFile.get(name);
+        if (!list) byFile.set(name, (list = []));
+        list.push({ candle: c, line: renderRow(c) });
+      }
+      let written = 0;
+      for (const name of [...byFile.keys()].sort()) {
+        const rows = byFile.get(name)!;
+        try {
+          written += await writeFileRows(name, rows);
+        } catch (error) {
+          files.delete(name);
+          throw new SinkError(`CSV write to ${pathOf(name)} failed: ${describeError(error)}`, { cause: error });
+        }
+        for (const { candle } of rows) {
+          const map = await seriesPositions(candle.exchange, candle.intervalMinutes);
+          const current = map.get(candle.coin);
+          if (!current || candle.openTimeMs >= current.openTimeMs) map.set(candle.coin, { openTimeMs: candle.openTimeMs, close: candle.close });
+        }
+      }
+      return written;
+    },
+    async close() {
+      files.clear();
+      positions.clear();
+    },
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

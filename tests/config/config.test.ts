@@ -1,0 +1,104 @@
+import { describe, expect, test } from "bun:test";
+import { configSecrets, DEFAULT_SQLITE_URL, parseConfig, redactUrl, renderConfig } from "../../src/config.ts";
+import { ConfigError } from "../../src/errors.ts";
+
+function problems(text: string, env = {}): string[] {
+  try {
+    parseConfig(text, "cfg.yml", env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues.map((i) => `${i.path}: ${i.message}`);
+    throw error;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+describe("config", () => {
+  test("applies the original defaults when no file is given", () => {
+    const c = parseConfig(undefined, "defaults", {});
+    expect(c.bucketIntervalMinutes).toBe(1);
+    expect(c.exchanges.length).toBeGreaterThanOrEqual(1);
+    expect(c.coinsToPoll).toEqual(["Safemoon", "Neo", "Optimism"]);
+    expect(c.topN).toBe(30);
+    expect(c.saveToCsv).toBe(true);
+    expect(c.saveToDatabase).toBe(false);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.csvDirectory).toBe("./cryptointellect/csv");
+    expect(c.quoteCurrencies).toEqual(["USDT", "USD"]);
+    expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(c.catchUpLimitMinutes).toBe(1440);
+    expect(c.settleSeconds).toBe(5);
+  });
+
+  test("reads every original field", () => {
+    const c = parseConfig(
+      `bucketing_interval: 7m
+exchanges: [binance]
+database_connection: postgres://u:p@db/x
+list_coins_to_poll: [Neo, Optimism]
+n_coins_to_poll: 5
+save_to_csv: false
+save_to_database: true
+`,
+      "cfg.yml",
+    );
+    expect(c).toMatchObject({ bucketIntervalMinutes: 7, exchanges: ["binance"], databaseUrl: "postgres://u:p@db/x", coinsToPoll: ["Neo", "Optimism"], topN: 5, saveToCsv: false, saveToDatabase: true });
+  });
+
+  test("accepts the aliases bucket_interval and list_coins_to_pull, and exchange names in any case", () => {
+    const c = parseConfig("bucket_interval: 2H\nlist_coins_to_pull: [BTC]\nexchanges: [BINANCE]\n", "cfg.yml");
+    expect(c.bucketIntervalMinutes).toBe(120);
+    expect(c.coinsToPoll).toEqual(["BTC"]);
+    expect(c.exchanges).toEqual(["binance"]);
+  });
+
+  test("treats a null or empty coin list as no named coins", () => {
+    expect(parseConfig("list_coins_to_poll:\n", "cfg.yml").coinsToPoll).toEqual([]);
+    expect(parseConfig("list_coins_to_poll: []\n", "cfg.yml").coinsToPoll).toEqual([]);
+  });
+
+  test("uses the embedded SQLite file for database mode without a connection", () => {
+    expect(parseConfig("save_to_database: true\n", "cfg.yml").databaseUrl).toBe(DEFAULT_SQLITE_URL);
+  });
+
+  test("lets the environment override the database URL, base URLs and API key", () => {
+    const c = parseConfig("save_to_database: true\ndatabase_connection: sqlite:a.db\n", "cfg.yml", {
+      DATABASE_URL: "postgres://x@h/db",
+      CRYPTOINTELLECT_BINANCE_URL: "http://127.0.0.1:9700/binance",
+      COINGECKO_API_KEY: "CG-secret",
+    });
+    expect(c.databaseUrl).toBe("postgres://x@h/db");
+    expect(c.apiBaseUrls.binance).toBe("http://127.0.0.1:9700/binance");
+    expect(c.coingeckoApiKey).toBe("CG-secret");
+  });
+
+  test("lists every problem at once with its field path", () => {
+    const found = problems("bucketing_interval: 0m\nexchanges: [Binance, Bitfinex]\nn_coins_to_poll: ten\nfoo: 1\n");
+    expect(found).toHaveLength(4);
+    expect(found.join("\n")).toContain("bucketing_interval:");
+    expect(found.join("\n")).toContain("exchanges[1]: unknown exchange");
+    expect(found.join("\n")).toContain("n_coins_to_poll: expected number");
+    expect(found.join("\n")).toContain("foo: unknown field");
+  });
+
+  test("refuses a config that saves nowhere", () => {
+    expect(problems("save_to_csv: false\nsave_to_database: false\n")[0]).toContain("nothing would be saved");
+  });
+
+  test("refuses both an option and its alias", () => {
+    expect(problems("bucketing_interval: 5m\nbucket_interval: 5m\n")[0]).toContain("alias");
+  });
+
+  test("refuses YAML anchors and aliases (the way to a YAML bomb)", () => {
+    expect(problems('a: &a ["x","x"]\nb: &b [*a,*a]\n')[0]).toContain("anchors");
+  });
+
+  test("renders the effective config with the password and API key redacted", () => {
+    const c = parseConfig("save_to_database: true\ndatabase_connection: postgres://admin:hunter2secret@db:5432/ci\ncoingecko_api_key: CG-abcdef\n", "cfg.yml");
+    const text = renderConfig(c);
+    expect(text).not.toContain("hunter2secret");
+    expect(text).not.toContain("CG-abcdef");
+    expect(text).toContain("postgres://admin:***@db:5432/ci");
+    expect(configSecrets(c)).toContain("hunter2secret");
+    expect(redactUrl("mysql+pymysql://root:pw@h/db")).toBe("mysql+pymysql://root:***@h/db");
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, test } from "bun:test";
+import { aggregateCandles, sortUnique } from "../../src/domain/aggregate.ts";
+import type { RawCandle } from "../../src/domain/candle.ts";
+
+const M = 60_000;
+const c = (minute: number, o: number, h: number, l: number, cl: number, v: number): RawCandle => ({ openTimeMs: minute * M, open: o, high: h, low: l, close: cl, volume: v });
+
+describe("aggregate", () => {
+  test("takes open first, close last, high max, low min and sums volume", () => {
+    const out = aggregateCandles([c(0, 10, 12, 9, 11, 1), c(1, 11, 15, 10, 14, 2), c(2, 14, 14, 8, 9, 3), c(3, 9, 10, 9, 10, 4), c(4, 10, 11, 10, 11, 5)], 5);
+    expect(out).toEqual([{ openTimeMs: 0, open: 10, high: 15, low: 8, close: 11, volume: 15 }]);
+  });
+
+  test("splits at epoch-aligned boundaries for intervals that do not divide an hour", () => {
+    const candles = Array.from({ length: 21 }, (_, i) => c(i, i + 1, i + 2, i + 0.5, i + 1.5, 1));
+    const out = aggregateCandles(candles, 7);
+    expect(out.map((b) => b.openTimeMs / M)).toEqual([0, 7, 14]);
+    expect(out[1]).toEqual({ openTimeMs: 7 * M, open: 8, high: 15, low: 7.5, close: 14.5, volume: 7 });
+  });
+
+  test("skips zero-volume candles so omitted and zero-volume minutes give the same buckets", () => {
+    const withZeros = [c(0, 5, 5, 5, 5, 0), c(1, 10, 12, 9, 11, 1), c(2, 11, 11, 11, 11, 0), c(3, 11, 13, 10, 12, 2)];
+    const omitted = [c(1, 10, 12, 9, 11, 1), c(3, 11, 13, 10, 12, 2)];
+    expect(aggregateCandles(withZeros, 5)).toEqual(aggregateCandles(omitted, 5));
+    expect(aggregateCandles(withZeros, 5)[0]!.open).toBe(10);
+  });
+
+  test("a bucket with no traded candle is absent (to be fed forward later)", () => {
+    expect(aggregateCandles([c(0, 1, 1, 1, 1, 0), c(1, 1, 1, 1, 1, 0)], 5)).toEqual([]);
+    expect(aggregateCandles([c(0, 1, 2, 1, 2, 1), c(10, 3, 4, 3, 4, 1)], 5).map((b) => b.openTimeMs / M)).toEqual([0, 10]);
+  });
+
+  test("sortUnique orders by open time and keeps one candle per open time", () => {
+    const out = sortUnique([c(2, 1, 1, 1, 1, 1), c(0, 1, 1, 1, 1, 1), c(2, 2, 2, 2, 2, 2), c(1, 1, 1, 1, 1, 1)]);
+    expect(out.map((x) => x.openTimeMs / M)).toEqual([0, 1, 2]);
+    expect(out[2]!.open).toBe(2);
+  });
+});
