@@ -1,0 +1,320 @@
+# shellcheck shell=bash
+# cryptointellect.sh: set up the CryptoIntellect container and the ci_* shell functions.
+#
+#   source cryptointellect.sh -c config.yml    # bash or zsh: container + ci_* functions
+#   bash cryptointellect.sh -c config.yml      # container only (functions die with the child shell)
+#
+# Meant to be sourced into an interactive shell, so it is careful: all work happens inside functions
+# with local variables, the shell options it touches (errexit, nounset, pipefail) are restored, it
+# never calls `exit` when sourced, and the only names it leaves behind are ci_start, ci_stop,
+# ci_attach, ci_logs and ci_status.
+
+if [ -z "${BASH_VERSION:-}" ] && [ -z "${ZSH_VERSION:-}" ]; then
+  printf 'cryptointellect.sh: needs bash or zsh\n' >&2
+  # shellcheck disable=SC2317  # the exit is reached only when this file is executed, not sourced
+  return 1 2>/dev/null || exit 1
+fi
+
+__cryptointellect_usage() {
+  cat <<'EOF'
+Usage: source cryptointellect.sh [options]    (bash or zsh; or: bash cryptointellect.sh [options])
+
+Pulls the CryptoIntellect image, validates your config with it, then creates and starts the
+container "cryptointellect_container" (or starts the one that already exists), and defines:
+
+  ci_start    start the container            ci_logs    follow its logs (args go to docker logs)
+  ci_stop     stop it (SIGTERM, clean exit)  ci_status  its state and health
+  ci_attach   a shell inside it (args: a command to run instead)
+
+Options:
+  -c, --config FILE  config (YAML), mounted read-only at /data/config.yml; default: ./config.yml
+                     when it exists, otherwise the built-in defaults
+      --dir DIR      data directory on this machine, mounted at /data/cryptointellect
+                     (default: ./cryptointellect); CSV files land in DIR/csv
+      --port PORT    host port for the HTTP endpoint (/health, /metadata, /metrics), also
+                     IP:PORT such as 127.0.0.1:8080 (default: 8080)
+      --image IMAGE  image (default: $CRYPTOINTELLECT_IMAGE, else
+                     ghcr.io/cryptointellect/cryptointellect:latest)
+      --build        build the image from this checkout instead of pulling it
+                     (tagged cryptointellect:local unless --image is given)
+  -a, --alias        only define the ci_* functions; no container work
+  -h, --help         show this help
+
+Running it again reuses the existing container. To upgrade or change mounts or port:
+docker rm -f cryptointellect_container, then run it again.
+Returns 0 on success, 1 on failure (no docker, missing or invalid config), 2 on bad usage.
+EOF
+}
+
+__cryptointellect_say() {
+  printf 'cryptointellect.sh: %s\n' "$*"
+}
+
+__cryptointellect_fail() {
+  printf 'cryptointellect.sh: error: %s\n' "$*" >&2
+}
+
+# Absolute path of an existing file or directory, without changing the caller's directory.
+__cryptointellect_abspath() {
+  local parent base resolved
+  if [ -d "$1" ]; then
+    resolved=$(CDPATH='' cd -- "$1" >/dev/null 2>&1 && pwd -P) || return 1
+    printf '%s\n' "$resolved"
+    return 0
+  fi
+  parent=$(dirname -- "$1")
+  base=$(basename -- "$1")
+  resolved=$(CDPATH='' cd -- "$parent" >/dev/null 2>&1 && pwd -P) || return 1
+  printf '%s/%s\n' "${resolved%/}" "$base"
+}
+
+__cryptointellect_define_functions() {
+  ci_start() { docker start cryptointellect_container; }
+  ci_stop() { docker stop cryptointellect_container; }
+  ci_attach() {
+    if [ "$#" -eq 0 ]; then
+      docker exec -it cryptointellect_container sh
+    else
+      docker exec -it cryptointellect_container "$@"
+    fi
+  }
+  ci_logs() {
+    if [ "$#" -eq 0 ]; then
+      docker logs --tail 100 -f cryptointellect_container
+    else
+      docker logs "$@" cryptointellect_container
+    fi
+  }
+  # Prints e.g. "running (healthy)"; returns 0 while the container runs and is not unhealthy.
+  ci_status() {
+    local state
+    state=$(docker inspect -f '{{.State.Status}}{{if .State.Health}} ({{.State.Health.Status}}){{end}}' \
+      cryptointellect_container) || return 1
+    printf '%s\n' "$state"
+    case "$state" in
+      'running (unhealthy)') return 1 ;;
+      running*) return 0 ;;
+      *) return 1 ;;
+    esac
+  }
+}
+
+# $1: "sourced" or "executed"; $2: this file's path; the rest: the user's arguments.
+__cryptointellect_main() {
+  local mode="$1" self="$2"
+  shift 2
+  local config="" data_dir="" port="8080" image="" build=0 alias_only=0
+  local container="cryptointellect_container"
+  local default_image="${CRYPTOINTELLECT_IMAGE:-ghcr.io/cryptointellect/cryptointellect:latest}"
+  local config_abs="" data_abs="" checkout="" output="" rc=0 running=""
+  local -a user_args=() config_mount=()
+
+  while [ "$#" -gt 0 ]; do
+    case "$1" in
+      -h | --help)
+        __cryptointellect_usage
+        return 0
+        ;;
+      -a | --alias) alias_only=1 ;;
+      --build) build=1 ;;
+      -c | --config | --dir | --port | --image)
+        if [ "$#" -lt 2 ] || [ -z "$2" ]; then
+          __cryptointellect_fail "$1 needs a value (see -h)"
+          return 2
+        fi
+        case "$1" in
+          -c | --config) config="$2" ;;
+          --dir) data_dir="$2" ;;
+          --port) port="$2" ;;
+          --image) image="$2" ;;
+        esac
+        shift
+        ;;
+      --config=*) config="${1#*=}" ;;
+      --dir=*) data_dir="${1#*=}" ;;
+      --port=*) port="${1#*=}" ;;
+      --image=*) image="${1#*=}" ;;
+      *)
+        __cryptointellect_fail "unknown argument: $1 (see -h)"
+        return 2
+        ;;
+    esac
+    shift
+  done
+
+  case "$port" in
+    '' | *[!0-9.:]* | *:) __cryptointellect_fail "--port wants PORT or IP:PORT, not '$port'"; return 2 ;;
+  esac
+
+  if [ "$alias_only" = 1 ]; then
+    __cryptointellect_define_functions
+    if [ "$mode" = executed ]; then
+      __cryptointellect_say "functions defined only in this child shell: source the script instead"
+    else
+      __cryptointellect_say "defined ci_start ci_stop ci_attach ci_logs ci_status"
+    fi
+    return 0
+  fi
+
+  if ! command -v docker >/dev/null 2>&1; then
+    __cryptointellect_fail "docker not found on PATH: install Docker Engine or Docker Desktop first"
+    return 1
+  fi
+
+  if [ -z "$config" ] && [ -f ./config.yml ]; then
+    config=./config.yml
+  fi
+  if [ -n "$config" ]; then
+    if [ ! -f "$config" ]; then
+      __cryptointellect_fail "config file not found: $config"
+      return 1
+    fi
+    if [ ! -r "$config" ]; then
+      __cryptointellect_fail "config file not readable: $config"
+      return 1
+    fi
+    config_abs=$(__cryptointellect_abspath "$config") || {
+      __cryptointellect_fail "cannot resolve the path of $config"
+      return 1
+    }
+    config_mount=(-v "$config_abs:/data/config.yml:ro")
+  fi
+
+  if ! docker info >/dev/null 2>&1; then
+    __cryptointellect_fail "cannot reach the Docker engine: is it running, and may you use it (docker group)?"
+    return 1
+  fi
+
+  # The container writes as you (so the files are yours); as root it keeps the image's user 10001.
+  if [ "$(id -u)" != 0 ]; then
+    user_args=(--user "$(id -u):$(id -g)")
+  fi
+
+  if [ "$build" = 1 ]; then
+    [ -n "$image" ] || image="cryptointellect:local"
+    checkout=$(dirname -- "$self")
+    if [ ! -f "$checkout/Dockerfile" ]; then
+      __cryptointellect_fail "--build needs the source checkout: no Dockerfile beside $self"
+      return 1
+    fi
+    __cryptointellect_say "building $image from $checkout"
+    if ! docker build -t "$image" "$checkout"; then
+      __cryptointellect_fail "docker build failed"
+      return 1
+    fi
+  else
+    [ -n "$image" ] || image="$default_image"
+    __cryptointellect_say "pulling $image"
+    if ! docker pull "$image" >/dev/null; then
+      if docker image inspect "$image" >/dev/null 2>&1; then
+        __cryptointellect_say "pull failed; using the local copy of $image"
+      else
+        __cryptointellect_fail "cannot pull $image and there is no local copy"
+        return 1
+      fi
+    fi
+  fi
+
+  if [ -n "$config_abs" ]; then
+    output=$(docker run --rm --network none ${user_args[@]+"${user_args[@]}"} "${config_mount[@]}" \
+      "$image" config -c /data/config.yml 2>&1)
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+      printf '%s\n' "$output" >&2
+      __cryptointellect_fail "config $config is not valid (exit $rc); nothing was started"
+      return 1
+    fi
+    __cryptointellect_say "config $config is valid"
+  else
+    __cryptointellect_say "no config: using the built-in defaults (see -h for -c)"
+  fi
+
+  [ -n "$data_dir" ] || data_dir="./cryptointellect"
+  if ! mkdir -p "$data_dir/csv"; then
+    __cryptointellect_fail "cannot create $data_dir/csv"
+    return 1
+  fi
+  data_abs=$(__cryptointellect_abspath "$data_dir") || {
+    __cryptointellect_fail "cannot resolve the path of $data_dir"
+    return 1
+  }
+  if [ "$(id -u)" = 0 ]; then
+    chown 10001:10001 "$data_abs" "$data_abs/csv" || return 1
+  fi
+
+  running=$(docker container inspect -f '{{.State.Running}}' "$container" 2>/dev/null)
+  case "$running" in
+    true)
+      __cryptointellect_say "$container is already running (kept as it is)"
+      ;;
+    false)
+      __cryptointellect_say "starting the existing $container"
+      docker start "$container" >/dev/null || {
+        __cryptointellect_fail "docker start $container failed"
+        return 1
+      }
+      ;;
+    *)
+      __cryptointellect_say "creating $container"
+      docker run -d --name "$container" --restart unless-stopped \
+        -p "$port:8080" \
+        -v "$data_abs:/data/cryptointellect" \
+        ${config_mount[@]+"${config_mount[@]}"} ${user_args[@]+"${user_args[@]}"} \
+        "$image" >/dev/null || {
+        __cryptointellect_fail "docker run failed"
+        return 1
+      }
+      ;;
+  esac
+
+  __cryptointellect_say "data in $data_abs (CSV in $data_abs/csv); health: http://localhost:${port##*:}/health"
+  if [ "$mode" = sourced ]; then
+    __cryptointellect_define_functions
+    __cryptointellect_say "functions: ci_status ci_logs ci_attach ci_stop ci_start"
+  else
+    __cryptointellect_say "source the script (not bash) to get the ci_* functions, or use -a later"
+  fi
+  return 0
+}
+
+# Runs main with the caller's options neutralised, restores them, removes every helper (itself
+# included), and hands back main's status: `return` when sourced, `exit` only when executed.
+__cryptointellect_entry() {
+  if [ -n "${ZSH_VERSION:-}" ]; then
+    # zsh restores every option changed in here when this function returns.
+    emulate -L zsh
+  fi
+  local entry_mode="$1" entry_rc=0 had_e=0 had_u=0 had_pipefail=0
+  if [ -n "${BASH_VERSION:-}" ]; then
+    case "$-" in *e*) had_e=1 ;; esac
+    case "$-" in *u*) had_u=1 ;; esac
+    if shopt -qo pipefail; then had_pipefail=1; fi
+    set +e +u +o pipefail
+  fi
+
+  if __cryptointellect_main "$@"; then entry_rc=0; else entry_rc=$?; fi
+
+  if [ -n "${BASH_VERSION:-}" ]; then
+    if [ "$had_pipefail" = 1 ]; then set -o pipefail; fi
+    if [ "$had_u" = 1 ]; then set -u; fi
+    if [ "$had_e" = 1 ]; then set -e; fi
+  fi
+  unset -f __cryptointellect_usage __cryptointellect_say __cryptointellect_fail \
+    __cryptointellect_abspath __cryptointellect_define_functions __cryptointellect_main \
+    __cryptointellect_entry
+  if [ "$entry_mode" = executed ]; then
+    exit "$entry_rc"
+  fi
+  return "$entry_rc"
+}
+
+if [ -n "${ZSH_VERSION:-}" ]; then
+  case "${ZSH_EVAL_CONTEXT:-}" in
+    *:file*) eval '__cryptointellect_entry sourced "${(%):-%x}" "$@"' ;;
+    *) eval '__cryptointellect_entry executed "${(%):-%x}" "$@"' ;;
+  esac
+elif (return 0 2>/dev/null); then
+  __cryptointellect_entry sourced "${BASH_SOURCE[0]}" "$@"
+else
+  __cryptointellect_entry executed "${BASH_SOURCE[0]}" "$@"
+fi
