@@ -88,3 +88,24 @@ export function createManualClock(startMs: number): ManualClock {
     pending: () => sleepers.length,
   };
 }
+
+/**
+ * A clock that runs `speed` times faster than real time from `startMs` (its time at real time
+ * `anchorRealMs`). Two processes given the same three numbers share one clock: the service and the
+ * simulator run a day of schedule in minutes. A testing aid, set with CRYPTOINTELLECT_TIME_WARP.
+ */
+export function createScaledClock(anchorRealMs: number, startMs: number, speed: number): Clock {
+  const now = () => startMs + (Date.now() - anchorRealMs) * speed;
+  return {
+    now,
+    sleep: (ms, signal) => systemClock.sleep(ms / speed, signal),
+  };
+}
+
+/** Parses CRYPTOINTELLECT_TIME_WARP=`anchorRealMs:startMs:speed`; undefined when unset or malformed. */
+export function clockFromEnv(value: string | undefined): Clock | undefined {
+  if (!value) return undefined;
+  const parts = value.split(":").map(Number);
+  if (parts.length !== 3 || !parts.every(Number.isFinite) || parts[2]! <= 0) return undefined;
+  return createScaledClock(parts[0]!, parts[1]!, parts[2]!);
+}

@@ -60,9 +60,9 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
     const text = await readFile(path, "utf8");
     const lines = text.split("\n");
     const rows: CsvRow[] = [];
-    for (let i = 1; i < lines.length; i++) {
+    for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!;
-      if (line === "") continue;
+      if (line === "" || line === CSV_HEADER) continue;
       const row = parseRow(line);
       if (row) rows.push(row);
       else logger.warn("CSV line is not a valid row; ignoring it", { file: path, line: i + 1 });

@@ -1,0 +1,42 @@
+import { describe, expect, test } from "bun:test";
+import type { RawCandle } from "../../src/domain/candle.ts";
+import { buildWindowCandles, type SeriesState } from "../../src/pipeline/series.ts";
+
+const M = 60_000;
+const NOW = 100 * M;
+const c = (minute: number, close: number, volume = 1): RawCandle => ({ openTimeMs: minute * M, open: close, high: close + 1, low: close - 1, close, volume });
+const state = (previousClose?: number): SeriesState => ({ exchange: "kucoin", coin: "NEO", intervalMinutes: 5, previousClose });
+
+describe("series", () => {
+  test("aggregates, feeds forward and carries the close into the next window", () => {
+    const s = state();
+    const first = buildWindowCandles(s, { fromOpenMs: 0, toOpenMs: 10 * M, candles: [c(0, 10), c(3, 11)] }, NOW, 5);
+    expect(first.candles.map((x) => [x.openTimeMs / M, x.close, x.filled])).toEqual([[0, 11, false], [5, 11, true], [10, 11, true]]);
+    expect(s.previousClose).toBe(11);
+    const second = buildWindowCandles(s, { fromOpenMs: 15 * M, toOpenMs: 15 * M, candles: [] }, NOW, 5);
+    expect(second.candles.map((x) => [x.close, x.filled])).toEqual([[11, true]]);
+    expect(second.filled).toBe(1);
+  });
+
+  test("a zero-volume candle and an omitted one give the same saved result", () => {
+    const a = buildWindowCandles(state(9), { fromOpenMs: 0, toOpenMs: 5 * M, candles: [c(0, 9, 0), c(5, 12)] }, NOW, 5);
+    const b = buildWindowCandles(state(9), { fromOpenMs: 0, toOpenMs: 5 * M, candles: [c(5, 12)] }, NOW, 5);
+    expect(a.candles).toEqual(b.candles);
+    expect(a.candles[0]).toMatchObject({ close: 9, volume: 0, filled: true });
+  });
+
+  test("a candle failing quality checks is reported, not saved, and not papered over by feed-forward", () => {
+    const bad = { ...c(5, 12), high: 1 };
+    const s = state(9);
+    const out = buildWindowCandles(s, { fromOpenMs: 0, toOpenMs: 15 * M, candles: [c(0, 10), bad, c(15, 14)] }, NOW, 5);
+    expect(out.rejected).toHaveLength(1);
+    expect(out.candles.map((x) => [x.openTimeMs / M, x.filled])).toEqual([[0, false], [15, false]]);
+    expect(s.previousClose).toBe(14);
+  });
+
+  test("drops a bucket that is not closed yet", () => {
+    const out = buildWindowCandles(state(1), { fromOpenMs: 95 * M, toOpenMs: 95 * M, candles: [c(95, 3)] }, NOW, 5);
+    expect(out.candles).toEqual([]);
+    expect(out.rejected[0]!.problem).toContain("not closed");
+  });
+});
