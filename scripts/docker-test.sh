@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# The Docker image, tested for real: builds it from local base images (no image registry needed),
+# runs the simulator and the service from it, and checks what a user relies on: the HEALTHCHECK
+# turns healthy, CSV rows land in the mounted host directory owned by the container's user, the
+# process is not root, `docker stop` is quick and clean, the image stays under 150 MB.
+#
+#   scripts/docker-test.sh           prints "docker-test: PASS", "FAIL" or "SKIP" as its last line
+#
+# Uses a running Docker engine if there is one; otherwise, as root with dockerd installed
+# (Debian: apt-get install docker.io debootstrap), starts a private one for the run and stops it
+# afterwards. Images and the debootstrap tarball are cached in $CACHE_DIR, so a second run only
+# rebuilds what changed. No container gets a network beyond loopback: the simulator runs with
+# --network none and the service joins its network namespace, so they talk over 127.0.0.1 there.
+#
+# Environment: CACHE_DIR (default /var/cache/cryptointellect-ci), DOCKER_TEST_REQUIRED=1 (a SKIP
+# becomes a FAIL), DOCKER_TEST_CMD (the image's TEST_CMD build argument), KEEP_WORK=1 (keep the
+# scratch directory with logs and data).
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+export CACHE_DIR="${CACHE_DIR:-/var/cache/cryptointellect-ci}"
+image="cryptointellect:ci-test"
+sim_name="cryptointellect-ci-sim"
+svc_name="cryptointellect-ci-svc"
+run_dir=/run/cryptointellect-ci
+max_image_bytes=150000000
+max_stop_ms=3000
+work=""
+dockerd_pid=""
+engine_up=""
+passed=0
+failed=0
+started_at=$SECONDS
+export DOCKER_BUILDKIT=0 # the classic builder: no buildx plugin, no frontend image to pull
+
+say() { printf 'docker-test: %s\n' "$*"; }
+ok() {
+  passed=$((passed + 1))
+  say "ok   $*"
+}
+bad() {
+  failed=$((failed + 1))
+  say "FAIL $*"
+}
+elapsed() { printf '%dm%02ds' $(((SECONDS - $1) / 60)) $(((SECONDS - $1) % 60)); }
+
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  local name
+  trap - EXIT INT TERM
+  if [ -n "$engine_up" ]; then
+    for name in "$svc_name" "$sim_name"; do docker rm -f "$name" >/dev/null 2>&1; done
+    # On our private engine, drop the images that earlier builds left untagged (keeps the cache small).
+    [ -n "$dockerd_pid" ] && docker image prune -f >/dev/null 2>&1
+  fi
+  if [ -n "$dockerd_pid" ]; then
+    kill -TERM "$dockerd_pid" 2>/dev/null
+    for _ in $(seq 1 30); do
+      kill -0 "$dockerd_pid" 2>/dev/null || break
+      sleep 1
+    done
+    kill -KILL "$dockerd_pid" 2>/dev/null
+    rm -f "$run_dir/dockerd.pid"
+  fi
+  if [ -n "$work" ] && [ -z "${KEEP_WORK:-}" ]; then rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+finish() {
+  say "$passed passed, $failed failed"
+  if [ "$failed" -gt 0 ]; then
+    say "FAIL ($failed of $((passed + failed)) checks failed; $(elapsed "$started_at"))"
+    exit 1
+  fi
+  say "PASS ($passed checks; $(elapsed "$started_at"))"
+  exit 0
+}
+
+skip() {
+  if [ -n "${DOCKER_TEST_REQUIRED:-}" ]; then
+    bad "$*"
+    finish
+  fi
+  say "SKIP: $*"
+  exit 0
+}
+
+# Fails the run at once: the later checks need what this step should have made.
+abort() {
+  bad "$*"
+  finish
+}
+
+# A running engine if there is one, else our own dockerd on a private socket, with its data
+# (images, build cache) under $CACHE_DIR so the next run starts warm.
+start_engine() {
+  local driver
+  if docker info >/dev/null 2>&1; then
+    say "engine: using the running Docker engine $(docker version -f '{{.Server.Version}}' 2>/dev/null)"
+    return 0
+  fi
+  command -v docker >/dev/null 2>&1 || skip "no docker CLI (apt-get install docker.io)"
+  command -v dockerd >/dev/null 2>&1 || skip "no Docker engine running and no dockerd to start (apt-get install docker.io)"
+  [ "$(id -u)" = 0 ] || skip "no Docker engine running, and starting one needs root"
+  mkdir -p "$run_dir" "$CACHE_DIR/docker"
+  export DOCKER_HOST="unix://$run_dir/docker.sock"
+  # A private engine left behind by an interrupted run: take it over, and stop it at the end.
+  if [ -s "$run_dir/dockerd.pid" ] && kill -0 "$(cat "$run_dir/dockerd.pid")" 2>/dev/null; then
+    dockerd_pid=$(cat "$run_dir/dockerd.pid")
+    if docker info >/dev/null 2>&1; then
+      say "engine: reusing the private dockerd (pid $dockerd_pid)"
+      return 0
+    fi
+    kill -TERM "$dockerd_pid" 2>/dev/null
+    sleep 3
+    dockerd_pid=""
+  fi
+  for driver in overlay2 vfs; do
+    rm -f "$run_dir/dockerd.pid"
+    dockerd --data-root "$CACHE_DIR/docker" --exec-root "$run_dir/exec" \
+      --pidfile "$run_dir/dockerd.pid" --host "unix://$run_dir/docker.sock" \
+      --storage-driver "$driver" --bridge none --iptables=false --ip-forward=false \
+      >"$work/dockerd.log" 2>&1 &
+    dockerd_pid=$!
+    for _ in $(seq 1 30); do
+      if docker info >/dev/null 2>&1; then
+        say "engine: started a private dockerd $(docker version -f '{{.Server.Version}}') ($driver, data in $CACHE_DIR/docker)"
+        return 0
+      fi
+      kill -0 "$dockerd_pid" 2>/dev/null || break
+      sleep 1
+    done
+    kill -TERM "$dockerd_pid" 2>/dev/null
+    wait "$dockerd_pid" 2>/dev/null
+    dockerd_pid=""
+    say "engine: dockerd with $driver did not come up:"
+    tail -5 "$work/dockerd.log" | sed 's/^/docker-test:   /'
+  done
+  skip "could not start a Docker engine"
+}
+
+build_image() {
+  local bases_started=$SECONDS build_started base
+  base=$("$repo/scripts/docker-local-bases.sh" 2>"$work/bases.log") || {
+    sed 's/^/docker-test:   /' "$work/bases.log"
+    if [ ! -s "$CACHE_DIR/debian-bookworm-minbase.tar" ] && ! command -v debootstrap >/dev/null 2>&1; then
+      skip "no local Debian base and no debootstrap to make one (apt-get install debootstrap)"
+    fi
+    abort "could not make the local base images"
+  }
+  say "bases: BUILD_IMAGE=$base ($(elapsed "$bases_started"))"
+  build_started=$SECONDS
+  if docker build --network host -t "$image" \
+    --build-arg "BUILD_IMAGE=$base" --build-arg "RUNTIME_IMAGE=scratch" \
+    ${DOCKER_TEST_CMD:+--build-arg "TEST_CMD=$DOCKER_TEST_CMD"} \
+    "$repo" >"$work/build.log" 2>&1; then
+    ok "docker build from local bases ($(elapsed "$build_started"))"
+  else
+    tail -40 "$work/build.log" | sed 's/^/docker-test:   /'
+    abort "docker build failed (log above)"
+  fi
+}
+
+check_image() {
+  local size meta
+  size=$(docker image inspect -f '{{.Size}}' "$image")
+  if [ "$size" -lt "$max_image_bytes" ]; then
+    ok "image size $((size / 1000000)) MB < $((max_image_bytes / 1000000)) MB"
+  else
+    bad "image size $((size / 1000000)) MB is not under $((max_image_bytes / 1000000)) MB"
+  fi
+  meta=$(docker image inspect -f 'user={{.Config.User}} workdir={{.Config.WorkingDir}} volumes={{range $k, $v := .Config.Volumes}}{{$k}}{{end}} ports={{range $k, $v := .Config.ExposedPorts}}{{$k}}{{end}} stopsignal={{.Config.StopSignal}} healthcheck={{if .Config.Healthcheck}}{{join .Config.Healthcheck.Test " "}}{{end}}' "$image")
+  case "$meta" in
+    "user=10001:10001 workdir=/data volumes=/data ports=8080/tcp stopsignal=SIGTERM healthcheck=CMD /usr/local/bin/docker-entrypoint.sh healthcheck")
+      ok "image metadata: $meta" ;;
+    *) bad "image metadata: $meta" ;;
+  esac
+  if docker run --rm --network none "$image" --version >"$work/version.txt" 2>&1; then
+    ok "the binary runs on the bare image: $(head -1 "$work/version.txt")"
+  else
+    bad "cryptointellect --version in the image: $(head -3 "$work/version.txt")"
+  fi
+}
+
+write_configs() {
+  local data="$1" name
+  {
+    printf 'bucketing_interval: 1m\n'
+    printf 'exchanges: [Binance, Kraken, Kucoin, Poloniex]\n'
+    printf 'n_coins_to_poll: 2\n'
+    printf 'list_coins_to_poll: [Neo]\n'
+    printf 'save_to_csv: true\n'
+    printf 'settle_seconds: 1\n'
+    printf 'api_base_urls:\n'
+    for name in binance kraken kucoin poloniex coingecko; do
+      printf '  %s: http://127.0.0.1:9700/%s\n' "$name" "$name"
+    done
+  } >"$data/config.yml"
+  printf 'bucketing_interval: 30s\nexchanges: [Bitfinex]\n' >"$work/bad-config.yml"
+  chmod 0644 "$data/config.yml" "$work/bad-config.yml"
+}
+
+check_config_validation() {
+  local rc
+  docker run --rm --network none -v "$work/data/config.yml:/data/config.yml:ro" "$image" \
+    config -c /data/config.yml >"$work/config-ok.txt" 2>&1
+  rc=$?
+  if [ "$rc" = 0 ]; then ok "config validates in the image (exit 0)"; else
+    bad "config validation of the test config: exit $rc: $(head -5 "$work/config-ok.txt")"
+  fi
+  # No -c: the entrypoint must find /data/config.yml in the volume by itself.
+  docker run --rm --network none -v "$work/data:/data" "$image" config >"$work/config-found.txt" 2>&1
+  if grep -q '127.0.0.1:9700/binance' "$work/config-found.txt"; then
+    ok "the entrypoint uses /data/config.yml when it exists"
+  else
+    bad "config without -c did not read /data/config.yml: $(head -5 "$work/config-found.txt")"
+  fi
+  docker run --rm --network none -v "$work/bad-config.yml:/data/config.yml:ro" "$image" \
+    config -c /data/config.yml >"$work/config-bad.txt" 2>&1
+  rc=$?
+  if [ "$rc" = 2 ]; then ok "a bad config is rejected in the image (exit 2)"; else
+    bad "a bad config gave exit $rc, not 2: $(head -5 "$work/config-bad.txt")"
+  fi
+}
+
+wait_healthy() {
+  local status="" since=$SECONDS
+  while [ $((SECONDS - since)) -lt 120 ]; do
+    status=$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$svc_name" 2>/dev/null)
+    case "$status" in
+      "running healthy")
+        ok "HEALTHCHECK reports healthy after $((SECONDS - since)) s"
+        return 0
+        ;;
+      running*) sleep 1 ;;
+      *) break ;;
+    esac
+  done
+  bad "HEALTHCHECK did not turn healthy (state: $status); last probe output and logs:"
+  docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}}: {{.Output}}{{end}}' "$svc_name" 2>&1 | tail -5 | sed 's/^/docker-test:   /'
+  docker logs --tail 20 "$svc_name" 2>&1 | sed 's/^/docker-test:   /'
+}
+
+wait_for_csv() {
+  local csv_dir="$1" since=$SECONDS file rows=0 owners
+  while [ $((SECONDS - since)) -lt 150 ]; do
+    rows=0
+    for file in "$csv_dir"/*.csv; do
+      [ -f "$file" ] || continue
+      rows=$((rows + $(wc -l <"$file") - 1))
+    done
+    [ "$rows" -gt 0 ] && break
+    sleep 2
+  done
+  if [ "$rows" -le 0 ]; then
+    bad "no CSV rows under $csv_dir after $((SECONDS - since)) s"
+    docker logs --tail 20 "$svc_name" 2>&1 | sed 's/^/docker-test:   /'
+    return 1
+  fi
+  ok "$rows CSV rows on the host after $((SECONDS - since)) s: $(find "$csv_dir" -name '*.csv' -printf '%f ' | head -c 200)"
+  owners=$(stat -c '%u:%g' "$csv_dir" "$csv_dir"/*.csv | sort -u | tr '\n' ' ')
+  if [ "$owners" = "10001:10001 " ]; then
+    ok "the CSV files and their directory belong to the container user (10001:10001)"
+  else
+    bad "CSV ownership: $owners(want 10001:10001)"
+  fi
+}
+
+check_not_root() {
+  local uids
+  uids=$(docker exec "$svc_name" sh -c 'grep "^Uid:" /proc/1/status; id -u' 2>&1 | tr -s '\t\n' '  ')
+  if [ "$uids" = "Uid: 10001 10001 10001 10001 10001 " ]; then
+    ok "the service runs as uid 10001 (not root), and docker exec … sh gives a shell"
+  else
+    bad "process ids in the container: $uids"
+  fi
+}
+
+check_stop() {
+  local begin end ms exit_code
+  begin=$(date +%s%N)
+  docker stop "$svc_name" >/dev/null 2>&1
+  end=$(date +%s%N)
+  ms=$(((end - begin) / 1000000))
+  exit_code=$(docker inspect -f '{{.State.ExitCode}}' "$svc_name")
+  if [ "$ms" -lt "$max_stop_ms" ] && [ "$exit_code" = 0 ]; then
+    ok "docker stop took $ms ms (< $max_stop_ms) and the service exited 0"
+  else
+    bad "docker stop took $ms ms, exit code $exit_code (want < $max_stop_ms ms and 0)"
+    docker logs --tail 10 "$svc_name" 2>&1 | sed 's/^/docker-test:   /'
+  fi
+}
+
+main() {
+  work=$(mktemp -d /tmp/cryptointellect-docker-test.XXXXXX)
+  chmod 0755 "$work"
+  say "testing the image built from $repo (scratch in $work)"
+  start_engine
+  engine_up=1
+  build_image
+  check_image
+
+  mkdir -p "$work/data"
+  write_configs "$work/data"
+  chown 10001:10001 "$work/data"
+  check_config_validation
+
+  docker rm -f "$svc_name" "$sim_name" >/dev/null 2>&1
+  if ! docker run -d --name "$sim_name" --network none "$image" simulate --port 9700 >/dev/null 2>"$work/sim.err"; then
+    abort "could not start the simulator: $(head -3 "$work/sim.err")"
+  fi
+  if ! docker run -d --name "$svc_name" --network "container:$sim_name" -v "$work/data:/data" \
+    --health-interval 2s --health-timeout 5s --health-retries 3 \
+    "$image" >/dev/null 2>"$work/svc.err"; then
+    abort "could not start the service: $(head -3 "$work/svc.err")"
+  fi
+  wait_healthy
+  wait_for_csv "$work/data/cryptointellect/csv"
+  check_not_root
+  check_stop
+  finish
+}
+
+main "$@"
