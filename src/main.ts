@@ -1,0 +1,128 @@
+#!/usr/bin/env bun
+/**
+ * The composition root: reads argv and the environment, builds the runtime once, owns signals and
+ * shutdown, and maps errors to exit codes (0 success, 1 runtime failure, 2 bad usage or config).
+ */
+import { clockFromEnv } from "./clock.ts";
+import { COMMAND_HELP, parseCommandLine, USAGE } from "./cli.ts";
+import { configPath, loadConfig, renderConfig, type Env } from "./config.ts";
+import { ConfigError, describeError, UsageError } from "./errors.ts";
+import { MAX_REQUEST_BODY_BYTES } from "./server/app.ts";
+import { createRuntime } from "./runtime.ts";
+import { runSimulator } from "./simulator/cli.ts";
+import { VERSION_LINE } from "./version.ts";
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+export async function main(argv: readonly string[], env: Env = process.env, io: Io = defaultIo): Promise<number> {
+  try {
+    const command = parseCommandLine(argv);
+    switch (command.name) {
+      case "version":
+        io.out(VERSION_LINE + "\n");
+        return 0;
+      case "help":
+        io.out(command.topic && COMMAND_HELP[command.topic] ? COMMAND_HELP[command.topic]! : USAGE);
+        return 0;
+      case "simulate":
+        await runSimulator(command.args);
+        return 0;
+      case "config": {
+        const config = await loadConfig(configPath(command.configFlag, env), env);
+        io.out(renderConfig(config));
+        return 0;
+      }
+      case "healthcheck":
+        return await healthcheck(command, env, io);
+      case "backfill":
+        throw new UsageError("backfill is not available in this version yet");
+      case "migrate":
+        throw new UsageError("migrate is not available in this version yet (database mode is coming)");
+      case "once":
+      case "run":
+        return await serve(command.name, await loadConfig(configPath(command.configFlag, env), env), io, env);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      io.err(`cryptointellect: ${error.message}\n`);
+      return 2;
+    }
+    io.err(`cryptointellect: ${describeError(error)}\n`);
+    return 1;
+  }
+}
+
+async function serve(mode: "run" | "once", config: Awaited<ReturnType<typeof loadConfig>>, io: Io, env: Env): Promise<number> {
+  const runtime = createRuntime(config, { clock: clockFromEnv(env.CRYPTOINTELLECT_TIME_WARP) });
+  const { logger } = runtime;
+  try {
+    await runtime.open();
+  } catch (error) {
+    io.err(`cryptointellect: cannot start: ${describeError(error)}\n`);
+    await runtime.close();
+    return 1;
+  }
+  const stop = new AbortController();
+  const onSignal = (signal: string) => {
+    if (stop.signal.aborted) return;
+    logger.info("stopping: abandoning fetches in flight, finishing writes", { signal });
+    stop.abort();
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  try {
+    if (mode === "once") {
+      const report = await runtime.service.tick(runtime.clock.now(), stop.signal);
+      const failed = report.reports.filter((r) => r.seriesFailed > 0 || Object.values(r.sinks).some((s) => !s.ok));
+      const missing = config.exchanges.filter((e) => !report.reports.some((r) => r.exchange === e));
+      for (const e of missing) io.err(`cryptointellect: ${e}: no cycle ran (its market listing could not be loaded)\n`);
+      return failed.length > 0 || missing.length > 0 ? 1 : 0;
+    }
+    const server = Bun.serve({
+      hostname: config.http.host,
+      port: config.http.port,
+      maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+      fetch: runtime.app.fetch,
+    });
+    logger.info("service started", { version: VERSION_LINE, http: `${server.hostname}:${server.port}`, exchanges: config.exchanges.join(","), interval: `${config.bucketIntervalMinutes}m` });
+    await runtime.runLoop(stop.signal);
+    await server.stop(true);
+    logger.info("stopped cleanly");
+    return 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function healthcheck(command: { url?: string; configFlag?: string; timeoutMs: number }, env: Env, io: Io): Promise<number> {
+  let url = command.url;
+  if (!url) {
+    const path = configPath(command.configFlag, env);
+    let port = 8080;
+    if (path) port = (await loadConfig(path, env)).http.port;
+    url = `http://127.0.0.1:${port}/health`;
+  }
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(command.timeoutMs) });
+    const body = (await response.json().catch(() => ({}))) as { status?: string };
+    io.out(`${response.status} ${body.status ?? "unknown"}\n`);
+    return response.status === 200 ? 0 : 1;
+  } catch (error) {
+    io.err(`cryptointellect: healthcheck: ${url}: ${describeError(error)}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}
+
