@@ -88,6 +88,9 @@ const KrakenAssetPairs = z.record(
   }),
 );
 
+/** The per-IP budget of public calls that are not limited per pair (no pair key contains a space). */
+const KRAKEN_IP_LIMIT_KEY = "per ip";
+
 /** Kraken restricts a throttled caller "for a few seconds": wait that long before asking again. */
 const KRAKEN_THROTTLE_WAIT_MS = 3000;
 
@@ -125,8 +128,8 @@ export const kraken: ExchangeAdapter = {
   // OHLC and Trades are limited per IP *and per pair*; "1 per second (or less) stays within the
   // limits". Per pair: 0.9/s with a burst of 1 spaces calls 1.11 s apart, so no 1 s window holds two
   // and any window of t seconds holds at most 1 + 0.9·t ≤ t calls for t ≥ 10 (90% of the limit).
-  // Other public calls are limited per IP without a published number; the global bucket is a ceiling
-  // on how many pairs we poll at once, not the binding limit.
+  // Other public calls (AssetPairs) are limited per IP at the same pace: they share one key of their
+  // own. The global bucket only caps how many pairs are polled at once; the per-pair one binds.
   budget: {
     refillPerSecond: 20,
     burst: 20,
@@ -136,7 +139,7 @@ export const kraken: ExchangeAdapter = {
   // Only the 720 most recent candles, the open one included, whatever `since` says.
   recentCandlesOnly: 720,
   nativeIntervals: KRAKEN_INTERVALS,
-  marketsRequest: () => ({ path: "/0/public/AssetPairs", weight: 1, label: "markets" }),
+  marketsRequest: () => ({ path: "/0/public/AssetPairs", weight: 1, limitKey: KRAKEN_IP_LIMIT_KEY, label: "markets" }),
   parseMarkets(body, quotePreference) {
     const where = "kraken AssetPairs";
     const pairs = parseWire(KrakenAssetPairs, krakenResult(body, where), where);

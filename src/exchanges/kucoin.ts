@@ -57,11 +57,12 @@ export const kucoin: ExchangeAdapter = {
   id: "kucoin",
   docs: "https://www.kucoin.com/docs/rest/spot-trading/market-data/get-klines",
   // The public pool is 2000 weight per 30 s per IP (candles weigh 3, symbols 4). 60/s with a burst
-  // of 120 spends at most 120 + 60·30 = 1920 in any 30 s window (96%), leaving 80 for clock skew
-  // between us and the server; sustained it is 60 of 66.7/s (90%): 20 candle requests a second.
+  // of 90 spends at most 90 + 60·30 = 1890 in any 30 s window (94.5%); the 110 left absorb requests
+  // delayed on the way and bunched at the server (up to 1.8 s of jitter). Sustained it is 60 of
+  // 66.7/s (90%): 20 candle requests a second.
   budget: {
     refillPerSecond: 60,
-    burst: 120,
+    burst: 90,
     resetHeader: { name: "gw-ratelimit-reset", unit: "ms" },
   },
   maxCandlesPerRequest: 1500,

@@ -10,26 +10,26 @@ const trades = kraken.trades!;
 
 describe("kraken OHLC rows", () => {
   test("reads [time s, open, high, low, close, vwap, volume, count] with time in seconds", () => {
-    expect(parse("ohlc.json")[0]).toEqual({ openTimeMs: 1717200000000, open: 67510.0, high: 67555.0, low: 67490.1, close: 67540.5, volume: 3.1045512 });
+    expect(parse("candles.json")[0]).toEqual({ openTimeMs: 1717200000000, open: 67510.0, high: 67555.0, low: 67490.1, close: 67540.5, volume: 3.1045512 });
   });
 
   test("takes the base volume at index 6, not the VWAP at index 5", () => {
-    const volumes = parse("ohlc.json").map((c) => c.volume);
+    const volumes = parse("candles.json").map((c) => c.volume);
     expect(volumes).toEqual([3.1045512, 0, 1.2]);
     expect(volumes).not.toContain(67522.3);
   });
 
   test("keeps a zero-trade row with volume 0 (aggregation skips it, feed-forward fills it)", () => {
-    expect(parse("ohlc.json")[1]).toMatchObject({ openTimeMs: 1717200060000, volume: 0, open: 67540.5, close: 67540.5 });
+    expect(parse("candles.json")[1]).toMatchObject({ openTimeMs: 1717200060000, volume: 0, open: 67540.5, close: 67540.5 });
   });
 
   test("finds the rows under the canonical key when the market was asked by altname", () => {
-    const candles = parse("ohlc.json", { coin: "BTC", symbol: "XBTUSD", quote: "USD" });
+    const candles = parse("candles.json", { coin: "BTC", symbol: "XBTUSD", quote: "USD" });
     expect(candles).toHaveLength(3);
   });
 
   test("a row with a null price is a schema error", () => {
-    expect(() => parse("ohlc-mangled.json")).toThrow(ExchangeSchemaError);
+    expect(() => parse("candles-mangled.json")).toThrow(ExchangeSchemaError);
   });
 
   test("a result with two pair keys besides last is a schema error, not a guess", () => {
@@ -150,6 +150,18 @@ describe("kraken markets", () => {
 
   test("one market per coin, sorted by coin", () => {
     expect(markets(["USDT", "USD"]).map((m) => m.coin)).toEqual(["BTC", "DOGE", "ETH", "LUNA", "NMC", "SOL"]);
+  });
+
+  test("AssetPairs draws from a per-IP budget of its own, apart from any pair", () => {
+    const spec = kraken.marketsRequest();
+    expect(spec.path).toBe("/0/public/AssetPairs");
+    expect(spec.limitKey).toBeDefined();
+    expect(spec.limitKey).not.toMatch(/^[A-Z0-9]+$/);
+  });
+
+  test("a pair without a status (older answers) counts as online", () => {
+    const body = { error: [], result: { XXBTZUSD: { altname: "XBTUSD", base: "XXBT", quote: "ZUSD" } } };
+    expect(kraken.parseMarkets(body, ["USD"])).toEqual([{ coin: "BTC", symbol: "XXBTZUSD", quote: "USD" }]);
   });
 
   test("an error in the listing body is reported, not read as no markets", () => {
