@@ -63,6 +63,7 @@ export function createMetrics(): Metrics {
         lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
         for (const { labels, value } of f.values.values()) {
           const text = Object.entries(labels)
+            .sort(([a], [b]) => a.localeCompare(b))
             .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
             .join(",");
           lines.push(`${name}${text ? `{${text}}` : ""} ${value}`);

@@ -1,0 +1,88 @@
+/**
+ * The service in-process against the simulator on a shared virtual clock: half an hour of 1-minute
+ * cycles with 30 coins on all four exchanges, with no rate-limit refusal; one exchange failing every
+ * request while the others keep their schedule; feed-forward the same whether or not empty candles
+ * are omitted.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { MINUTE_MS } from "../src/domain/interval.ts";
+import { type Harness, startHarness } from "./helpers/in-process.ts";
+import { duplicates, mismatches, readCsvDir } from "./helpers/oracle.ts";
+
+const T0 = Date.parse("2024-05-01T09:00:00Z");
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe("service", () => {
+  test("30 one-minute cycles with 30 coins on all four exchanges: every bucket saved, no rate-limit refusal", async () => {
+    h = await startHarness({ startMs: T0 + 5000, yaml: "bucketing_interval: 1m\nn_coins_to_poll: 30\nlist_coins_to_poll: []\n" });
+    for (let i = 0; i <= 30; i++) {
+      const report = await h.tickAt(T0 + i * MINUTE_MS + 5000);
+      expect(report.reports).toHaveLength(4);
+    }
+    const rows = readCsvDir(join(h.dir, "csv"));
+    expect(duplicates(rows)).toEqual([]);
+    expect(mismatches(rows)).toEqual([]);
+    const tracked = h.runtime.service.tracked();
+    for (const [exchange, markets] of tracked) {
+      expect(markets.length).toBeGreaterThan(10);
+      for (const m of markets) {
+        const n = rows.filter((r) => r.exchange === exchange && r.coin === m.coin).length;
+        expect(n).toBe(31);
+      }
+    }
+    expect(h.sim.stats().total.rateLimited).toBe(0);
+    expect(h.sim.stats().total.banned).toBe(0);
+    const health = h.runtime.health.snapshot(h.clock.now());
+    expect(health.status).toBe("ok");
+  }, 120_000);
+
+  test("an exchange failing every request never holds up the others, and nothing is fabricated for it", async () => {
+    h = await startHarness({ startMs: T0 + 5000, yaml: "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH, DOGE]\n" });
+    await h.tickAt(T0 + 5000);
+    h.sim.setFaults("kucoin", { outage: true });
+    for (let i = 1; i <= 4; i++) {
+      const report = await h.tickAt(T0 + i * MINUTE_MS + 5000);
+      const kucoin = report.reports.find((r) => r.exchange === "kucoin")!;
+      expect(kucoin.seriesFailed).toBe(3);
+      for (const other of report.reports.filter((r) => r.exchange !== "kucoin")) {
+        expect(other.seriesFailed).toBe(0);
+        expect(other.targetOpenMs).toBe(T0 + (i - 1) * MINUTE_MS);
+      }
+    }
+    let rows = readCsvDir(join(h.dir, "csv"));
+    expect(rows.filter((r) => r.exchange === "kucoin").every((r) => r.openTimeMs === T0 - MINUTE_MS)).toBe(true);
+    expect(h.runtime.health.snapshot(h.clock.now()).status).toBe("degraded");
+    expect(h.runtime.metrics.render()).toContain('cryptointellect_failed_ranges_total{exchange="kucoin"}');
+
+    // The outage ends: the next cycle catches up every missed bucket.
+    h.sim.setFaults("kucoin", {});
+    await h.tickAt(T0 + 5 * MINUTE_MS + 5000);
+    rows = readCsvDir(join(h.dir, "csv"));
+    expect(duplicates(rows)).toEqual([]);
+    expect(mismatches(rows)).toEqual([]);
+    for (const coin of ["BTC", "ETH", "DOGE"]) {
+      const opens = rows.filter((r) => r.exchange === "kucoin" && r.coin === coin).map((r) => (r.openTimeMs - T0) / MINUTE_MS);
+      expect(opens).toEqual([-1, 0, 1, 2, 3, 4]);
+    }
+  }, 60_000);
+
+  test("empty buckets are fed forward identically whether the exchange omits them or sends zero volume", async () => {
+    h = await startHarness({ startMs: T0 + 5000, yaml: "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [DOGE, NEO, OP]\nexchanges: [binance, kucoin]\ncatch_up_limit: 3h\n" });
+    // Seed one bucket, then catch up three hours at once.
+    await h.tickAt(T0 + 5000);
+    await h.tickAt(T0 + 180 * MINUTE_MS + 5000);
+    const rows = readCsvDir(join(h.dir, "csv"));
+    expect(mismatches(rows)).toEqual([]);
+    const filled = rows.filter((r) => r.line.endsWith(",0,1"));
+    expect(filled.some((r) => r.exchange === "kucoin")).toBe(true);
+    expect(filled.some((r) => r.exchange === "binance")).toBe(true);
+    for (const ex of ["binance", "kucoin"]) {
+      for (const coin of ["DOGE", "NEO", "OP"]) expect(rows.filter((r) => r.exchange === ex && r.coin === coin)).toHaveLength(181);
+    }
+  }, 60_000);
+});
