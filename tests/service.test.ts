@@ -86,3 +86,41 @@ describe("service", () => {
     }
   }, 60_000);
 });
+
+describe("service at larger intervals", () => {
+  test.each(["5m", "7m", "1h"])("catches up %s buckets on all four exchanges exactly as the simulator has them", async (interval) => {
+    h = await startHarness({
+      startMs: T0 + 5000,
+      yaml: `bucketing_interval: ${interval}\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH, DOGE, NEO, OP]\ncatch_up_limit: 10h\n`,
+    });
+    await h.tickAt(T0 + 5000);
+    await h.tickAt(T0 + 9 * 60 * MINUTE_MS + 5000);
+    const rows = readCsvDir(join(h.dir, "csv"));
+    expect(duplicates(rows)).toEqual([]);
+    expect(mismatches(rows)).toEqual([]);
+    const minutes = Number.parseInt(interval) * (interval.endsWith("h") ? 60 : 1);
+    const expected = Math.floor((9 * 60) / minutes) + 1;
+    for (const exchange of ["binance", "kraken", "kucoin", "poloniex"] as const) {
+      for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
+        const n = rows.filter((r) => r.exchange === exchange && r.coin === coin).length;
+        expect(n).toBeGreaterThanOrEqual(expected - 1);
+        expect(n).toBeLessThanOrEqual(expected + 1);
+      }
+    }
+    expect(rows.some((r) => r.exchange === "kraken" && r.coin === "BTC")).toBe(true);
+    expect(rows.some((r) => r.coin === "XBT" || r.coin === "XDG")).toBe(false);
+    expect(h.sim.stats().total.rateLimited).toBe(0);
+  }, 60_000);
+
+  test("Kraken's 1-minute catch-up beyond its 720 most recent candles saves what it can and reports the rest", async () => {
+    h = await startHarness({ startMs: T0 + 5000, yaml: "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC]\nexchanges: [kraken]\ncatch_up_limit: 1d\n" });
+    await h.tickAt(T0 + 5000);
+    const report = await h.tickAt(T0 + 20 * 60 * MINUTE_MS + 5000);
+    expect(report.reports[0]!.seriesFailed).toBe(0);
+    const rows = readCsvDir(join(h.dir, "csv"));
+    expect(mismatches(rows)).toEqual([]);
+    // 720 served, the one in progress among them: 719 closed, plus the first one.
+    expect(rows.length).toBe(720);
+    expect(h.logger.lines.some((l) => l.includes("left for backfill"))).toBe(true);
+  }, 60_000);
+});

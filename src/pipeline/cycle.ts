@@ -12,7 +12,7 @@ import type { ExchangeClient } from "../http/client.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { CandleSink } from "../sinks/types.ts";
-import { fetchRange } from "./fetch-range.ts";
+import { fetchRange, UnreachableRangeError } from "./fetch-range.ts";
 import { mapPool } from "./pool.ts";
 import { buildWindowCandles, type SeriesState } from "./series.ts";
 
@@ -123,6 +123,18 @@ export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime,
     for await (const window of fetchRange({ client: runtime.client, adapter: runtime.adapter, market, intervalMinutes: interval, fromOpenMs: fetchFrom, toOpenMs: targetOpenMs, nowMs: clock.now(), signal })) {
       if (!window.ok) {
         if (window.toOpenMs < fromOpenMs) continue; // the seed look-back only; the range itself may still be fine
+        if (window.error instanceof UnreachableRangeError) {
+          // Older than this endpoint serves (Kraken OHLC keeps 720 candles): no later cycle can fetch
+          // it either, so say so once and go on with the part that can be fetched. Backfill fills it.
+          metrics.inc("cryptointellect_failed_ranges_total", { exchange });
+          logger.warn("range older than the exchange serves live; left for backfill", {
+            exchange,
+            coin: market.coin,
+            from: new Date(Math.max(window.fromOpenMs, fromOpenMs)).toISOString(),
+            to: new Date(window.toOpenMs).toISOString(),
+          });
+          continue;
+        }
         failed = true;
         if (window.error instanceof BannedError) banned = true;
         metrics.inc("cryptointellect_failed_ranges_total", { exchange });
