@@ -1,6 +1,7 @@
 /**
  * Deterministic randomness for the simulator: stateless integer hashes (so any minute can be
- * computed without iterating from an origin), smooth value noise built on them, and a seeded PRNG.
+ * computed without iterating from an origin; the price model builds its smooth value noise on
+ * them) and a seeded PRNG for faults.
  */
 
 /** A 32-bit integer mixer (Chris Wellons' lowbias32): good avalanche, a handful of operations. */
@@ -29,18 +30,6 @@ export function hashString(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return mix32(h);
-}
-
-/**
- * Smooth noise in [-1, 1]: random values at integer points of `x`, joined by a smoothstep.
- * Continuous in `x`, so a price path built from it has no jumps between minutes.
- */
-export function valueNoise(key: number, x: number, salt: number): number {
-  const i = Math.floor(x);
-  const f = x - i;
-  const a = unitAt(key, i, salt) * 2 - 1;
-  const b = unitAt(key, i + 1, salt) * 2 - 1;
-  return a + (b - a) * (f * f * (3 - 2 * f));
 }
 
 /** A seeded PRNG (mulberry32) returning floats in [0, 1): used for faults, not for market data. */

@@ -2,7 +2,7 @@ import type { ExchangeId } from "../domain/candle.ts";
 import { MINUTE_MS } from "../domain/interval.ts";
 import { simCoinByTicker } from "./coins.ts";
 import { isSimListed } from "./listings.ts";
-import { hashString, unitAt, valueNoise } from "./noise.ts";
+import { hashAt, hashString, mix32, unitAt } from "./noise.ts";
 
 /**
  * The price model of one (exchange, coin) series: a smooth per-coin price path (value noise at
@@ -54,6 +54,8 @@ export interface SimSeries {
   tradeActivity: number;
   emptyRate: number;
   forcedPhase: number;
+  /** Shift of the daily activity cycle, in radians. */
+  dayPhase: number;
   premiumOffset: number;
   /** Memoised aggregates of whole hours and days (immutable data, keyed by open time). */
   hours: Map<number, TickCandle | null>;
@@ -147,6 +149,7 @@ function createSeries(exchange: ExchangeId, coin: string, seed: number): SimSeri
     tradeActivity: 8 + 40 * profile.volumeShare,
     emptyRate: Math.min(MAX_EMPTY_RATE, emptyRate),
     forcedPhase: key % FORCED_TRADE_EVERY_MINUTES,
+    dayPhase: (key % 628) / 100,
     premiumOffset: profile.premium,
     hours: new Map(),
     days: new Map(),
@@ -158,16 +161,20 @@ function createSeries(exchange: ExchangeId, coin: string, seed: number): SimSeri
   };
 }
 
-const PREMIUM_PERIOD_MINUTES = 240;
+/** Slow noises of the series besides the path octaves: slot and period in minutes. */
 const PREMIUM_SLOT = OCTAVES.length;
-/** One lattice slot per octave, plus one for the exchange premium. */
-const LATTICE_SLOTS = OCTAVES.length + 1;
-const INVERSE_PERIODS = [...OCTAVES.map(([period]) => 1 / period), 1 / PREMIUM_PERIOD_MINUTES];
+const EMPTY_CLUSTER_SLOT = OCTAVES.length + 1;
+const ACTIVITY_SLOT = OCTAVES.length + 2;
+const SLOT_PERIODS = [...OCTAVES.map(([period]) => period), 240, 45, 300];
+const LATTICE_SLOTS = SLOT_PERIODS.length;
+const INVERSE_PERIODS = SLOT_PERIODS.map((period) => 1 / period);
+const UNIT = 1 / 4294967296;
 const AMPLITUDES = OCTAVES.map(([, amplitude]) => amplitude);
 
 /**
- * Value noise like `valueNoise`, remembering the last lattice cell per slot: a page of candles walks
- * through the same cells, so most minutes hash nothing for the slow octaves.
+ * Smooth value noise in [-1, 1]: random values at whole multiples of the slot's period, joined by a
+ * smoothstep, so the path has no jumps between minutes. The last lattice cell per slot is
+ * remembered: a page of candles walks through the same cells, so most minutes hash nothing.
  */
 function cachedNoise(s: SimSeries, slot: number, key: number, minutes: number): number {
   const x = minutes * INVERSE_PERIODS[slot]!;
@@ -200,8 +207,13 @@ function traded(s: SimSeries, index: number): boolean {
   if ((index + s.forcedPhase) % FORCED_TRADE_EVERY_MINUTES === 0) return true;
   if (index * MINUTE_MS === SIM_LISTED_FROM_MS) return true;
   // Empty minutes come in clusters: the rate itself wanders around its mean.
-  const rate = s.emptyRate * (1 + 0.8 * valueNoise(s.key, index / 45, 12));
+  const rate = s.emptyRate * (1 + 0.8 * cachedNoise(s, EMPTY_CLUSTER_SLOT, s.key, index));
   return unitAt(s.key, index, 11) >= rate;
+}
+
+/** The `k`-th uniform draw in [0, 1) from a minute's hash. */
+function draw(h: number, k: number): number {
+  return mix32(h + Math.imul(k, 0x9e3779b9)) * UNIT;
 }
 
 /** The final 1-minute candle opening at `openTimeMs` (minute-aligned), or null when nothing traded. */
@@ -209,22 +221,23 @@ export function minuteTicks(s: SimSeries, openTimeMs: number): TickCandle | null
   if (openTimeMs < SIM_LISTED_FROM_MS) return null;
   const index = openTimeMs / MINUTE_MS;
   if (!traded(s, index)) return null;
-  const key = s.key;
   const scale = s.tickScale;
+  // One hash per minute, stretched into the few uniform draws the minute needs.
+  const h = hashAt(s.key, index, 0);
   const tickNoise = s.volatility * 0.002;
-  const o = pathPrice(s, index) * (1 + tickNoise * (unitAt(key, index, 1) * 2 - 1));
+  const o = pathPrice(s, index) * (1 + tickNoise * (draw(h, 1) * 2 - 1));
   // The next minute asks for this path point as its open, so it is computed last and remembered.
-  const c = pathPrice(s, index + 1) * (1 + tickNoise * (unitAt(key, index, 2) * 2 - 1));
-  const range = (s.volatility / 38) * (0.2 + unitAt(key, index, 3));
+  const c = pathPrice(s, index + 1) * (1 + tickNoise * (draw(h, 2) * 2 - 1));
+  const range = (s.volatility / 38) * (0.2 + draw(h, 3));
   const open = Math.max(1, Math.round(o * scale));
   const close = Math.max(1, Math.round(c * scale));
-  const high = Math.max(open, close, Math.round(Math.max(o, c) * (1 + range * unitAt(key, index, 4)) * scale));
-  const low = Math.max(1, Math.min(open, close, Math.round(Math.min(o, c) * (1 - range * unitAt(key, index, 5)) * scale)));
+  const high = Math.max(open, close, Math.round(Math.max(o, c) * (1 + range * draw(h, 4)) * scale));
+  const low = Math.max(1, Math.min(open, close, Math.round(Math.min(o, c) * (1 - range * draw(h, 5)) * scale)));
   // Activity follows the time of day and a slow swell; a single minute varies around it.
-  const dayPhase = ((index % 1440) / 1440) * 2 * Math.PI;
-  const activity = (1 + 0.35 * Math.sin(dayPhase + (key % 628) / 100)) * (1 + 0.5 * valueNoise(key, index / 300, 13));
-  const trades = Math.min(60, 4 + Math.floor(unitAt(key, index, 6) * s.tradeActivity * activity));
-  const volumeUnits = Math.max(trades, Math.round(s.typicalVolumeUnits * activity * (0.3 + 1.4 * unitAt(key, index, 7))));
+  const minuteOfDay = index - Math.floor(index / 1440) * 1440;
+  const activity = (1 + 0.35 * Math.sin(minuteOfDay * ((2 * Math.PI) / 1440) + s.dayPhase)) * (1 + 0.5 * cachedNoise(s, ACTIVITY_SLOT, s.key, index));
+  const trades = Math.min(60, 4 + Math.floor(draw(h, 6) * s.tradeActivity * activity));
+  const volumeUnits = Math.max(trades, Math.round(s.typicalVolumeUnits * activity * (0.3 + 1.4 * draw(h, 7))));
   const typical = (open + high + low + close) / 4 / scale;
   return {
     openTimeMs,
@@ -235,7 +248,7 @@ export function minuteTicks(s: SimSeries, openTimeMs: number): TickCandle | null
     volumeUnits,
     trades,
     quoteVolume: (volumeUnits / VOLUME_UNITS_PER_COIN) * typical,
-    takerBuyUnits: Math.floor(volumeUnits * (0.3 + 0.4 * unitAt(key, index, 8))),
+    takerBuyUnits: Math.floor(volumeUnits * (0.3 + 0.4 * draw(h, 8))),
   };
 }
 

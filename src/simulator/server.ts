@@ -189,7 +189,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       path: slash < 0 ? "/" : url.pathname.slice(slash),
       query: url.searchParams,
       headers: request.headers,
-      nowMs: clock.now(),
+      nowMs: Math.floor(clock.now()),
       faults: current,
     });
     if (!reply) {
