@@ -161,7 +161,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
         if (retryAfterMs !== undefined) bucket.pauseUntil(clock.now() + retryAfterMs);
         throw new RetryableFailure("rate-limited", new RateLimitedError(where, retryAfterMs), retryAfterMs);
       }
-      if (RETRY_STATUSES.has(response.status)) {
+      if (RETRY_STATUSES.has(response.status) || (specific instanceof ExchangeApiError && specific.retryable)) {
         throw new RetryableFailure(`http-${response.status}`, specific ?? new ExchangeHttpError(where, response.status, retryAfterMs), retryAfterMs);
       }
       throw specific ?? new ExchangeHttpError(where, response.status);

@@ -122,6 +122,7 @@ export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime,
     let failed = false;
     for await (const window of fetchRange({ client: runtime.client, adapter: runtime.adapter, market, intervalMinutes: interval, fromOpenMs: fetchFrom, toOpenMs: targetOpenMs, nowMs: clock.now(), signal })) {
       if (!window.ok) {
+        state.previousClose = undefined; // never feed forward across a gap
         if (window.toOpenMs < fromOpenMs) continue; // the seed look-back only; the range itself may still be fine
         if (window.error instanceof UnreachableRangeError) {
           // Older than this endpoint serves (Kraken OHLC keeps 720 candles): no later cycle can fetch

@@ -1,6 +1,8 @@
 import { sortUnique } from "../domain/aggregate.ts";
 import type { RawCandle } from "../domain/candle.ts";
+import { chunkRuns } from "../domain/gaps.ts";
 import { bucketOpen, MINUTE_MS } from "../domain/interval.ts";
+import { type Trade, tradesToMinuteCandles } from "../domain/trades-to-candles.ts";
 import { CryptoIntellectError } from "../errors.ts";
 import type { ExchangeClient } from "../http/client.ts";
 import type { ExchangeAdapter, Market } from "../exchanges/types.ts";
@@ -42,6 +44,11 @@ export interface FetchRangeOptions {
   nowMs: number;
   /** Windows fetched at once, for backfills; results still arrive in order. Default 1. */
   concurrency?: number;
+  /**
+   * Fetch what the candles endpoint no longer serves from the adapter's trades endpoint (Kraken),
+   * when it has one; otherwise that part fails as unreachable. Off for the live cycle.
+   */
+  deepHistory?: boolean;
   signal?: AbortSignal;
 }
 
@@ -79,45 +86,103 @@ export function planWindows(
   return unreachable ? { windows, unreachable } : { windows };
 }
 
+/** A window's candles, and where the exchange's data actually began (for recent-only endpoints). */
+export interface WindowCandles {
+  candles: RawCandle[];
+  /** The first bucket open the exchange served; later than the window's start when it served less. */
+  servedFromMs: number;
+}
+
 /** Fetches one window: its pages in order, trimmed to the window, sorted and de-duplicated. */
 export async function fetchWindow(options: FetchRangeOptions, window: FetchWindow): Promise<RawCandle[]> {
+  return (await fetchWindowServed(options, window)).candles;
+}
+
+export async function fetchWindowServed(options: FetchRangeOptions, window: FetchWindow): Promise<WindowCandles> {
   const { adapter, client, market, intervalMinutes, signal } = options;
   const base = baseIntervalFor(adapter, intervalMinutes);
   const baseMs = base * MINUTE_MS;
-  const endMs = window.toOpenMs + intervalMinutes * MINUTE_MS;
+  // Never past what is closed now, whatever the caller asked for.
+  const endMs = Math.min(window.toOpenMs + intervalMinutes * MINUTE_MS, bucketOpen(options.nowMs, intervalMinutes));
   const pageMs = adapter.maxCandlesPerRequest * baseMs;
   const all: RawCandle[] = [];
+  let servedFromMs = window.fromOpenMs;
   for (let start = window.fromOpenMs; start < endMs; start += pageMs) {
     const stop = Math.min(endMs, start + pageMs);
     const spec = adapter.candlesRequest(market, base, start, stop);
     const candles = await client.request(spec, (body) => adapter.parseCandles(body, { market, intervalMinutes: base }), signal);
+    if (adapter.recentCandlesOnly !== undefined && start === window.fromOpenMs) {
+      // A recent-only endpoint (Kraken) sends a row for every interval it serves, quiet ones
+      // included: a missing leading row means "not served", never "no trades".
+      const oldest = candles.reduce((min, c) => Math.min(min, c.openTimeMs), Number.POSITIVE_INFINITY);
+      if (oldest > start) servedFromMs = Math.ceil(Math.min(oldest, endMs) / (intervalMinutes * MINUTE_MS)) * intervalMinutes * MINUTE_MS;
+    }
     for (const c of candles) {
       // Keep only whole base candles inside the window: drops the open candle and anything outside.
-      if (c.openTimeMs >= start && c.openTimeMs + baseMs <= stop) all.push(c);
+      if (c.openTimeMs >= start && c.openTimeMs + baseMs <= stop && c.openTimeMs >= servedFromMs) all.push(c);
     }
   }
-  return sortUnique(all);
+  return { candles: sortUnique(all), servedFromMs };
+}
+
+/**
+ * Builds a window's 1-minute candles from the trades endpoint, paging with its cursor (Kraken: a
+ * nanosecond `since`/`last` kept as a string, never a float).
+ */
+export async function fetchTradeCandles(options: FetchRangeOptions, window: FetchWindow): Promise<RawCandle[]> {
+  const { adapter, client, market, signal } = options;
+  const trades = adapter.trades;
+  if (!trades) throw new UnreachableRangeError(`${adapter.id} ${market.symbol}`);
+  const startMs = window.fromOpenMs;
+  const endMs = window.toOpenMs + options.intervalMinutes * MINUTE_MS;
+  // Trades strictly after the cursor: start one nanosecond before the window.
+  let since = (BigInt(startMs) * 1_000_000n - 1n).toString();
+  const kept: Trade[] = [];
+  for (;;) {
+    const page = await client.request(trades.request(market, since), (body) => trades.parse(body, market), signal);
+    for (const t of page.trades) if (t.timeMs >= startMs && t.timeMs < endMs) kept.push(t);
+    const lastTrade = page.trades.at(-1);
+    if (!lastTrade || lastTrade.timeMs >= endMs || page.lastNs === since) break;
+    since = page.lastNs;
+  }
+  return tradesToMinuteCandles(kept);
 }
 
 /** Fetches every window of the range in order, up to `concurrency` at once; failures come back as results. */
 export async function* fetchRange(options: FetchRangeOptions): AsyncGenerator<WindowResult> {
   const { windows, unreachable } = planWindows(options.adapter, options.intervalMinutes, options.fromOpenMs, options.toOpenMs, options.nowMs);
   const base = baseIntervalFor(options.adapter, options.intervalMinutes);
-  if (unreachable) {
+  const jobs: { window: FetchWindow; trades: boolean }[] = [];
+  const trades = options.deepHistory ? options.adapter.trades : undefined;
+  if (unreachable && trades) {
+    // A day of minutes per window keeps each window's trades, and so memory, small.
+    const perWindow = Math.max(1, Math.floor(1440 / options.intervalMinutes));
+    for (const w of chunkRuns([unreachable], options.intervalMinutes, perWindow)) jobs.push({ window: w, trades: true });
+  } else if (unreachable) {
     yield { ...unreachable, ok: false, error: new UnreachableRangeError(`${options.adapter.id} ${options.market.symbol}`) };
   }
+  for (const w of windows) jobs.push({ window: w, trades: false });
   const concurrency = Math.max(1, options.concurrency ?? 1);
-  const run = (w: FetchWindow): Promise<WindowResult> =>
-    fetchWindow(options, w).then(
-      (candles) => ({ ...w, ok: true as const, candles, baseIntervalMinutes: base }),
-      (error: unknown) => ({ ...w, ok: false as const, error: error instanceof Error ? error : new Error(String(error)) }),
-    );
-  const inFlight: Promise<WindowResult>[] = [];
+  const size = options.intervalMinutes * MINUTE_MS;
+  const where = `${options.adapter.id} ${options.market.symbol}`;
+  const run = async (job: { window: FetchWindow; trades: boolean }): Promise<WindowResult[]> => {
+    try {
+      if (job.trades) return [{ ...job.window, ok: true, candles: await fetchTradeCandles(options, job.window), baseIntervalMinutes: 1 }];
+      const { candles, servedFromMs } = await fetchWindowServed(options, job.window);
+      if (servedFromMs <= job.window.fromOpenMs) return [{ ...job.window, ok: true, candles, baseIntervalMinutes: base }];
+      // The exchange served less than it should have: the unserved head is a failure, not empty buckets.
+      const results: WindowResult[] = [{ fromOpenMs: job.window.fromOpenMs, toOpenMs: Math.min(job.window.toOpenMs, servedFromMs - size), ok: false, error: new UnreachableRangeError(where) }];
+      if (servedFromMs <= job.window.toOpenMs) results.push({ fromOpenMs: servedFromMs, toOpenMs: job.window.toOpenMs, ok: true, candles, baseIntervalMinutes: base });
+      return results;
+    } catch (error) {
+      return [{ ...job.window, ok: false, error: error instanceof Error ? error : new Error(String(error)) }];
+    }
+  };
+  const inFlight: Promise<WindowResult[]>[] = [];
   let next = 0;
-  while (next < windows.length || inFlight.length > 0) {
-    while (inFlight.length < concurrency && next < windows.length) inFlight.push(run(windows[next++]!));
-    const result = await inFlight.shift()!;
-    yield result;
+  while (next < jobs.length || inFlight.length > 0) {
+    while (inFlight.length < concurrency && next < jobs.length) inFlight.push(run(jobs[next++]!));
+    for (const result of await inFlight.shift()!) yield result;
     if (options.signal?.aborted) return;
   }
 }

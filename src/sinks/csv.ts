@@ -7,6 +7,7 @@ import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { appendFile, mkdir, readdir, readFile, rename, stat, truncate, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Candle, ExchangeId, SeriesPosition } from "../domain/candle.ts";
+import { type BucketRange, missingRuns } from "../domain/gaps.ts";
 import { formatInterval } from "../domain/interval.ts";
 import { describeError, SinkError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -167,6 +168,16 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
     }
   }
 
+  /** Day files of an exchange and interval, oldest first. */
+  async function dayFiles(exchange: ExchangeId, intervalMinutes: number): Promise<{ name: string; dayMs: number }[]> {
+    const label = formatInterval(intervalMinutes);
+    return (await readdir(directory))
+      .map((name) => ({ name, parsed: parseCsvFileName(name) }))
+      .filter((f) => f.parsed?.exchange === exchange && f.parsed.label === label)
+      .map((f) => ({ name: f.name, dayMs: Date.parse(`${f.parsed!.day}T00:00:00Z`) }))
+      .sort((a, b) => a.dayMs - b.dayMs);
+  }
+
   return {
     name: "csv",
     directory,
@@ -210,6 +221,32 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
         }
       }
       return written;
+    },
+    async missingRanges(exchange, intervalMinutes, coins, fromOpenMs, toOpenMs) {
+      const DAY = 86_400_000;
+      const wanted = new Set(coins);
+      const saved = new Map<string, number[]>(coins.map((c) => [c, []]));
+      try {
+        for (const f of await dayFiles(exchange, intervalMinutes)) {
+          if (f.dayMs + DAY <= fromOpenMs || f.dayMs > toOpenMs) continue;
+          await repair(pathOf(f.name));
+          for (const row of await readRows(pathOf(f.name))) {
+            if (wanted.has(row.coin) && row.openTimeMs >= fromOpenMs && row.openTimeMs <= toOpenMs) saved.get(row.coin)!.push(row.openTimeMs);
+          }
+        }
+      } catch (error) {
+        throw new SinkError(`CSV directory ${directory} cannot be read: ${describeError(error)}`, { cause: error });
+      }
+      const out = new Map<string, BucketRange[]>();
+      for (const [coin, opens] of saved) out.set(coin, missingRuns(opens.sort((a, b) => a - b), intervalMinutes, fromOpenMs, toOpenMs));
+      return out;
+    },
+    async firstSaved(exchange, coin, intervalMinutes) {
+      for (const f of await dayFiles(exchange, intervalMinutes)) {
+        const rows = (await readRows(pathOf(f.name))).filter((r) => r.coin === coin);
+        if (rows.length > 0) return Math.min(...rows.map((r) => r.openTimeMs));
+      }
+      return undefined;
     },
     async close() {
       files.clear();

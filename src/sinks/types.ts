@@ -1,4 +1,5 @@
 import type { Candle, ExchangeId, SeriesPosition } from "../domain/candle.ts";
+import type { BucketRange } from "../domain/gaps.ts";
 
 /** Facts about a tracked coin, kept in the database's `coins` table. */
 export interface CoinInfo {
@@ -19,6 +20,13 @@ export interface CandleSink {
   lastSaved(exchange: ExchangeId, coin: string, intervalMinutes: number): Promise<SeriesPosition | undefined>;
   /** Saves candles of any series, in any order; returns how many rows were new. */
   write(candles: readonly Candle[]): Promise<number>;
+  /**
+   * Per coin, the runs of buckets in [fromOpenMs, toOpenMs] this sink does not hold: what backfill
+   * and gap repair fetch. Reads storage in one pass for all the coins of an exchange.
+   */
+  missingRanges(exchange: ExchangeId, intervalMinutes: number, coins: readonly string[], fromOpenMs: number, toOpenMs: number): Promise<Map<string, BucketRange[]>>;
+  /** The open time of the oldest saved bucket of a series (gap repair starts there). */
+  firstSaved(exchange: ExchangeId, coin: string, intervalMinutes: number): Promise<number | undefined>;
   /** Records the coins and exchanges being tracked (the database keeps them; CSV ignores them). */
   track?(coins: readonly CoinInfo[], exchanges: readonly ExchangeId[]): Promise<void>;
   close(): Promise<void>;

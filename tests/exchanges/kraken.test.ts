@@ -231,12 +231,11 @@ describe("kraken trades", () => {
   });
 });
 
-describe("kraken serving fewer than 720 rows (known fetch-range gap, see the issue report)", () => {
-  // ccxt #5682 observed 707–711 rows where 720 were expected. fetchRange plans the oldest 720 as
-  // reachable and reports their window as fetched, so buckets Kraken did not serve look like
-  // buckets without trades, and feed-forward would fabricate them. Kraken sends zero rows for quiet
-  // minutes, so a missing row here is never "no trades".
-  test.failing("never reports a bucket as fetched when Kraken did not serve it", async () => {
+describe("kraken serving fewer than 720 rows", () => {
+  // ccxt #5682 observed 707–711 rows where 720 were expected. The buckets Kraken did not serve must
+  // come back as a failed range, not as buckets without trades that feed-forward would fabricate.
+  // Kraken sends zero rows for quiet minutes, so a missing row here is never "no trades".
+  test("never reports a bucket as fetched when Kraken did not serve it", async () => {
     const nowMs = Date.UTC(2024, 5, 1, 12, 30, 25);
     const openNow = Math.floor(nowMs / 60_000) * 60_000;
     const served = 710;
