@@ -1,10 +1,10 @@
-import { getSeries, SIM_LISTINGS, findSimMarket, type SimMarket } from "./market-data.ts";
+import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
 import { CALENDAR_MONTHS, everyMinutes, MONDAY_WEEKS, rowsFrom, rowsUpTo, type BucketScheme, type SeriesRow } from "./candle-series.ts";
 import { createAsciiWriter, type AsciiWriter } from "./ascii-writer.ts";
 import { fixed } from "./decimal-text.ts";
 import { createFixedWindow } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
-import { priceDecimals, type SimSeries } from "./price-model.ts";
+import { getSeries, priceDecimals, type SimSeries } from "./price-model.ts";
 
 /**
  * Binance spot: `/api/v3/klines` (and `uiKlines`), `/api/v3/exchangeInfo`, `/api/v3/ping`, `/api/v3/time`.

@@ -1,5 +1,5 @@
 import { MINUTE_MS } from "../domain/interval.ts";
-import { partialTicks, previousCloseTicks, rangeTicks } from "./market-data.ts";
+import { partialTicks, previousCloseTicks, rangeTicks } from "./range-ticks.ts";
 import { SIM_LISTED_FROM_MS, type SimSeries, type TickCandle } from "./price-model.ts";
 
 /**

@@ -2,10 +2,11 @@ import { MINUTE_MS } from "../domain/interval.ts";
 import { bucketBack, bucketFloor, currentRow, everyMinutes, MONDAY_WEEKS, rowsFrom, type BucketScheme, type SeriesRow } from "./candle-series.ts";
 import { createAsciiWriter, type AsciiWriter } from "./ascii-writer.ts";
 import { fixed } from "./decimal-text.ts";
-import { findSimMarket, getSeries, minuteTicks, minuteTrades, SIM_LISTINGS, type SimMarket } from "./market-data.ts";
-import { priceDecimals, SIM_LISTED_FROM_MS, vwapTicks, type SimSeries, type TickCandle } from "./price-model.ts";
+import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
+import { getSeries, minuteTicks, priceDecimals, SIM_LISTED_FROM_MS, vwapTicks, type SimSeries, type TickCandle } from "./price-model.ts";
 import { createDecayingCounters } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
+import { minuteTrades } from "./trades.ts";
 
 /**
  * Kraken spot: `/0/public/OHLC`, `/0/public/Trades`, `/0/public/AssetPairs`, `/0/public/Time`.

@@ -1,8 +1,8 @@
 import { CALENDAR_MONTHS, everyMinutes, MONDAY_WEEKS, rowsUpTo, type BucketScheme, type SeriesRow } from "./candle-series.ts";
 import { createAsciiWriter, type AsciiWriter } from "./ascii-writer.ts";
 import { trimmed } from "./decimal-text.ts";
-import { findSimMarket, getSeries, SIM_LISTINGS, type SimMarket } from "./market-data.ts";
-import { priceDecimals, type SimSeries } from "./price-model.ts";
+import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
+import { getSeries, priceDecimals, type SimSeries } from "./price-model.ts";
 import { createFixedWindow } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
 
