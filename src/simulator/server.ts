@@ -3,7 +3,7 @@ import { systemClock, type Clock } from "../clock.ts";
 import type { ExchangeId } from "../domain/candle.ts";
 import { createBinanceService } from "./binance.ts";
 import { createCoingeckoService } from "./coingecko.ts";
-import { faultsSchema, GARBAGE_BODY, planFaults, truncateBody, type Faults } from "./faults.ts";
+import { faultsSchema, GARBAGE_BODY, planFaults, truncateBody, type FaultPlan, type Faults } from "./faults.ts";
 import { createKrakenService } from "./kraken.ts";
 import { createKucoinService } from "./kucoin.ts";
 import { createPrng } from "./noise.ts";
@@ -65,28 +65,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     poloniex: createPoloniexService(seed),
     coingecko: createCoingeckoService(seed),
   };
+  const initialFaults = () => perService((id) => ({ ...options.faults?.[id] }));
+  const zeroCounters = () => perService(() => ({ requests: 0, rateLimited: 0, banned: 0, errors: 0 }));
+  const createPrngs = () => perService((_, i) => createPrng(seed * 7919 + i * 104729));
   let faults = initialFaults();
   let counters = zeroCounters();
   let prngs = createPrngs();
   const hanging = new Set<() => void>();
-
-  function initialFaults(): Record<SimServiceId, Faults> {
-    const out = {} as Record<SimServiceId, Faults>;
-    for (const id of SIM_SERVICES) out[id] = { ...options.faults?.[id] };
-    return out;
-  }
-
-  function createPrngs(): Record<SimServiceId, () => number> {
-    const out = {} as Record<SimServiceId, () => number>;
-    SIM_SERVICES.forEach((id, i) => (out[id] = createPrng(seed * 7919 + i * 104729)));
-    return out;
-  }
-
-  function zeroCounters(): Record<SimServiceId, SimCounters> {
-    const out = {} as Record<SimServiceId, SimCounters>;
-    for (const id of SIM_SERVICES) out[id] = { requests: 0, rateLimited: 0, banned: 0, errors: 0 };
-    return out;
-  }
 
   function stats(): SimStats {
     const total: SimCounters = { requests: 0, rateLimited: 0, banned: 0, errors: 0 };
@@ -152,6 +137,22 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     return Response.json({ error: "not found" }, { status: 404 });
   }
 
+  /** The answer an injected fault gives instead of the service, or undefined when none applies. */
+  async function injectFault(plan: FaultPlan, current: Faults, signal: AbortSignal): Promise<Response | undefined> {
+    if (current.outage) return Response.json({ error: "service unavailable (simulated outage)" }, { status: 503 });
+    switch (plan.action) {
+      case "timeout":
+        await hang(signal);
+        return new Response("simulated timeout", { status: 504 });
+      case "error":
+        return new Response(`<html><body><h1>${plan.status}</h1>simulated server error</body></html>`, { status: plan.status, headers: { "content-type": "text/html" } });
+      case "garbage":
+        return new Response(GARBAGE_BODY, { status: 200, headers: { "content-type": "application/json" } });
+      default:
+        return undefined;
+    }
+  }
+
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const slash = url.pathname.indexOf("/", 1);
@@ -163,26 +164,14 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     const plan = planFaults(current, prngs[id]);
     counters[id].requests++;
     if (plan.latencyMs > 0) await systemClock.sleep(plan.latencyMs, request.signal);
-    if (current.outage) {
+    const injected = await injectFault(plan, current, request.signal);
+    if (injected) {
       counters[id].errors++;
-      return new Response(JSON.stringify({ error: "service unavailable (simulated outage)" }), { status: 503, headers: { "content-type": "application/json" } });
-    }
-    if (plan.action === "timeout") {
-      counters[id].errors++;
-      await hang(request.signal);
-      return new Response("simulated timeout", { status: 504 });
-    }
-    if (plan.action === "error") {
-      counters[id].errors++;
-      return new Response(`<html><body><h1>${plan.status}</h1>simulated server error</body></html>`, { status: plan.status, headers: { "content-type": "text/html" } });
-    }
-    if (plan.action === "garbage") {
-      counters[id].errors++;
-      return new Response(GARBAGE_BODY, { status: 200, headers: { "content-type": "application/json" } });
+      return injected;
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
       counters[id].errors++;
-      return new Response(JSON.stringify({ error: "method not allowed" }), { status: 405, headers: { "content-type": "application/json" } });
+      return Response.json({ error: "method not allowed" }, { status: 405 });
     }
     const reply: SimReply | undefined = services[id].handle({
       method: request.method,
@@ -222,8 +211,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   };
 }
 
+function perService<T>(make: (id: SimServiceId, index: number) => T): Record<SimServiceId, T> {
+  return Object.fromEntries(SIM_SERVICES.map((id, i) => [id, make(id, i)])) as Record<SimServiceId, T>;
+}
+
 function notFound(): Response {
-  return new Response(JSON.stringify({ error: "not found" }), { status: 404, headers: { "content-type": "application/json" } });
+  return Response.json({ error: "not found" }, { status: 404 });
 }
 
 export interface RunningSimulator {
