@@ -90,7 +90,7 @@ export function createKrakenService(seed: number): SimService {
         if (t.timeTenthMs > nowTenthMs) break;
         const ns = BigInt(t.timeTenthMs) * 100_000n;
         if (ns <= sinceNs) continue;
-        rows.push(`[${JSON.stringify(fixed(t.price, series.decimals))},"${fixed(t.volumeUnits, 4, 8)}",${t.timeTenthMs / 10_000},"${t.side}","${t.orderType}","",${t.id}]`);
+        rows.push(`["${fixed(t.price, series.decimals)}","${fixed(t.volumeUnits, 4, 8)}",${t.timeTenthMs / 10_000},"${t.side}","${t.orderType}","",${t.id}]`);
         lastNs = ns;
         if (rows.length >= count) break;
       }
