@@ -31,8 +31,9 @@ export function simMinute(exchange: ExchangeId, coin: string, openTimeMs: number
 }
 
 /**
- * The final candle of `intervalMinutes` opening at `openTimeMs` (minute-aligned; the endpoints use
- * epoch-aligned buckets except Binance `1w`/`1M`), or null when no minute in it traded.
+ * The final candle of `intervalMinutes` opening at `openTimeMs` (any whole minute), or null when no
+ * minute in it traded. The endpoints align buckets to the epoch, except weeks (Monday 00:00 UTC)
+ * and months (the 1st), as the exchanges do.
  */
 export function simBucket(
   exchange: ExchangeId,
@@ -72,7 +73,7 @@ export function simInProgress(
   return toSimCandle(s, partialTicks(s, Math.floor(nowMs / size) * size, nowMs));
 }
 
-/** The trades of one minute up to `untilMs` (exclusive end of the minute by default), oldest first. */
+/** The trades of one minute made at or before `untilMs` (by default all of them), oldest first, as Kraken's Trades serves them. */
 export function simMinuteTrades(
   exchange: ExchangeId,
   coin: string,
