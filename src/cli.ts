@@ -50,9 +50,22 @@ Runs one collection cycle now for every exchange and coin (catching up from the 
 up to catch_up_limit; on a fresh store, just the newest closed bucket), then exits.
 Exit 0 when every series was fetched and saved, 1 when any failed (nothing is fabricated for it).
 `,
-  backfill: `Usage: cryptointellect backfill --from DATE [--to DATE] [--exchange a,b] [--coin BTC,ETH] [--repair] [-c FILE]
+  backfill: `Usage: cryptointellect backfill --from DATE [--to DATE] [--exchange a,b] [--coin BTC,ETH] [-c FILE]
+       cryptointellect backfill --repair [--from DATE] [--to DATE] [--exchange a,b] [--coin BTC,ETH] [-c FILE]
 
-Fetches history into the configured sinks. Dates are YYYY-MM-DD or ISO 8601, UTC.
+Fetches history at the configured bucket interval into every configured sink (CSV and/or the
+database), fetching only the buckets a sink lacks: running the same command again after an
+interruption continues where it stopped. Kraken's history older than its 720 most recent candles
+is rebuilt from its trades.
+
+  --from DATE     first instant to cover: YYYY-MM-DD (midnight UTC) or ISO 8601 (UTC unless a zone is given)
+  --to DATE       last instant (default: now, i.e. the newest closed bucket)
+  --exchange a,b  only these exchanges (default: the config's)
+  --coin X,Y      only these coins, by name, CoinGecko id or ticker (default: the config's top N + list)
+  --repair        fill the gaps in what is saved: from --from, or from the oldest saved bucket
+
+Progress: a bar per exchange on a terminal, periodic log lines otherwise. At the end, a summary
+per exchange. Exit 0 when complete, 1 when a range failed (run --repair later), 2 for bad arguments.
 `,
   migrate: `Usage: cryptointellect migrate [-c FILE]
 

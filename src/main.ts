@@ -3,13 +3,14 @@
  * The composition root: reads argv and the environment, builds the runtime once, owns signals and
  * shutdown, and maps errors to exit codes (0 success, 1 runtime failure, 2 bad usage or config).
  */
-import { clockFromEnv } from "./clock.ts";
+import { executeBackfill, parseBackfillArgs, selectBackfill } from "./backfill-command.ts";
+import { clockFromEnv, systemClock } from "./clock.ts";
 import { COMMAND_HELP, parseCommandLine, USAGE } from "./cli.ts";
-import { configPath, loadConfig, renderConfig, type Env } from "./config.ts";
+import { type Config, configPath, loadConfig, renderConfig, type Env } from "./config.ts";
 import { ConfigError, describeError, UsageError } from "./errors.ts";
 import { MAX_REQUEST_BODY_BYTES } from "./server/app.ts";
 import { createRuntime } from "./runtime.ts";
-import { runSimulator } from "./simulator/cli.ts";
+import { runSimulator, SIMULATE_USAGE } from "./simulator/cli.ts";
 import { VERSION_LINE } from "./version.ts";
 
 export interface Io {
@@ -30,7 +31,7 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
         io.out(VERSION_LINE + "\n");
         return 0;
       case "help":
-        io.out(command.topic && COMMAND_HELP[command.topic] ? COMMAND_HELP[command.topic]! : USAGE);
+        io.out(command.topic === "simulate" ? SIMULATE_USAGE : command.topic && COMMAND_HELP[command.topic] ? COMMAND_HELP[command.topic]! : USAGE);
         return 0;
       case "simulate":
         await runSimulator(command.args);
@@ -43,7 +44,7 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
       case "healthcheck":
         return await healthcheck(command, env, io);
       case "backfill":
-        throw new UsageError("backfill is not available in this version yet");
+        return await backfill(command.args, await loadConfig(configPath(command.configFlag, env), env), io, env);
       case "migrate":
         throw new UsageError("migrate is not available in this version yet (database mode is coming)");
       case "once":
@@ -97,6 +98,33 @@ async function serve(mode: "run" | "once", config: Awaited<ReturnType<typeof loa
     await server.stop(true);
     logger.info("stopped cleanly");
     return 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function backfill(argv: string[], config: Config, io: Io, env: Env): Promise<number> {
+  const clock = clockFromEnv(env.CRYPTOINTELLECT_TIME_WARP) ?? systemClock;
+  const args = parseBackfillArgs(argv, clock.now());
+  // Unknown coins are refused before anything is fetched from an exchange.
+  const selected = await selectBackfill(config, args, createRuntime(config, { clock, sinks: [] }));
+  const runtime = createRuntime(selected, { clock });
+  try {
+    await runtime.open();
+  } catch (error) {
+    io.err(`cryptointellect: cannot start: ${describeError(error)}\n`);
+    await runtime.close();
+    return 1;
+  }
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (!stop.signal.aborted) runtime.logger.info("stopping the backfill: run the same command again to continue");
+    stop.abort();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  try {
+    return await executeBackfill(runtime, args, stop.signal, io.out, Boolean(process.stderr.isTTY));
   } finally {
     await runtime.close();
   }

@@ -38,6 +38,8 @@ export interface Runtime {
   health: HealthTracker;
   sinks: CandleSink[];
   clients: Map<ExchangeId, ExchangeClient>;
+  coingecko: ExchangeClient;
+  adapters: ExchangeAdapter[];
   service: Service;
   app: Hono;
   /** Opens every sink; throws (DatabaseError, SinkError) when one cannot be used. */
@@ -75,6 +77,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     health,
     sinks,
     clients,
+    coingecko,
+    adapters,
     service,
     app,
     async open() {

@@ -21,7 +21,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { startMs: number; yaml: string; sinks?: (dir: string) => CandleSink[] }): Promise<Harness> {
+export async function startHarness(options: {
+  startMs: number;
+  yaml: string;
+  sinks?: (dir: string) => CandleSink[];
+  /** Sees every request first: answer it (a fault) or return undefined to pass it on. */
+  intercept?: (url: string) => Response | undefined;
+}): Promise<Harness> {
   const clock = createFastClock(options.startMs);
   const sim = startSimulator({ clock });
   const dir = mkdtempSync(join(tmpdir(), "ci-harness-"));
@@ -29,7 +35,7 @@ export async function startHarness(options: { startMs: number; yaml: string; sin
   const logger = createMemoryLogger();
   const runtime = createRuntime(config, {
     clock,
-    fetch: clock.track((input, init) => fetch(input, init)),
+    fetch: clock.track(async (input, init) => options.intercept?.(String(input)) ?? fetch(input, init)),
     logger,
     sinks: options.sinks?.(dir),
     http: { timeoutMs: 2000, backoff: { baseMs: 200, capMs: 5000 } },

@@ -1,0 +1,270 @@
+/**
+ * Backfill and gap repair: for every selected series, find the buckets each sink lacks in a range,
+ * fetch only those (the exchange's largest pages, many in flight up to its rate budget, Kraken's
+ * older history through its trades), build candles exactly as the live cycle does, and stream them
+ * to the sinks time slice by time slice, so memory stays a few pages per series. Running it again
+ * continues where an interrupted run stopped: what is saved is no longer missing.
+ */
+import type { Clock } from "../clock.ts";
+import type { Candle, ExchangeId } from "../domain/candle.ts";
+import { type BucketRange, bucketCount } from "../domain/gaps.ts";
+import { lastClosedBucketOpen, MINUTE_MS } from "../domain/interval.ts";
+import { describeError } from "../errors.ts";
+import type { Market } from "../exchanges/types.ts";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import type { Progress } from "../progress.ts";
+import type { CandleSink } from "../sinks/types.ts";
+import type { ExchangeRuntime } from "./cycle.ts";
+import { baseIntervalFor, fetchRange, type WindowResult } from "./fetch-range.ts";
+import { buildWindowCandles, type SeriesState } from "./series.ts";
+
+export interface BackfillDeps {
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  sinks: readonly CandleSink[];
+  progress?: Progress;
+}
+
+export interface BackfillOptions {
+  intervalMinutes: number;
+  settleSeconds: number;
+  /** First instant to cover; undefined with `repair`: from the oldest bucket the store holds. */
+  fromMs: number | undefined;
+  /** Last instant: the last bucket saved is the newest that ends by then and is closed. */
+  toMs: number;
+  repair: boolean;
+  /** Fetch windows in flight per series (the rate limiter still paces them). */
+  windowsInFlight?: number;
+  /** Series fetched at once per exchange. */
+  seriesInFlight?: number;
+}
+
+export interface FailedRange {
+  coin: string;
+  fromOpenMs: number;
+  toOpenMs: number;
+  error: string;
+}
+
+export interface ExchangeBackfillReport {
+  exchange: ExchangeId;
+  series: number;
+  missingBuckets: number;
+  written: Record<string, number>;
+  filled: number;
+  rejected: number;
+  failed: FailedRange[];
+  sinkErrors: string[];
+}
+
+/** Look-back for the previous close when a run starts after a gap or at the range start. */
+const SEED_BUCKETS = 60;
+
+export async function runBackfill(deps: BackfillDeps, runtimes: readonly ExchangeRuntime[], options: BackfillOptions, signal?: AbortSignal): Promise<ExchangeBackfillReport[]> {
+  let effective = options;
+  if (options.fromMs === undefined) {
+    // Repair without --from covers the span the store holds: from its oldest saved bucket, for
+    // every series, so a series whose every fetch failed is repaired too.
+    const firsts: number[] = [];
+    for (const rt of runtimes) {
+      for (const m of rt.markets) {
+        for (const sink of deps.sinks) {
+          const first = await sink.firstSaved(rt.adapter.id, m.coin, options.intervalMinutes).catch(() => undefined);
+          if (first !== undefined) firsts.push(first);
+        }
+      }
+    }
+    if (firsts.length === 0) {
+      deps.logger.warn("nothing saved yet: --repair has no range to scan (give --from)");
+      return runtimes.map((rt) => ({ exchange: rt.adapter.id, series: rt.markets.length, missingBuckets: 0, written: {}, filled: 0, rejected: 0, failed: [], sinkErrors: [] }));
+    }
+    effective = { ...options, fromMs: Math.min(...firsts) };
+  }
+  return Promise.all(runtimes.map((rt) => backfillExchange(deps, rt, effective, signal)));
+}
+
+interface SeriesPlan {
+  market: Market;
+  /** Per sink, the runs it lacks. */
+  perSink: Map<CandleSink, BucketRange[]>;
+  /** Union over sinks: what to fetch. */
+  runs: BucketRange[];
+}
+
+async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, options: BackfillOptions, signal?: AbortSignal): Promise<ExchangeBackfillReport> {
+  const { clock, logger, metrics } = deps;
+  const exchange = rt.adapter.id;
+  const interval = options.intervalMinutes;
+  const size = interval * MINUTE_MS;
+  const report: ExchangeBackfillReport = { exchange, series: rt.markets.length, missingBuckets: 0, written: {}, filled: 0, rejected: 0, failed: [], sinkErrors: [] };
+  const lastOpen = Math.min(lastClosedBucketOpen(clock.now(), interval, options.settleSeconds), Math.floor(options.toMs / size) * size - size);
+  const coins = rt.markets.map((m) => m.coin);
+
+  // 1. What each sink lacks, per coin.
+  const plans: SeriesPlan[] = rt.markets.map((market) => ({ market, perSink: new Map(), runs: [] }));
+  for (const sink of deps.sinks) {
+    report.written[sink.name] = 0;
+    try {
+      const fromOpen = Math.ceil(options.fromMs! / size) * size;
+      const missing = await sink.missingRanges(exchange, interval, coins, fromOpen, lastOpen);
+      for (const p of plans) p.perSink.set(sink, missing.get(p.market.coin) ?? []);
+    } catch (error) {
+      report.sinkErrors.push(`${sink.name}: ${describeError(error)}`);
+      logger.error("sink cannot be scanned; skipping it", { sink: sink.name, exchange, error: describeError(error) });
+      for (const p of plans) p.perSink.delete(sink);
+    }
+  }
+  for (const p of plans) p.runs = unionRuns([...p.perSink.values()], size);
+  report.missingBuckets = plans.reduce((n, p) => n + bucketCount(p.runs, interval), 0);
+  deps.progress?.setTotal(exchange, report.missingBuckets);
+  if (report.missingBuckets === 0) {
+    deps.progress?.add(exchange, 0);
+    return report;
+  }
+
+  // 2. Fetch in time slices: each slice is one window per series, so every write is mostly an
+  //    append in time order, and a kill leaves the store complete up to a slice boundary per series.
+  const base = baseIntervalFor(rt.adapter, interval);
+  const sliceBuckets = Math.max(1, Math.floor((rt.adapter.maxCandlesPerRequest * base) / interval));
+  const sliceMs = sliceBuckets * size;
+  const firstOpen = Math.min(...plans.flatMap((p) => p.runs.map((r) => r.fromOpenMs)));
+  const states = new Map<string, SeriesState>(plans.map((p) => [p.market.coin, { exchange, coin: p.market.coin, intervalMinutes: interval, previousClose: undefined }]));
+  const windowsInFlight = Math.max(1, options.windowsInFlight ?? 4);
+
+  type SliceFetch = { plan: SeriesPlan; part: BucketRange; seeded: boolean; results: Promise<WindowResult[]> };
+  const startSlice = (sliceStart: number): SliceFetch[] => {
+    const sliceEnd = sliceStart + sliceMs - size;
+    const fetches: SliceFetch[] = [];
+    for (const plan of plans) {
+      for (const run of plan.runs) {
+        const from = Math.max(run.fromOpenMs, sliceStart);
+        const to = Math.min(run.toOpenMs, sliceEnd);
+        if (from > to) continue;
+        // A run that starts in this slice needs the close before it; one that continues does not.
+        const seeded = from === run.fromOpenMs;
+        fetches.push({ plan, part: { fromOpenMs: from, toOpenMs: to }, seeded, results: Promise.resolve([]) });
+      }
+    }
+    return fetches;
+  };
+  const launch = (fetches: SliceFetch[]) => {
+    // Series of a slice run concurrently, bounded; the limiter paces the requests.
+    const gate = createGate(options.seriesInFlight ?? 16);
+    for (const f of fetches) {
+      f.results = gate(() => collect(fetchRange({
+        client: rt.client,
+        adapter: rt.adapter,
+        market: f.plan.market,
+        intervalMinutes: interval,
+        fromOpenMs: f.seeded ? f.part.fromOpenMs - SEED_BUCKETS * size : f.part.fromOpenMs,
+        toOpenMs: f.part.toOpenMs,
+        nowMs: clock.now(),
+        deepHistory: true,
+        signal,
+      })));
+    }
+    return fetches;
+  };
+
+  const slices: number[] = [];
+  for (let t = Math.floor(firstOpen / sliceMs) * sliceMs; t <= lastOpen; t += sliceMs) slices.push(t);
+  const pending: SliceFetch[][] = [];
+  let next = 0;
+  while ((next < slices.length || pending.length > 0) && !signal?.aborted) {
+    while (pending.length < windowsInFlight && next < slices.length) pending.push(launch(startSlice(slices[next++]!)));
+    const fetches = pending.shift()!;
+    const batch = new Map<CandleSink, Candle[]>([...deps.sinks].map((s) => [s, []]));
+    let done = 0;
+    for (const f of fetches) {
+      const state = states.get(f.plan.market.coin)!;
+      if (f.seeded) state.previousClose = undefined;
+      for (const w of await f.results) {
+        if (!w.ok) {
+          state.previousClose = undefined;
+          const from = Math.max(w.fromOpenMs, f.part.fromOpenMs);
+          if (w.toOpenMs < from) continue; // only the look-back failed
+          const failed = { coin: f.plan.market.coin, fromOpenMs: from, toOpenMs: w.toOpenMs, error: describeError(w.error) };
+          report.failed.push(failed);
+          metrics.inc("cryptointellect_failed_ranges_total", { exchange });
+          logger.warn("backfill range failed; run backfill --repair later", { exchange, coin: failed.coin, from: iso(failed.fromOpenMs), to: iso(failed.toOpenMs), error: failed.error });
+          continue;
+        }
+        const built = buildWindowCandles(state, w, clock.now(), options.settleSeconds);
+        report.rejected += built.rejected.length;
+        for (const r of built.rejected) {
+          metrics.inc("cryptointellect_rejected_candles_total", { exchange });
+          logger.warn("candle failed quality checks; not saved", { exchange, coin: f.plan.market.coin, open: iso(r.candle.openTimeMs), problem: r.problem });
+        }
+        for (const c of built.candles) {
+          if (c.openTimeMs < f.part.fromOpenMs || c.openTimeMs > f.part.toOpenMs) continue;
+          done++;
+          if (c.filled) report.filled++;
+          for (const [sink, runs] of f.plan.perSink) if (inRuns(runs, c.openTimeMs)) batch.get(sink)!.push(c);
+        }
+      }
+    }
+    for (const [sink, candles] of batch) {
+      if (candles.length === 0) continue;
+      try {
+        const written = await sink.write(candles);
+        report.written[sink.name] = (report.written[sink.name] ?? 0) + written;
+        metrics.inc("cryptointellect_rows_written_total", { sink: sink.name, exchange }, written);
+      } catch (error) {
+        const message = describeError(error);
+        if (!report.sinkErrors.includes(message)) report.sinkErrors.push(message);
+        logger.error("backfill write failed; run backfill again to fill it", { sink: sink.name, exchange, error: message });
+        const first = candles[0]!;
+        report.failed.push({ coin: "*", fromOpenMs: first.openTimeMs, toOpenMs: candles.at(-1)!.openTimeMs, error: message });
+      }
+    }
+    deps.progress?.add(exchange, done);
+  }
+  if (report.filled > 0) metrics.inc("cryptointellect_filled_buckets_total", { exchange }, report.filled);
+  return report;
+}
+
+async function collect<T>(gen: AsyncGenerator<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of gen) out.push(item);
+  return out;
+}
+
+/** Limits how many of the functions given to it run at once. */
+function createGate(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  return async (fn) => {
+    if (running >= limit) await new Promise<void>((resolve) => queue.push(resolve));
+    running++;
+    try {
+      return await fn();
+    } finally {
+      running--;
+      queue.shift()?.();
+    }
+  };
+}
+
+function inRuns(runs: readonly BucketRange[], openMs: number): boolean {
+  for (const r of runs) if (openMs >= r.fromOpenMs && openMs <= r.toOpenMs) return true;
+  return false;
+}
+
+/** The union of several lists of runs, merged where they touch. */
+export function unionRuns(lists: readonly (readonly BucketRange[])[], sizeMs: number): BucketRange[] {
+  const all = lists.flat().sort((a, b) => a.fromOpenMs - b.fromOpenMs);
+  const out: BucketRange[] = [];
+  for (const r of all) {
+    const last = out.at(-1);
+    if (last && r.fromOpenMs <= last.toOpenMs + sizeMs) last.toOpenMs = Math.max(last.toOpenMs, r.toOpenMs);
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
