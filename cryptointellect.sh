@@ -37,6 +37,7 @@ Options:
                      ghcr.io/cryptointellect/cryptointellect:latest)
       --build        build the image from this checkout instead of pulling it
                      (tagged cryptointellect:local unless --image is given)
+      --no-pull      use the image already on this machine (docker load, air-gapped hosts)
   -a, --alias        only define the ci_* functions; no container work
   -h, --help         show this help
 
@@ -71,11 +72,14 @@ __cryptointellect_abspath() {
 __cryptointellect_define_functions() {
   ci_start() { docker start cryptointellect_container; }
   ci_stop() { docker stop cryptointellect_container; }
+  # A terminal gets -it; from a script or a pipe, -i alone (docker refuses -t without a TTY).
   ci_attach() {
+    local tty_flag=-i
+    if [ -t 0 ] && [ -t 1 ]; then tty_flag=-it; fi
     if [ "$#" -eq 0 ]; then
-      docker exec -it cryptointellect_container sh
+      docker exec "$tty_flag" cryptointellect_container sh
     else
-      docker exec -it cryptointellect_container "$@"
+      docker exec "$tty_flag" cryptointellect_container "$@"
     fi
   }
   ci_logs() {
@@ -103,7 +107,7 @@ __cryptointellect_define_functions() {
 __cryptointellect_main() {
   local mode="$1" self="$2"
   shift 2
-  local config="" data_dir="" port="8080" image="" build=0 alias_only=0
+  local config="" data_dir="" port="8080" image="" build=0 alias_only=0 pull=1
   local container="cryptointellect_container"
   local default_image="${CRYPTOINTELLECT_IMAGE:-ghcr.io/cryptointellect/cryptointellect:latest}"
   local config_abs="" data_abs="" checkout="" output="" rc=0 running=""
@@ -117,6 +121,7 @@ __cryptointellect_main() {
         ;;
       -a | --alias) alias_only=1 ;;
       --build) build=1 ;;
+      --no-pull) pull=0 ;;
       -c | --config | --dir | --port | --image)
         if [ "$#" -lt 2 ] || [ -z "$2" ]; then
           __cryptointellect_fail "$1 needs a value (see -h)"
@@ -204,11 +209,21 @@ __cryptointellect_main() {
     fi
   else
     [ -n "$image" ] || image="$default_image"
-    __cryptointellect_say "pulling $image"
-    if ! docker pull "$image" >/dev/null; then
+    if [ "$pull" = 1 ]; then
+      __cryptointellect_say "pulling $image"
+      output=$(docker pull "$image" 2>&1)
+      rc=$?
+    else
+      rc=1
+    fi
+    if [ "$rc" -ne 0 ]; then
       if docker image inspect "$image" >/dev/null 2>&1; then
-        __cryptointellect_say "pull failed; using the local copy of $image"
+        [ "$pull" = 0 ] || __cryptointellect_say "pull failed; using the local copy of $image"
+      elif [ "$pull" = 0 ]; then
+        __cryptointellect_fail "no image $image on this machine (--no-pull)"
+        return 1
       else
+        printf '%s\n' "$output" >&2
         __cryptointellect_fail "cannot pull $image and there is no local copy"
         return 1
       fi

@@ -149,7 +149,7 @@ describe.each(SHELLS)("cryptointellect.sh in %s", (shell) => {
     expect(result.stdout).toContain("rc=0");
     const help = readFileSync(join(sandbox.work, "help.txt"), "utf8");
     expect(help).toContain("Usage: source cryptointellect.sh");
-    for (const flag of ["--config", "--alias", "--image", "--port", "--dir", "--build", "--help"]) {
+    for (const flag of ["--config", "--alias", "--image", "--port", "--dir", "--build", "--no-pull", "--help"]) {
       expect(help).toContain(flag);
     }
     expect(added).toEqual([]);
@@ -336,6 +336,22 @@ describe.each(SHELLS)("cryptointellect.sh in %s", (shell) => {
     expect(callsOf("run")).toEqual([]);
   });
 
+  test.skipIf(skip)("--no-pull uses the local image, and fails clearly without one", () => {
+    writeConfig();
+    const withImage = source(shell, "-c config.yml --no-pull", { env: { FAKE_DOCKER_LOCAL_IMAGE: "1" } });
+    expect(withImage.rc).toBe(0);
+    expect(callsOf("pull")).toEqual([]);
+    expect(detachedRuns()).toHaveLength(1);
+
+    rmSync(sandbox.state, { recursive: true });
+    writeFileSync(sandbox.dockerLog, "");
+    const without = source(shell, "-c config.yml --no-pull");
+    expect(without.rc).toBe(1);
+    expect(without.stderr).toContain(`no image ${DEFAULT_IMAGE} on this machine (--no-pull)`);
+    expect(callsOf("pull")).toEqual([]);
+    expect(callsOf("run")).toEqual([]);
+  });
+
   test.skipIf(skip)("a failing docker run returns 1", () => {
     writeConfig();
     const run = source(shell, "-c config.yml", { env: { FAKE_DOCKER_RUN_FAIL: "1" } });
@@ -376,8 +392,8 @@ describe.each(SHELLS)("cryptointellect.sh in %s", (shell) => {
     );
     expect(dockerCalls(sandbox)).toEqual([
       ["start", "cryptointellect_container"],
-      ["exec", "-it", "cryptointellect_container", "sh"],
-      ["exec", "-it", "cryptointellect_container", "ls", "/data"],
+      ["exec", "-i", "cryptointellect_container", "sh"],
+      ["exec", "-i", "cryptointellect_container", "ls", "/data"],
       ["logs", "--tail", "100", "-f", "cryptointellect_container"],
       ["logs", "--since", "5m", "cryptointellect_container"],
       ["inspect", "-f", expect.stringContaining(".State.Health.Status") as unknown as string, "cryptointellect_container"],
