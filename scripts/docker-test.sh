@@ -2,7 +2,8 @@
 # The Docker image, tested for real: builds it from local base images (no image registry needed),
 # runs the simulator and the service from it, and checks what a user relies on: the HEALTHCHECK
 # turns healthy, CSV rows land in the mounted host directory owned by the container's user, the
-# process is not root, `docker stop` is quick and clean, the image stays under 150 MB.
+# process is not root, `docker stop` is quick and clean, the image stays under 150 MB; and
+# cryptointellect.sh sets up and drives a container from that image.
 #
 #   scripts/docker-test.sh           prints "docker-test: PASS", "FAIL" or "SKIP" as its last line
 #
@@ -28,6 +29,7 @@ max_stop_ms=3000
 work=""
 dockerd_pid=""
 engine_up=""
+script_container="" # set once the cryptointellect.sh check may have created cryptointellect_container
 passed=0
 failed=0
 started_at=$SECONDS
@@ -49,9 +51,11 @@ cleanup() {
   local name
   trap - EXIT INT TERM
   if [ -n "$engine_up" ]; then
-    for name in "$svc_name" "$sim_name"; do docker rm -f "$name" >/dev/null 2>&1; done
+    for name in "$svc_name" "$sim_name" ${script_container:+cryptointellect_container}; do
+      docker rm -f -v "$name" >/dev/null 2>&1
+    done
     # On our private engine, drop the images that earlier builds left untagged (keeps the cache small).
-    [ -n "$dockerd_pid" ] && docker image prune -f >/dev/null 2>&1
+    [ -n "$dockerd_pid" ] && docker image prune -f >/dev/null 2>&1 && docker volume prune -f >/dev/null 2>&1
   fi
   if [ -n "$dockerd_pid" ]; then
     kill -TERM "$dockerd_pid" 2>/dev/null
@@ -292,6 +296,65 @@ check_stop() {
   fi
 }
 
+# cryptointellect.sh against the real engine and image: a bad config stops it before anything is
+# created; a good one creates the container once; the ci_* functions drive it. Its config points
+# every API at a closed loopback port, so even on an engine with a network it reaches nothing.
+check_script() {
+  local dir="$work/script" name rc id_first id_second facts
+  if docker container inspect cryptointellect_container >/dev/null 2>&1; then
+    say "note: a cryptointellect_container exists already; cryptointellect.sh not tested against it"
+    return 0
+  fi
+  script_container=1
+  mkdir -p "$dir"
+  {
+    printf 'bucketing_interval: 1m\nexchanges: [Binance]\nn_coins_to_poll: 1\nlist_coins_to_poll: []\n'
+    printf 'api_base_urls:\n'
+    for name in binance kraken kucoin poloniex coingecko; do
+      printf '  %s: http://127.0.0.1:9/%s\n' "$name" "$name"
+    done
+  } >"$dir/config.yml"
+  printf 'bucketing_interval: 30s\n' >"$dir/bad.yml"
+  chmod 0644 "$dir/config.yml" "$dir/bad.yml"
+
+  (cd "$dir" && bash "$repo/cryptointellect.sh" -c bad.yml --image "$image" --no-pull) >"$work/script-bad.log" 2>&1
+  rc=$?
+  if [ "$rc" = 1 ] && ! docker container inspect cryptointellect_container >/dev/null 2>&1 && [ ! -e "$dir/cryptointellect" ]; then
+    ok "cryptointellect.sh: an invalid config returns 1 before anything is created"
+  else
+    bad "cryptointellect.sh with an invalid config: exit $rc; $(tail -3 "$work/script-bad.log")"
+  fi
+
+  for _ in 1 2; do
+    (cd "$dir" && bash "$repo/cryptointellect.sh" -c config.yml --image "$image" --no-pull --dir data \
+      --port 127.0.0.1:0) >>"$work/script.log" 2>&1 || {
+      bad "cryptointellect.sh -c config.yml failed: $(tail -3 "$work/script.log")"
+      return 1
+    }
+    id_second=$(docker inspect -f '{{.Id}}' cryptointellect_container 2>/dev/null)
+    id_first=${id_first:-$id_second}
+  done
+  facts=$(docker inspect -f '{{.State.Status}} restart={{.HostConfig.RestartPolicy.Name}}{{range .Mounts}} {{.Source}}:{{.Destination}}{{end}}' cryptointellect_container)
+  case "$facts" in
+    "running restart=unless-stopped"*"$dir/data:/data/cryptointellect"*)
+      if [ "$id_first" = "$id_second" ] && [ -n "$id_first" ] && [ -d "$dir/data/csv" ]; then
+        ok "cryptointellect.sh: creates cryptointellect_container once and reuses it ($facts)"
+      else
+        bad "cryptointellect.sh: a second run made a new container or no data/csv ($id_first vs $id_second)"
+      fi
+      ;;
+    *) bad "cryptointellect.sh: container: $facts" ;;
+  esac
+
+  facts=$(bash -c "source '$repo/cryptointellect.sh' -a >/dev/null && ci_status && ci_attach id -u && ci_stop >/dev/null &&
+    docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' cryptointellect_container" 2>&1 | tr '\n' ' ')
+  case "$facts" in
+    "running ("*") 10001 exited 0 " | "running ("*") $(id -u) exited 0 ")
+      ok "cryptointellect.sh: ci_status, ci_attach and ci_stop drive the container ($facts)" ;;
+    *) bad "cryptointellect.sh functions: $facts" ;;
+  esac
+}
+
 main() {
   work=$(mktemp -d /tmp/cryptointellect-docker-test.XXXXXX)
   chmod 0755 "$work"
@@ -319,6 +382,7 @@ main() {
   wait_for_csv "$work/data/cryptointellect/csv"
   check_not_root
   check_stop
+  check_script
   finish
 }
 
