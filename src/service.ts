@@ -14,7 +14,8 @@ import type { HealthTracker } from "./health.ts";
 import type { ExchangeClient } from "./http/client.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import { collectExchange, type ExchangeCycleReport } from "./pipeline/cycle.ts";
+import { backfillExchange } from "./pipeline/backfill.ts";
+import { collectExchange, type ExchangeCycleReport, type ExchangeRuntime } from "./pipeline/cycle.ts";
 import type { CandleSink, CoinInfo } from "./sinks/types.ts";
 
 export interface ServiceDeps {
@@ -27,6 +28,8 @@ export interface ServiceDeps {
   clients: ReadonlyMap<ExchangeId, ExchangeClient>;
   coingecko: ExchangeClient;
   sinks: readonly CandleSink[];
+  /** Hourly repair of recent gaps after a cycle (default on). */
+  repairGaps?: boolean;
   /** Called after every tick's cycles settle (the metadata job). */
   afterTick?: (info: { series: number; coins: number; exchanges: number; atMs: number }) => Promise<void>;
 }
@@ -47,6 +50,7 @@ export interface Service {
 }
 
 const DAY_MS = 86_400_000;
+const REPAIR_EVERY_MS = 3_600_000;
 const TICKER = /^[A-Z0-9]{1,20}$/;
 
 export function createService(deps: ServiceDeps): Service {
@@ -56,6 +60,28 @@ export function createService(deps: ServiceDeps): Service {
   const listings = new Map<ExchangeId, { markets: Market[]; atMs: number }>();
   const markets = new Map<ExchangeId, Market[]>();
   const busy = new Set<ExchangeId>();
+  const lastRepairMs = new Map<ExchangeId, number>();
+
+  /**
+   * Gap repair for the recent past (catch_up_limit), run by each exchange's own task at most once an
+   * hour: buckets left missing by an outage that outlasted the retries, a rejected candle or a
+   * sink that was down are fetched again without user action.
+   */
+  async function repairRecent(runtime: ExchangeRuntime, signal?: AbortSignal): Promise<void> {
+    const now = clock.now();
+    if (now - (lastRepairMs.get(runtime.adapter.id) ?? -Infinity) < REPAIR_EVERY_MS) return;
+    lastRepairMs.set(runtime.adapter.id, now);
+    const report = await backfillExchange(
+      { clock, logger, metrics, sinks: deps.sinks },
+      runtime,
+      { intervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, fromMs: now - config.catchUpLimitMinutes * 60_000, toMs: now, repair: true, withinSaved: true, windowsInFlight: 1, seriesInFlight: 4 },
+      signal,
+    );
+    const written = Object.values(report.written).reduce((a, b) => a + b, 0);
+    if (written > 0 || report.failed.length > 0) {
+      logger.info("gap repair done", { exchange: runtime.adapter.id, missing: report.missingBuckets, written, failed: report.failed.length });
+    }
+  }
 
   async function loadUniverse(): Promise<void> {
     const ranking = await fetchRanking(deps.coingecko, config.coinsToPoll, logger, config.coingeckoApiKey);
@@ -160,9 +186,10 @@ export function createService(deps: ServiceDeps): Service {
         }
         busy.add(adapter.id);
         const client = deps.clients.get(adapter.id)!;
+        const runtime = { adapter, client, markets: list };
         running.push(
-          collectExchange({ settings: { bucketIntervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, catchUpLimitMinutes: config.catchUpLimitMinutes }, clock, logger, metrics, sinks: deps.sinks }, { adapter, client, markets: list }, signal)
-            .then((report) => {
+          collectExchange({ settings: { bucketIntervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, catchUpLimitMinutes: config.catchUpLimitMinutes }, clock, logger, metrics, sinks: deps.sinks }, runtime, signal)
+            .then(async (report) => {
               deps.health.record(report);
               deps.health.setBan(adapter.id, client.status().bannedUntilMs);
               logger.info("cycle done", {
@@ -173,6 +200,9 @@ export function createService(deps: ServiceDeps): Service {
                 ...Object.fromEntries(Object.entries(report.sinks).map(([k, v]) => [k, v.ok ? v.written : "failed"])),
                 lag: report.lagBuckets,
               });
+              if (deps.repairGaps !== false && report.seriesOk > 0 && !signal?.aborted) {
+                await repairRecent(runtime, signal).catch((error: unknown) => logger.error("gap repair failed", { exchange: adapter.id, error: describeError(error) }));
+              }
               return report;
             })
             .catch((error: unknown) => {

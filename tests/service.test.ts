@@ -112,15 +112,49 @@ describe("service at larger intervals", () => {
     expect(h.sim.stats().total.rateLimited).toBe(0);
   }, 60_000);
 
-  test("Kraken's 1-minute catch-up beyond its 720 most recent candles saves what it can and reports the rest", async () => {
+  test("Kraken's 1-minute catch-up beyond its 720 most recent candles: the cycle saves what OHLC serves, the repair rebuilds the rest from trades", async () => {
     h = await startHarness({ startMs: T0 + 5000, yaml: "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC]\nexchanges: [kraken]\ncatch_up_limit: 1d\n" });
     await h.tickAt(T0 + 5000);
     const report = await h.tickAt(T0 + 20 * 60 * MINUTE_MS + 5000);
     expect(report.reports[0]!.seriesFailed).toBe(0);
     const rows = readCsvDir(join(h.dir, "csv"));
     expect(mismatches(rows)).toEqual([]);
-    // 720 served, the one in progress among them: 719 closed, plus the first one.
-    expect(rows.length).toBe(720);
+    // Every minute from the first saved one to the newest closed one: 20 hours and one minute.
+    expect(rows.length).toBe(20 * 60 + 1);
+    expect(duplicates(rows)).toEqual([]);
     expect(h.logger.lines.some((l) => l.includes("left for backfill"))).toBe(true);
+    expect(h.logger.lines.some((l) => l.includes("gap repair done"))).toBe(true);
+  }, 60_000);
+});
+
+describe("live gap repair", () => {
+  test("fills, without user action, buckets a cycle left missing, and never reaches before the saved span", async () => {
+    let broken = false;
+    h = await startHarness({ startMs: T0 + 5000, yaml: "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, NEO]\nexchanges: [binance]\n" });
+    await h.tickAt(T0 + 5000);
+    // Punch a hole in the store: delete two saved minutes of NEO from the CSV file.
+    await h.tickAt(T0 + 10 * MINUTE_MS + 5000);
+    const file = join(h.dir, "csv", "2024-05-01_binance_1m.csv");
+    const text = await Bun.file(file).text();
+    const holed = text.split("\n").filter((l) => !(l.includes(",NEO,") && (l.startsWith("2024-05-01T09:04:00Z") || l.startsWith("2024-05-01T09:05:00Z")))).join("\n");
+    await Bun.write(file, holed);
+    broken = true;
+    // A fresh runtime (a restart) reads the store again; its first cycle runs the repair.
+    await h.runtime.close();
+    const { createRuntime } = await import("../src/runtime.ts");
+    const runtime = createRuntime(h.runtime.config, { clock: h.clock, fetch: h.clock.track((i, init) => fetch(i, init)), logger: h.logger });
+    await runtime.open();
+    h.clock.set(T0 + 11 * MINUTE_MS + 5000);
+    await runtime.service.tick(h.clock.now());
+    await runtime.close();
+    const rows = readCsvDir(join(h.dir, "csv"));
+    expect(broken).toBe(true);
+    expect(mismatches(rows)).toEqual([]);
+    expect(duplicates(rows)).toEqual([]);
+    const neo = rows.filter((r) => r.coin === "NEO").map((r) => (r.openTimeMs - T0) / MINUTE_MS);
+    expect(neo).toEqual([-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(h.logger.lines.some((l) => l.includes("gap repair done"))).toBe(true);
+    // Nothing before the first saved bucket was fetched into the store.
+    expect(Math.min(...rows.map((r) => r.openTimeMs))).toBe(T0 - MINUTE_MS);
   }, 60_000);
 });

@@ -35,6 +35,8 @@ export interface BackfillOptions {
   /** Last instant: the last bucket saved is the newest that ends by then and is closed. */
   toMs: number;
   repair: boolean;
+  /** Only inside each series' saved span: never before its oldest saved bucket (the live repair). */
+  withinSaved?: boolean;
   /** Fetch windows in flight per series (the rate limiter still paces them). */
   windowsInFlight?: number;
   /** Series fetched at once per exchange. */
@@ -93,7 +95,7 @@ interface SeriesPlan {
   runs: BucketRange[];
 }
 
-async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, options: BackfillOptions, signal?: AbortSignal): Promise<ExchangeBackfillReport> {
+export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, options: BackfillOptions, signal?: AbortSignal): Promise<ExchangeBackfillReport> {
   const { clock, logger, metrics } = deps;
   const exchange = rt.adapter.id;
   const interval = options.intervalMinutes;
@@ -109,7 +111,14 @@ async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, options
     try {
       const fromOpen = Math.ceil(options.fromMs! / size) * size;
       const missing = await sink.missingRanges(exchange, interval, coins, fromOpen, lastOpen);
-      for (const p of plans) p.perSink.set(sink, missing.get(p.market.coin) ?? []);
+      for (const p of plans) {
+        let runs = missing.get(p.market.coin) ?? [];
+        if (options.withinSaved) {
+          const first = await sink.firstSaved(exchange, p.market.coin, interval);
+          runs = first === undefined ? [] : runs.filter((r) => r.toOpenMs >= first).map((r) => ({ fromOpenMs: Math.max(r.fromOpenMs, first), toOpenMs: r.toOpenMs }));
+        }
+        p.perSink.set(sink, runs);
+      }
     } catch (error) {
       report.sinkErrors.push(`${sink.name}: ${describeError(error)}`);
       logger.error("sink cannot be scanned; skipping it", { sink: sink.name, exchange, error: describeError(error) });
