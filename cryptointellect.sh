@@ -16,7 +16,7 @@ if [ -z "${BASH_VERSION:-}" ] && [ -z "${ZSH_VERSION:-}" ]; then
 fi
 
 __cryptointellect_usage() {
-  cat <<'EOF'
+  command cat <<'EOF'
 Usage: source cryptointellect.sh [options]    (bash or zsh; or: bash cryptointellect.sh [options])
 
 Pulls the CryptoIntellect image, validates your config with it, then creates and starts the
@@ -48,25 +48,25 @@ EOF
 }
 
 __cryptointellect_say() {
-  printf 'cryptointellect.sh: %s\n' "$*"
+  builtin printf 'cryptointellect.sh: %s\n' "$*"
 }
 
 __cryptointellect_fail() {
-  printf 'cryptointellect.sh: error: %s\n' "$*" >&2
+  builtin printf 'cryptointellect.sh: error: %s\n' "$*" >&2
 }
 
 # Absolute path of an existing file or directory, without changing the caller's directory.
 __cryptointellect_abspath() {
   local parent base resolved
   if [ -d "$1" ]; then
-    resolved=$(CDPATH='' cd -- "$1" >/dev/null 2>&1 && pwd -P) || return 1
-    printf '%s\n' "$resolved"
+    resolved=$(CDPATH='' builtin cd -- "$1" >/dev/null 2>&1 && builtin pwd -P) || return 1
+    builtin printf '%s\n' "$resolved"
     return 0
   fi
-  parent=$(dirname -- "$1")
-  base=$(basename -- "$1")
-  resolved=$(CDPATH='' cd -- "$parent" >/dev/null 2>&1 && pwd -P) || return 1
-  printf '%s/%s\n' "${resolved%/}" "$base"
+  parent=$(command dirname -- "$1")
+  base=$(command basename -- "$1")
+  resolved=$(CDPATH='' builtin cd -- "$parent" >/dev/null 2>&1 && builtin pwd -P) || return 1
+  builtin printf '%s/%s\n' "${resolved%/}" "$base"
 }
 
 __cryptointellect_define_functions() {
@@ -94,7 +94,7 @@ __cryptointellect_define_functions() {
     local state
     state=$(docker inspect -f '{{.State.Status}}{{if .State.Health}} ({{.State.Health.Status}}){{end}}' \
       cryptointellect_container) || return 1
-    printf '%s\n' "$state"
+    builtin printf '%s\n' "$state"
     case "$state" in
       'running (unhealthy)') return 1 ;;
       running*) return 0 ;;
@@ -191,13 +191,13 @@ __cryptointellect_main() {
   fi
 
   # The container writes as you (so the files are yours); as root it keeps the image's user 10001.
-  if [ "$(id -u)" != 0 ]; then
-    user_args=(--user "$(id -u):$(id -g)")
+  if [ "$(command id -u)" != 0 ]; then
+    user_args=(--user "$(command id -u):$(command id -g)")
   fi
 
   if [ "$build" = 1 ]; then
     [ -n "$image" ] || image="cryptointellect:local"
-    checkout=$(dirname -- "$self")
+    checkout=$(command dirname -- "$self")
     if [ ! -f "$checkout/Dockerfile" ]; then
       __cryptointellect_fail "--build needs the source checkout: no Dockerfile beside $self"
       return 1
@@ -223,7 +223,7 @@ __cryptointellect_main() {
         __cryptointellect_fail "no image $image on this machine (--no-pull)"
         return 1
       else
-        printf '%s\n' "$output" >&2
+        builtin printf '%s\n' "$output" >&2
         __cryptointellect_fail "cannot pull $image and there is no local copy"
         return 1
       fi
@@ -235,7 +235,7 @@ __cryptointellect_main() {
       "$image" config -c /data/config.yml 2>&1)
     rc=$?
     if [ "$rc" -ne 0 ]; then
-      printf '%s\n' "$output" >&2
+      builtin printf '%s\n' "$output" >&2
       __cryptointellect_fail "config $config is not valid (exit $rc); nothing was started"
       return 1
     fi
@@ -245,7 +245,7 @@ __cryptointellect_main() {
   fi
 
   [ -n "$data_dir" ] || data_dir="./cryptointellect"
-  if ! mkdir -p "$data_dir/csv"; then
+  if ! command mkdir -p "$data_dir/csv"; then
     __cryptointellect_fail "cannot create $data_dir/csv"
     return 1
   fi
@@ -253,8 +253,8 @@ __cryptointellect_main() {
     __cryptointellect_fail "cannot resolve the path of $data_dir"
     return 1
   }
-  if [ "$(id -u)" = 0 ]; then
-    chown 10001:10001 "$data_abs" "$data_abs/csv" || return 1
+  if [ "$(command id -u)" = 0 ]; then
+    command chown 10001:10001 "$data_abs" "$data_abs/csv" || return 1
   fi
 
   running=$(docker container inspect -f '{{.State.Running}}' "$container" 2>/dev/null)

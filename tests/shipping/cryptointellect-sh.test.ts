@@ -181,6 +181,30 @@ describe.each(SHELLS)("cryptointellect.sh in %s", (shell) => {
     expect(added.sort()).toEqual(expected);
   });
 
+  test.skipIf(skip)("aliases and functions named like the tools it uses change nothing", () => {
+    const config = writeConfig();
+    const shadows = [
+      "alias mkdir='echo ALIASED'",
+      "alias cat='echo ALIASED'",
+      "alias basename='echo ALIASED'",
+      "cd() { echo SHADOWED; }",
+      "printf() { echo SHADOWED; }",
+      "dirname() { echo SHADOWED; }",
+      "id() { echo 4242; }",
+    ].join("\n");
+    const run = runShell(shell, `${shadows}\nsource "$CI_SH" -h\nsource "$CI_SH" -c config.yml\necho "rc=$?"`, {
+      interactive: true,
+    });
+    expect(run.stdout).toContain("Usage: source cryptointellect.sh");
+    expect(run.stdout).toContain("rc=0");
+    expect(run.stdout).not.toContain("ALIASED");
+    expect(run.stdout).not.toContain("SHADOWED");
+    const create = detachedRuns()[0];
+    expect(create).toContain(`${config}:/data/config.yml:ro`);
+    expect(create).toContain("1000:1000");
+    expect(existsSync(join(sandbox.work, "cryptointellect", "csv"))).toBe(true);
+  });
+
   test.skipIf(skip)("a missing config returns 1 with a message and creates nothing", () => {
     const run = source(shell, "-c missing.yml");
     expect(run.rc).toBe(1);
