@@ -1,0 +1,9 @@
+import { defineConfig } from "drizzle-kit";
+
+// Regenerate after a schema change: bunx drizzle-kit generate --config drizzle.config.mysql.ts
+// then add the new .sql file to src/db/migrations.ts (a test checks that nothing is missing).
+export default defineConfig({
+  dialect: "mysql",
+  schema: "./src/db/schema/mysql.ts",
+  out: "./drizzle/mysql",
+});
