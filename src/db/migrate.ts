@@ -1,0 +1,29 @@
+import { DatabaseError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { openStore } from "./open.ts";
+import type { Store } from "./store.ts";
+import { maskSecrets, parseDatabaseUrl } from "./url.ts";
+import { describeDriverError } from "./store.ts";
+
+/** Applies the embedded migrations to an open store; failures become a DatabaseError naming the target. */
+export async function migrateStore(store: Store, url: string): Promise<void> {
+  try {
+    await store.migrate();
+  } catch (error) {
+    throw new DatabaseError(`migrating ${store.target} failed: ${maskSecrets(describeDriverError(error), url)}`, { cause: error });
+  }
+}
+
+/**
+ * The `migrate` command: creates the database when missing and applies the migrations embedded in
+ * the program (nothing is read from disk), then disconnects.
+ */
+export async function migrateDatabase(url: string, logger: Logger): Promise<void> {
+  const store = await openStore(parseDatabaseUrl(url), logger);
+  try {
+    await migrateStore(store, url);
+    logger.info("database migrated", { target: store.target });
+  } finally {
+    await store.close();
+  }
+}

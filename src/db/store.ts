@@ -1,0 +1,239 @@
+import { EXCHANGE_NAMES, type Candle, type ExchangeId, type SeriesPosition } from "../domain/candle.ts";
+import { DrizzleQueryError } from "drizzle-orm/errors";
+import type { BucketRange } from "../domain/gaps.ts";
+import { MINUTE_MS } from "../domain/interval.ts";
+import type { MetadataRow, MetadataStats } from "../domain/metadata.ts";
+import type { CoinInfo } from "../sinks/types.ts";
+
+/** One stored series, for gap repair. Times are bucket OPEN times, like `Candle.openTimeMs`. */
+export interface SeriesSummary {
+  exchange: ExchangeId;
+  coin: string;
+  intervalMinutes: number;
+  firstOpenMs: number;
+  lastOpenMs: number;
+  count: number;
+}
+
+export interface CoinRun extends BucketRange {
+  coin: string;
+}
+
+export interface TrackedCoin extends CoinInfo {
+  dateAddedMs: number;
+}
+
+/**
+ * The operations every dialect provides, on domain values. The `timestamp` column holds the bucket
+ * END; stores convert from and to `openTimeMs`. Errors are the driver's own: the sink wraps them.
+ */
+export interface Store {
+  /** Where, for messages: `PostgreSQL at 127.0.0.1:5432, database "x"`. Never the password. */
+  readonly target: string;
+  /** Applies the embedded migrations (a no-op when they are all applied). */
+  migrate(): Promise<void>;
+  /**
+   * Upserts in batches, one transaction each; creates missing `coins`/`exchanges` rows (a coin's
+   * `date_added` is `atMs`). Returns how many rows were new.
+   */
+  writeCandles(candles: readonly Candle[], atMs: number): Promise<number>;
+  lastSaved(exchange: ExchangeId, coin: string, intervalMinutes: number): Promise<SeriesPosition | undefined>;
+  /** Open time of the oldest saved bucket of a series. */
+  firstSaved(exchange: ExchangeId, coin: string, intervalMinutes: number): Promise<number | undefined>;
+  /**
+   * Runs of consecutive saved buckets (open times) of the given coins in [fromOpenMs, toOpenMs],
+   * computed by the server (gaps and islands), so a year of minutes is a handful of rows.
+   */
+  savedRuns(exchange: ExchangeId, intervalMinutes: number, coins: readonly string[], fromOpenMs: number, toOpenMs: number): Promise<CoinRun[]>;
+  /** Candles with open time in [fromOpenMs, toOpenMs], sorted. */
+  readCandles(exchange: ExchangeId, coin: string, intervalMinutes: number, fromOpenMs: number, toOpenMs: number): Promise<Candle[]>;
+  listSeries(): Promise<SeriesSummary[]>;
+  /** Upserts name and market cap (a null market cap keeps the known one); `date_added` is set once, to `atMs`. */
+  trackCoins(coins: readonly CoinInfo[], atMs: number): Promise<void>;
+  trackExchanges(exchanges: readonly ExchangeId[]): Promise<void>;
+  listCoins(): Promise<TrackedCoin[]>;
+  listExchanges(): Promise<ExchangeId[]>;
+  /** The row open at both ends. */
+  currentMetadata(): Promise<MetadataRow | undefined>;
+  listMetadata(): Promise<MetadataRow[]>;
+  /** In one transaction: reads the current row and applies `versionMetadata`. True when rows were written. */
+  updateMetadata(stats: MetadataStats, atMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const EXCHANGE_IDS = new Map(Object.entries(EXCHANGE_NAMES).map(([id, name]) => [name, id as ExchangeId]));
+
+/** The name stored in the `exchange` columns (`Binance`), as in CSV. */
+export function exchangeName(id: ExchangeId): string {
+  return EXCHANGE_NAMES[id];
+}
+
+/** The id of a stored exchange name, or undefined for a name we do not collect. */
+export function exchangeIdOf(name: string): ExchangeId | undefined {
+  return EXCHANGE_IDS.get(name);
+}
+
+/** Distinct values in first-seen order. */
+export function distinct<T>(values: Iterable<T>): T[] {
+  return [...new Set(values)];
+}
+
+/** The last copy of each (exchange, coin, interval, open time), so one statement never touches a row twice. */
+export function uniqueCandles(candles: readonly Candle[]): Candle[] {
+  const byKey = new Map<string, Candle>();
+  for (const c of candles) byKey.set(`${c.exchange}|${c.coin}|${c.intervalMinutes}|${c.openTimeMs}`, c);
+  return byKey.size === candles.length ? [...candles] : [...byKey.values()];
+}
+
+/** Splits into slices of at most `size`. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** A `klines_data` row as every dialect's drizzle schema reads it. */
+export interface KlineRecord {
+  exchange: string;
+  coin: string;
+  timestamp: Date;
+  openPrice: number;
+  highPrice: number;
+  lowPrice: number;
+  closePrice: number;
+  volume: number;
+  bucketInterval: number;
+  filled: boolean;
+}
+
+/** Back to the domain: the stored `timestamp` is the bucket end. Undefined for an exchange we do not know. */
+export function candleFromRecord(r: KlineRecord): Candle | undefined {
+  const exchange = exchangeIdOf(r.exchange);
+  if (exchange === undefined) return undefined;
+  return {
+    exchange,
+    coin: r.coin,
+    intervalMinutes: r.bucketInterval,
+    openTimeMs: r.timestamp.getTime() - r.bucketInterval * MINUTE_MS,
+    open: r.openPrice,
+    high: r.highPrice,
+    low: r.lowPrice,
+    close: r.closePrice,
+    volume: r.volume,
+    filled: r.filled,
+  };
+}
+
+/** A `metadata` row as every dialect's drizzle schema reads and writes it. */
+export interface MetadataRecord {
+  id?: number;
+  effectiveFrom: Date;
+  effectiveTo: Date | null;
+  assertiveFrom: Date;
+  assertiveTo: Date | null;
+  rowsPerMinute: number;
+  numberOfCoinsTracked: number;
+  numberOfExchangesTracked: number;
+  bucketInterval: number;
+}
+
+const dateOrNull = (ms: number | null) => (ms === null ? null : new Date(ms));
+const msOrNull = (d: Date | null) => (d === null ? null : d.getTime());
+
+export function metadataFromRecord(r: MetadataRecord & { id: number }): MetadataRow {
+  return {
+    id: r.id,
+    effectiveFromMs: r.effectiveFrom.getTime(),
+    effectiveToMs: msOrNull(r.effectiveTo),
+    assertiveFromMs: r.assertiveFrom.getTime(),
+    assertiveToMs: msOrNull(r.assertiveTo),
+    rowsPerMinute: r.rowsPerMinute,
+    coinsTracked: r.numberOfCoinsTracked,
+    exchangesTracked: r.numberOfExchangesTracked,
+    bucketIntervalMinutes: r.bucketInterval,
+  };
+}
+
+export function metadataToRecord(row: MetadataRow): MetadataRecord {
+  return {
+    effectiveFrom: new Date(row.effectiveFromMs),
+    effectiveTo: dateOrNull(row.effectiveToMs),
+    assertiveFrom: new Date(row.assertiveFromMs),
+    assertiveTo: dateOrNull(row.assertiveToMs),
+    rowsPerMinute: row.rowsPerMinute,
+    numberOfCoinsTracked: row.coinsTracked,
+    numberOfExchangesTracked: row.exchangesTracked,
+    bucketInterval: row.bucketIntervalMinutes,
+  };
+}
+
+/** Stored series, mapped back to exchange ids and bucket open times. */
+export function seriesFromRecord(r: { exchange: string; coin: string; bucketInterval: number; first: Date | null; last: Date | null; count: number }): SeriesSummary | undefined {
+  const exchange = exchangeIdOf(r.exchange);
+  if (exchange === undefined || r.first === null || r.last === null) return undefined;
+  const size = r.bucketInterval * MINUTE_MS;
+  return { exchange, coin: r.coin, intervalMinutes: r.bucketInterval, firstOpenMs: r.first.getTime() - size, lastOpenMs: r.last.getTime() - size, count: Number(r.count) };
+}
+
+export function defined<T>(value: T | undefined): value is T {
+  return value !== undefined;
+}
+
+/** The driver's own error: drizzle wraps it in a DrizzleQueryError whose message is the whole query. */
+function driverError(error: unknown): unknown {
+  return error instanceof DrizzleQueryError && error.cause !== undefined ? error.cause : error;
+}
+
+/** The `code` of a driver error (`ECONNREFUSED`, PostgreSQL's SQLSTATE `3D000`, MySQL's `ER_…`). */
+export function errorCode(error: unknown): string | undefined {
+  const code = (driverError(error) as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** A driver error as one short line: its message, with the code when the message lacks it. Never the query. */
+export function describeDriverError(error: unknown): string {
+  const inner = driverError(error);
+  if (!(inner instanceof Error)) return String(inner);
+  const code = errorCode(inner);
+  const message = inner.message || inner.name;
+  return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/** Codes of a connection that died under a call (server restarted, network cut), not of a refused one. */
+const CONNECTION_LOST = new Set(["CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE", "PROTOCOL_CONNECTION_LOST"]);
+
+/** Whether a call failed only because its pooled connection had died: worth one more try on a fresh one. */
+export function isConnectionLost(error: unknown): boolean {
+  const code = errorCode(error);
+  return code !== undefined && CONNECTION_LOST.has(code);
+}
+
+/**
+ * Per coin, the runs of [fromOpenMs, toOpenMs] outside the saved runs: the complement of
+ * `savedRuns`, for `CandleSink.missingRanges`. A coin without runs misses the whole range.
+ */
+export function missingFromRuns(runs: readonly CoinRun[], coins: readonly string[], intervalMinutes: number, fromOpenMs: number, toOpenMs: number): Map<string, BucketRange[]> {
+  const size = intervalMinutes * MINUTE_MS;
+  const byCoin = new Map<string, CoinRun[]>(coins.map((c) => [c, []]));
+  for (const run of runs) byCoin.get(run.coin)?.push(run);
+  const out = new Map<string, BucketRange[]>();
+  for (const [coin, list] of byCoin) {
+    const missing: BucketRange[] = [];
+    let expected = fromOpenMs;
+    for (const run of list.sort((a, b) => a.fromOpenMs - b.fromOpenMs)) {
+      if (run.toOpenMs < expected) continue;
+      if (run.fromOpenMs > toOpenMs) break;
+      if (run.fromOpenMs > expected) missing.push({ fromOpenMs: expected, toOpenMs: run.fromOpenMs - size });
+      expected = run.toOpenMs + size;
+    }
+    if (expected <= toOpenMs) missing.push({ fromOpenMs: expected, toOpenMs });
+    out.set(coin, missing);
+  }
+  return out;
+}
+
+/** Island rows (`first`/`last` are stored bucket ENDS in epoch ms, maybe as text) to runs of open times. */
+export function runsFromIslands(rows: readonly { coin: string; first: number | string | bigint; last: number | string | bigint }[], intervalMinutes: number): CoinRun[] {
+  const size = intervalMinutes * MINUTE_MS;
+  return rows.map((r) => ({ coin: r.coin, fromOpenMs: Number(r.first) - size, toOpenMs: Number(r.last) - size }));
+}
