@@ -25,7 +25,8 @@ RUN bun install --frozen-lockfile
 COPY . .
 ARG TEST_CMD="bun test tests/domain tests/config"
 RUN sh -c "$TEST_CMD"
-RUN bun run build && ./dist/cryptointellect --version
+ARG CRYPTOINTELLECT_COMMIT=unknown
+RUN CRYPTOINTELLECT_COMMIT="$CRYPTOINTELLECT_COMMIT" bun run build && ./dist/cryptointellect --version
 
 FROM ${BUILD_IMAGE} AS rootfs
 RUN apt-get update \

@@ -4,7 +4,10 @@
  */
 import { $ } from "bun";
 
-const commit = (await $`git rev-parse --short HEAD`.quiet().nothrow()).stdout.toString().trim() || "unknown";
+// Inside `docker build` there is no .git: the Dockerfile passes the commit in CRYPTOINTELLECT_COMMIT.
+const commit =
+  process.env.CRYPTOINTELLECT_COMMIT?.match(/^[0-9a-f]{4,40}$/)?.[0] ??
+  ((await $`git rev-parse --short HEAD`.quiet().nothrow()).stdout.toString().trim() || "unknown");
 const targets: [string | undefined, string][] = [[undefined, "dist/cryptointellect"]];
 if (process.argv.includes("--all")) {
   targets.push(

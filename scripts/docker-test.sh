@@ -157,6 +157,7 @@ build_image() {
   build_started=$SECONDS
   if docker build --network host -t "$image" \
     --build-arg "BUILD_IMAGE=$base" --build-arg "RUNTIME_IMAGE=scratch" \
+    --build-arg "CRYPTOINTELLECT_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     ${DOCKER_TEST_CMD:+--build-arg "TEST_CMD=$DOCKER_TEST_CMD"} \
     "$repo" >"$work/build.log" 2>&1; then
     ok "docker build from local bases ($(elapsed "$build_started"))"
