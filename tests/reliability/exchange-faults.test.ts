@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import type { ExchangeId } from "../../src/domain/candle.ts";
+import type { HealthSnapshot } from "../../src/health.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import type { Faults } from "../../src/simulator/faults.ts";
 import { readCsvDir } from "../helpers/oracle.ts";
@@ -75,7 +76,7 @@ describe("exchange faults", () => {
     expect(checkStore(rows.filter((r) => r.exchange !== "kucoin"), others, 1, target(0), target(60))).toEqual(NO_PROBLEMS);
     // Nothing invented for the exchange that was down.
     expect(rows.filter((r) => r.exchange === "kucoin").every((r) => r.openTimeMs === target(0))).toBe(true);
-    const health = await (await hh.runtime.app.request("/health")).json();
+    const health = (await (await hh.runtime.app.request("/health")).json()) as HealthSnapshot;
     expect(health.status).toBe("degraded");
     expect(health.reasons.join(" ")).toContain("kucoin");
     hh.sim.setFaults("kucoin", {});
@@ -117,7 +118,7 @@ describe("exchange faults", () => {
       },
     });
     for (let i = 0; i <= 5; i++) await hh.tickAt(due(i));
-    const health = await (await hh.runtime.app.request("/health")).json();
+    const health = (await (await hh.runtime.app.request("/health")).json()) as HealthSnapshot;
     expect(health.exchanges.binance.bannedUntil).not.toBeNull();
     expect(health.reasons.join(" ")).toContain("binance: banned until");
     const metrics = await (await hh.runtime.app.request("/metrics")).text();
