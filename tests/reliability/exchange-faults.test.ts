@@ -119,7 +119,7 @@ describe("exchange faults", () => {
     });
     for (let i = 0; i <= 5; i++) await hh.tickAt(due(i));
     const health = (await (await hh.runtime.app.request("/health")).json()) as HealthSnapshot;
-    expect(health.exchanges.binance.bannedUntil).not.toBeNull();
+    expect(health.exchanges.binance?.bannedUntil).not.toBeNull();
     expect(health.reasons.join(" ")).toContain("binance: banned until");
     const metrics = await (await hh.runtime.app.request("/metrics")).text();
     expect(metrics).toContain('cryptointellect_banned{exchange="binance"} 1');
