@@ -15,6 +15,7 @@ import {
   defined,
   describeDriverError,
   distinct,
+  errorCode,
   exchangeIdOf,
   exchangeName,
   metadataFromRecord,
@@ -67,14 +68,22 @@ export async function openMysqlStore(target: DatabaseTarget, logger: Logger, opt
     throw new DatabaseError(`cannot connect to ${where}: ${maskSecrets(describeDriverError(error), target.url)}`, { cause: error });
   };
 
-  const server = await mysql.createConnection(base).catch(fail);
+  // Connect to the database first: a user allowed only its own database may not run CREATE DATABASE.
+  const probe = async () => (await mysql.createConnection({ ...base, database })).end();
   try {
-    const [result] = await server.query<ResultSetHeader>(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(database)} CHARACTER SET utf8mb4`);
-    if (result.warningStatus === 0) logger.info("created database", { target: where });
+    await probe();
   } catch (error) {
-    fail(error);
-  } finally {
-    await server.end().catch(() => {});
+    if (errorCode(error) !== "ER_BAD_DB_ERROR") fail(error);
+    const server = await mysql.createConnection(base).catch(fail);
+    try {
+      await server.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(database)} CHARACTER SET utf8mb4`);
+    } catch (createError) {
+      fail(createError);
+    } finally {
+      await server.end().catch(() => {});
+    }
+    logger.info("created database", { target: where });
+    await probe().catch(fail);
   }
   const pool = mysql.createPool({ ...base, database, connectionLimit: options.maxConnections ?? 10 });
   return createMysqlStore(pool, where, { ...base, database });

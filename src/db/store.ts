@@ -199,15 +199,6 @@ export function describeDriverError(error: unknown): string {
   return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
 }
 
-/** Codes of a connection that died under a call (server restarted, network cut), not of a refused one. */
-const CONNECTION_LOST = new Set(["CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE", "PROTOCOL_CONNECTION_LOST"]);
-
-/** Whether a call failed only because its pooled connection had died: worth one more try on a fresh one. */
-export function isConnectionLost(error: unknown): boolean {
-  const code = errorCode(error);
-  return code !== undefined && CONNECTION_LOST.has(code);
-}
-
 /**
  * Per coin, the runs of [fromOpenMs, toOpenMs] outside the saved runs: the complement of
  * `savedRuns`, for `CandleSink.missingRanges`. A coin without runs misses the whole range.

@@ -1,6 +1,6 @@
 import { migrateStore } from "../db/migrate.ts";
 import { openStore, type OpenStoreOptions } from "../db/open.ts";
-import { describeDriverError, isConnectionLost, missingFromRuns, type SeriesSummary, type Store, type TrackedCoin } from "../db/store.ts";
+import { describeDriverError, missingFromRuns, type SeriesSummary, type Store, type TrackedCoin } from "../db/store.ts";
 import { maskSecrets, parseDatabaseUrl, redactDatabaseUrl } from "../db/url.ts";
 import type { Candle, ExchangeId } from "../domain/candle.ts";
 import { selectMetadata, type MetadataRow, type MetadataStats } from "../domain/metadata.ts";
@@ -54,21 +54,10 @@ export function createDatabaseSink(options: DatabaseSinkOptions): DatabaseSink {
   let failing = false;
   const inFlight = new Set<Promise<unknown>>();
 
-  async function attempt<T>(current: Store, action: (store: Store) => Promise<T>): Promise<T> {
-    try {
-      return await action(current);
-    } catch (error) {
-      // A pooled connection that died since its last use (server restart, failover): every call
-      // is idempotent, so one more try on a fresh connection; a server still down fails again.
-      if (!isConnectionLost(error)) throw error;
-      return action(current);
-    }
-  }
-
   async function use<T>(what: string, action: (store: Store) => Promise<T>): Promise<T> {
     const current = store;
     if (current === undefined) throw new DatabaseError(`database sink is not open (${what}, ${redactDatabaseUrl(url)})`);
-    const call = attempt(current, action);
+    const call = action(current);
     inFlight.add(call);
     try {
       const result = await call;

@@ -249,6 +249,24 @@ export function defineStoreSuite(dialect: Dialect, available: boolean): void {
       await expect(sink.write([candle()])).rejects.toBeInstanceOf(DatabaseError);
     });
 
+    test.skipIf(!server)("connections dropped while idle (a server restart) cost no failed call", async () => {
+      const db = testDatabase(dialect);
+      cleanups.push(() => db.drop());
+      const real = new URL(SERVER_URLS[dialect as "postgres" | "mysql"]);
+      const proxy = await startProxy(real.hostname, Number(real.port || (dialect === "postgres" ? 5432 : 3306)));
+      cleanups.push(() => proxy.close());
+      const proxied = new URL(db.url);
+      proxied.hostname = "127.0.0.1";
+      proxied.port = String(proxy.port);
+      const { sink } = await openSink({ db, url: proxied.toString() });
+      await Promise.all([sink.write([candle()]), sink.lastSaved("binance", "BTC", 5), sink.listSeries()]);
+      await proxy.cut();
+      await Bun.sleep(200); // the server is away for a moment
+      await proxy.restore();
+      expect(await sink.write([candle({ openTimeMs: T0 + M5 })])).toBe(1);
+      expect(await sink.lastSaved("binance", "BTC", 5)).toEqual({ openTimeMs: T0 + M5, close: 105 });
+    });
+
     test.skipIf(!server)("an outage while running: calls fail with a DatabaseError, then work again without a restart", async () => {
       const db = testDatabase(dialect);
       cleanups.push(() => db.drop());
