@@ -96,7 +96,7 @@ export function createDatabaseSink(options: DatabaseSinkOptions): DatabaseSink {
     missingRanges: (exchange, intervalMinutes, coins, fromOpenMs, toOpenMs) =>
       use("finding missing buckets", async (s) => missingFromRuns(await s.savedRuns(exchange, intervalMinutes, coins, fromOpenMs, toOpenMs), coins, intervalMinutes, fromOpenMs, toOpenMs)),
 
-    write: (candles) => (candles.length === 0 ? Promise.resolve(0) : use(`writing ${candles.length} candles`, (s) => s.writeCandles(candles, now()))),
+    write: (candles) => (candles.length === 0 ? Promise.resolve(0) : use(`writing ${candles.length} candle${candles.length === 1 ? "" : "s"}`, (s) => s.writeCandles(candles, now()))),
 
     track: (coins, exchanges) =>
       use("recording coins and exchanges", async (s) => {
