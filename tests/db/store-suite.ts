@@ -58,6 +58,19 @@ export function defineStoreSuite(dialect: Dialect, available: boolean): void {
       return { sink, db, logger };
     }
 
+    /** A sink that reaches the real server through a loopback proxy the test can cut. */
+    async function openProxiedSink() {
+      const db = testDatabase(dialect);
+      cleanups.push(() => db.drop());
+      const real = new URL(SERVER_URLS[dialect as "postgres" | "mysql"]);
+      const proxy = await startProxy(real.hostname, Number(real.port || (dialect === "postgres" ? 5432 : 3306)));
+      cleanups.push(() => proxy.close());
+      const proxied = new URL(db.url);
+      proxied.hostname = "127.0.0.1";
+      proxied.port = String(proxy.port);
+      return { ...(await openSink({ db, url: proxied.toString() })), proxy };
+    }
+
     test("applies the migrations, and applying them again changes nothing", async () => {
       const { db } = await openSink();
       const migrationsTable = { postgres: "drizzle.__drizzle_migrations", mysql: "__drizzle_migrations", sqlite: "__drizzle_migrations" }[dialect];
@@ -250,15 +263,7 @@ export function defineStoreSuite(dialect: Dialect, available: boolean): void {
     });
 
     test.skipIf(!server)("connections dropped while idle (a server restart) cost no failed call", async () => {
-      const db = testDatabase(dialect);
-      cleanups.push(() => db.drop());
-      const real = new URL(SERVER_URLS[dialect as "postgres" | "mysql"]);
-      const proxy = await startProxy(real.hostname, Number(real.port || (dialect === "postgres" ? 5432 : 3306)));
-      cleanups.push(() => proxy.close());
-      const proxied = new URL(db.url);
-      proxied.hostname = "127.0.0.1";
-      proxied.port = String(proxy.port);
-      const { sink } = await openSink({ db, url: proxied.toString() });
+      const { sink, proxy } = await openProxiedSink();
       await Promise.all([sink.write([candle()]), sink.lastSaved("binance", "BTC", 5), sink.listSeries()]);
       await proxy.cut();
       await Bun.sleep(200); // the server is away for a moment
@@ -268,15 +273,7 @@ export function defineStoreSuite(dialect: Dialect, available: boolean): void {
     });
 
     test.skipIf(!server)("an outage while running: calls fail with a DatabaseError, then work again without a restart", async () => {
-      const db = testDatabase(dialect);
-      cleanups.push(() => db.drop());
-      const real = new URL(SERVER_URLS[dialect as "postgres" | "mysql"]);
-      const proxy = await startProxy(real.hostname, Number(real.port || (dialect === "postgres" ? 5432 : 3306)));
-      cleanups.push(() => proxy.close());
-      const proxied = new URL(db.url);
-      proxied.hostname = "127.0.0.1";
-      proxied.port = String(proxy.port);
-      const { sink, logger } = await openSink({ db, url: proxied.toString() });
+      const { sink, logger, proxy } = await openProxiedSink();
       expect(await sink.write([candle()])).toBe(1);
 
       await proxy.cut();
