@@ -2,6 +2,7 @@
 import { aggregateCandles } from "../domain/aggregate.ts";
 import type { Candle, ExchangeId, RawCandle } from "../domain/candle.ts";
 import { feedForward } from "../domain/feed-forward.ts";
+import { bucketOpen } from "../domain/interval.ts";
 import { candleProblem } from "../domain/quality.ts";
 
 export interface SeriesState {
@@ -24,19 +25,32 @@ export interface WindowCandles {
  */
 export function buildWindowCandles(
   state: SeriesState,
-  window: { fromOpenMs: number; toOpenMs: number; candles: readonly RawCandle[] },
+  window: { fromOpenMs: number; toOpenMs: number; candles: readonly RawCandle[]; baseIntervalMinutes?: number },
   nowMs: number,
   settleSeconds: number,
 ): WindowCandles {
-  const traded = aggregateCandles(window.candles, state.intervalMinutes);
   const rejected: WindowCandles["rejected"] = [];
-  const good: RawCandle[] = [];
-  for (const c of traded) {
-    const problem = candleProblem(c, state.intervalMinutes, nowMs, settleSeconds);
-    if (problem) rejected.push({ candle: c, problem });
-    else good.push(c);
+  // Check the exchange's own candles first: aggregation would skip one with a negative volume as a
+  // quiet interval (so its bucket got fed forward: invented) and a max/min can hide high < low.
+  // A bad candle rejects its whole bucket.
+  const rejectedAt = new Set<number>();
+  for (const c of window.candles) {
+    if (c.volume === 0) continue; // a quiet interval: no trades reported, its prices are not used
+    const problem = candleProblem(c, window.baseIntervalMinutes ?? 1, nowMs, settleSeconds);
+    if (problem) {
+      rejected.push({ candle: c, problem });
+      rejectedAt.add(bucketOpen(c.openTimeMs, state.intervalMinutes));
+    }
   }
-  const rejectedAt = new Set(rejected.map((r) => r.candle.openTimeMs));
+  const usable = rejectedAt.size === 0 ? window.candles : window.candles.filter((c) => !rejectedAt.has(bucketOpen(c.openTimeMs, state.intervalMinutes)));
+  const good: RawCandle[] = [];
+  for (const c of aggregateCandles(usable, state.intervalMinutes)) {
+    const problem = candleProblem(c, state.intervalMinutes, nowMs, settleSeconds);
+    if (problem) {
+      rejected.push({ candle: c, problem });
+      rejectedAt.add(c.openTimeMs);
+    } else good.push(c);
+  }
   const candles: Candle[] = [];
   let blocked = false; // after a rejected bucket, nothing is filled until a real candle is seen
   for (const c of feedForward({ traded: good, intervalMinutes: state.intervalMinutes, fromOpenMs: window.fromOpenMs, toOpenMs: window.toOpenMs, previousClose: state.previousClose })) {

@@ -34,6 +34,21 @@ describe("series", () => {
     expect(s.previousClose).toBe(14);
   });
 
+  test("a minute with a negative volume rejects its bucket instead of passing for a quiet one that gets fed forward", () => {
+    const s = state(9);
+    const out = buildWindowCandles(s, { fromOpenMs: 0, toOpenMs: 5 * M, candles: [c(0, 10), c(5, 12, -3)], baseIntervalMinutes: 1 }, NOW, 5);
+    expect(out.rejected.map((r) => r.problem)).toEqual(["volume is negative"]);
+    expect(out.candles.map((x) => x.openTimeMs / M)).toEqual([0]);
+    expect(s.previousClose).toBeUndefined();
+  });
+
+  test("a minute with high below low rejects its bucket even when the bucket's max and min would hide it", () => {
+    const swapped = { ...c(6, 11), high: 10, low: 12 };
+    const out = buildWindowCandles(state(9), { fromOpenMs: 5 * M, toOpenMs: 5 * M, candles: [{ ...c(5, 11), high: 20, low: 5 }, swapped], baseIntervalMinutes: 1 }, NOW, 5);
+    expect(out.rejected).toHaveLength(1);
+    expect(out.candles).toEqual([]);
+  });
+
   test("drops a bucket that is not closed yet", () => {
     const out = buildWindowCandles(state(1), { fromOpenMs: 95 * M, toOpenMs: 95 * M, candles: [c(95, 3)] }, NOW, 5);
     expect(out.candles).toEqual([]);
