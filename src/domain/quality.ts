@@ -3,7 +3,7 @@ import { isAligned, MINUTE_MS } from "./interval.ts";
 
 /**
  * Why a candle must not be saved, or undefined when it passes: low ≤ open, close ≤ high; finite,
- * positive prices; volume ≥ 0; aligned to the interval; closed at `nowMs` (its end + settle ≤ now).
+ * positive prices; volume ≥ 0; aligned to the interval; not in the future; closed at `nowMs` (its end + settle ≤ now).
  */
 export function candleProblem(
   c: RawCandle,
@@ -19,6 +19,7 @@ export function candleProblem(
   }
   if (c.volume < 0) return "volume is negative";
   if (!Number.isInteger(c.openTimeMs) || !isAligned(c.openTimeMs, intervalMinutes)) return "open time is not aligned to the interval";
+  if (c.openTimeMs > nowMs) return "open time is in the future";
   if (c.openTimeMs + intervalMinutes * MINUTE_MS + settleSeconds * 1000 > nowMs) return "bucket is not closed yet";
   return undefined;
 }

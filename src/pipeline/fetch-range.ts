@@ -7,6 +7,9 @@ import { CryptoIntellectError } from "../errors.ts";
 import type { ExchangeClient } from "../http/client.ts";
 import type { ExchangeAdapter, Market } from "../exchanges/types.ts";
 
+/** How far past our clock an exchange's open time may be (clock skew) before the candle counts as from the future. */
+const FUTURE_SLACK_MS = 60_000;
+
 /** The largest native interval that divides the bucket interval: fewest candles to fetch, exact buckets. */
 export function baseIntervalFor(adapter: Pick<ExchangeAdapter, "nativeIntervals">, intervalMinutes: number): number {
   let best = 1;
@@ -118,8 +121,11 @@ export async function fetchWindowServed(options: FetchRangeOptions, window: Fetc
       if (oldest > start) servedFromMs = Math.ceil(Math.min(oldest, endMs) / (intervalMinutes * MINUTE_MS)) * intervalMinutes * MINUTE_MS;
     }
     for (const c of candles) {
-      // Keep only whole base candles inside the window: drops the open candle and anything outside.
+      // Keep only whole base candles inside the window: drops the open candle and anything outside,
+      // except a candle from the future, which no exchange sends honestly: the quality checks refuse
+      // it with a log line instead of it vanishing unseen.
       if (c.openTimeMs >= start && c.openTimeMs + baseMs <= stop && c.openTimeMs >= servedFromMs) all.push(c);
+      else if (c.openTimeMs > options.nowMs + FUTURE_SLACK_MS) all.push(c);
     }
   }
   return { candles: sortUnique(all), servedFromMs };
