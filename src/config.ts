@@ -7,6 +7,7 @@ import type { ExchangeId } from "./domain/candle.ts";
 import { formatInterval, parseInterval } from "./domain/interval.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { EXCHANGE_IDS } from "./exchanges/index.ts";
+import { databaseSecrets, parseDatabaseUrl, redactDatabaseUrl } from "./db/url.ts";
 
 export type ApiName = ExchangeId | "coingecko";
 export const API_NAMES: readonly ApiName[] = ["binance", "kraken", "kucoin", "poloniex", "coingecko"];
@@ -144,8 +145,12 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
   if (env.DATABASE_URL !== undefined && env.DATABASE_URL !== "" && !/^[a-z][a-z0-9+]*:/i.test(env.DATABASE_URL)) {
     issues.push({ path: "DATABASE_URL (environment)", message: "is not a URL" });
   }
-  if (databaseUrl && !/^(postgres|postgresql|mysql|mariadb|sqlite)(\+[a-z0-9]+)?:/i.test(databaseUrl)) {
-    issues.push({ path: env.DATABASE_URL ? "DATABASE_URL (environment)" : "database_connection", message: "must start with postgres://, postgresql://, mysql:// or sqlite:" });
+  if (databaseUrl) {
+    try {
+      parseDatabaseUrl(databaseUrl);
+    } catch (error) {
+      issues.push({ path: env.DATABASE_URL ? "DATABASE_URL (environment)" : "database_connection", message: error instanceof Error ? error.message : String(error) });
+    }
   }
   if (saveToDatabase && !databaseUrl) databaseUrl = DEFAULT_SQLITE_URL;
 
@@ -202,9 +207,10 @@ export async function loadConfig(path: string | undefined, env: Env): Promise<Co
 export function configSecrets(config: Config): string[] {
   const secrets: string[] = [];
   if (config.coingeckoApiKey) secrets.push(config.coingeckoApiKey);
+  if (config.databaseUrl) secrets.push(...databaseSecrets(config.databaseUrl));
   const password = urlPassword(config.databaseUrl);
   if (password) secrets.push(password, encodeURIComponent(password));
-  return secrets;
+  return [...new Set(secrets)];
 }
 
 export function urlPassword(url: string | undefined): string | undefined {
@@ -229,7 +235,7 @@ export function renderConfig(config: Config): string {
   const lines = [
     `bucketing_interval: ${formatInterval(config.bucketIntervalMinutes)}`,
     `exchanges:${list(config.exchanges.map((e) => e[0]!.toUpperCase() + e.slice(1)))}`,
-    `database_connection: ${config.databaseUrl ? JSON.stringify(redactUrl(config.databaseUrl)) : "null"}`,
+    `database_connection: ${config.databaseUrl ? JSON.stringify(redactDatabaseUrl(config.databaseUrl)) : "null"}`,
     `list_coins_to_poll:${list(config.coinsToPoll.map((c) => JSON.stringify(c)))}`,
     `n_coins_to_poll: ${config.topN}`,
     `save_to_csv: ${config.saveToCsv}`,

@@ -6,7 +6,10 @@
 import { executeBackfill, parseBackfillArgs, selectBackfill } from "./backfill-command.ts";
 import { clockFromEnv, systemClock } from "./clock.ts";
 import { COMMAND_HELP, parseCommandLine, USAGE } from "./cli.ts";
-import { type Config, configPath, loadConfig, renderConfig, type Env } from "./config.ts";
+import { type Config, configPath, configSecrets, DEFAULT_SQLITE_URL, loadConfig, renderConfig, type Env } from "./config.ts";
+import { migrateDatabase } from "./db/migrate.ts";
+import { redactDatabaseUrl } from "./db/url.ts";
+import { createLogger } from "./log.ts";
 import { ConfigError, describeError, UsageError } from "./errors.ts";
 import { MAX_REQUEST_BODY_BYTES } from "./server/app.ts";
 import { createRuntime } from "./runtime.ts";
@@ -45,8 +48,14 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
         return await healthcheck(command, env, io);
       case "backfill":
         return await backfill(command.args, await loadConfig(configPath(command.configFlag, env), env), io, env);
-      case "migrate":
-        throw new UsageError("migrate is not available in this version yet (database mode is coming)");
+      case "migrate": {
+        const config = await loadConfig(configPath(command.configFlag, env), env);
+        const url = config.databaseUrl ?? DEFAULT_SQLITE_URL;
+        const logger = createLogger({ secrets: configSecrets({ ...config, databaseUrl: url }) });
+        await migrateDatabase(url, logger);
+        io.out(`migrated ${redactDatabaseUrl(url)}\n`);
+        return 0;
+      }
       case "once":
       case "run":
         return await serve(command.name, await loadConfig(configPath(command.configFlag, env), env), io, env);

@@ -15,7 +15,10 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { runScheduler } from "./schedule.ts";
 import { createApp } from "./server/app.ts";
 import { createService, type Service } from "./service.ts";
+import { computeMetadataStats } from "./domain/metadata.ts";
+import { createMetadataRoutes } from "./server/metadata.ts";
 import { createCsvSink } from "./sinks/csv.ts";
+import { createDatabaseSink, type DatabaseSink } from "./sinks/database.ts";
 import type { CandleSink } from "./sinks/types.ts";
 import type { Hono } from "hono";
 
@@ -65,10 +68,29 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     baseUrl: config.apiBaseUrls.coingecko,
     maxAttempts: 3,
   });
-  const sinks = overrides.sinks ?? buildSinks(config, logger);
+  const sinks = overrides.sinks ?? buildSinks(config, logger, clock);
+  const database = sinks.find((s): s is DatabaseSink => s.name === "database" && "recordMetadata" in s);
   const health = createHealthTracker(config.exchanges, sinks.map((s) => s.name), clock.now());
-  const service = createService({ config, clock, logger, metrics, health, adapters, clients, coingecko, sinks });
-  const app = createApp({ health: () => health.snapshot(clock.now()), metrics: () => metrics.render() });
+  const service = createService({
+    config,
+    clock,
+    logger,
+    metrics,
+    health,
+    adapters,
+    clients,
+    coingecko,
+    sinks,
+    // The metadata job: a new bitemporal version only when a statistic changed.
+    afterTick: database
+      ? async ({ series, coins, exchanges, atMs }) => {
+          if (series === 0) return;
+          const changed = await database.recordMetadata(computeMetadataStats(series, coins, exchanges, config.bucketIntervalMinutes), atMs);
+          if (changed) logger.info("metadata changed; new version recorded", { series, coins, exchanges });
+        }
+      : undefined,
+  });
+  const app = createApp({ health: () => health.snapshot(clock.now()), metrics: () => metrics.render(), metadata: createMetadataRoutes(database) });
   return {
     config,
     clock,
@@ -104,8 +126,9 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   };
 }
 
-function buildSinks(config: Config, logger: Logger): CandleSink[] {
+function buildSinks(config: Config, logger: Logger, clock: Clock): CandleSink[] {
   const sinks: CandleSink[] = [];
+  if (config.saveToDatabase && config.databaseUrl) sinks.push(createDatabaseSink({ url: config.databaseUrl, logger, now: () => clock.now() }));
   if (config.saveToCsv) {
     sinks.push(createCsvSink({ directory: config.csvDirectory, logger, lookbackDays: Math.ceil(config.catchUpLimitMinutes / 1440) + 1 }));
   }
