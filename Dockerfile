@@ -25,8 +25,9 @@ RUN bun install --frozen-lockfile
 COPY . .
 ARG TEST_CMD="bun test tests/domain tests/config"
 RUN sh -c "$TEST_CMD"
+# Build arguments are in RUN's environment: scripts/build.ts reads the commit from it (no .git here).
 ARG CRYPTOINTELLECT_COMMIT=unknown
-RUN CRYPTOINTELLECT_COMMIT="$CRYPTOINTELLECT_COMMIT" bun run build && ./dist/cryptointellect --version
+RUN bun run build && ./dist/cryptointellect --version
 
 FROM ${BUILD_IMAGE} AS rootfs
 RUN apt-get update \
