@@ -144,3 +144,39 @@ describe("backfill arguments", () => {
     expect(() => parseBackfillArgs(argv, now)).toThrow(message);
   });
 });
+
+describe("backfill into PostgreSQL", () => {
+  test("3 days of 1m candles for 4 exchanges × 5 coins land in CSV and PostgreSQL, identical to the simulator; again adds nothing", async () => {
+    const { serverAvailable, testDatabase } = await import("./db/servers.ts");
+    if (!(await serverAvailable("postgres"))) return;
+    const db = testDatabase("postgres");
+    try {
+      const h = await harness("1m", `save_to_database: true\ndatabase_connection: "${db.url}"\n`);
+      expect((await backfill(h, ["--from", "2024-05-01", "--to", "2024-05-04"])).code).toBe(0);
+      const sink = h.runtime.sinks.find((s) => s.name === "database") as import("../src/sinks/database.ts").DatabaseSink;
+      const { expectedCandle } = await import("./helpers/oracle.ts");
+      const last = Date.parse("2024-05-03T23:59:00Z");
+      let total = 0;
+      for (const exchange of ["binance", "kraken", "kucoin", "poloniex"] as const) {
+        for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
+          const rows = await sink.readCandles(exchange, coin, 1, FROM, last);
+          expect(rows.length).toBe((last - FROM) / MINUTE_MS + 1);
+          for (const r of rows) {
+            const want = expectedCandle(exchange, coin, 1, r.openTimeMs)!;
+            expect([r.open, r.high, r.low, r.close, r.filled]).toEqual([want.open, want.high, want.low, want.close, want.filled]);
+            expect(Math.abs(r.volume - want.volume)).toBeLessThan(1e-9 * Math.max(1, want.volume));
+          }
+          total += rows.length;
+        }
+      }
+      expect(total).toBe(readCsvDir(join(h.dir, "csv")).length);
+      expect(mismatches(readCsvDir(join(h.dir, "csv")))).toEqual([]);
+      const again = await backfill(h, ["--from", "2024-05-01", "--to", "2024-05-04"]);
+      expect(again.out).toContain("0 buckets missing");
+      expect(again.out).not.toMatch(/ [1-9]\d* buckets missing/);
+      expect(h.sim.stats().total.rateLimited).toBe(0);
+    } finally {
+      await db.drop();
+    }
+  }, 180_000);
+});

@@ -158,3 +158,20 @@ describe("live gap repair", () => {
     expect(Math.min(...rows.map((r) => r.openTimeMs))).toBe(T0 - MINUTE_MS);
   }, 60_000);
 });
+
+describe("coin universe in the service", () => {
+  test("skips a coin no exchange lists with one log line, and reloads the ranking and listings daily", async () => {
+    h = await startHarness({ startMs: T0 + 5000, yaml: "bucketing_interval: 1h\nn_coins_to_poll: 2\nlist_coins_to_poll: [Safemoon, Neo]\ncatch_up_limit: 2h\n" });
+    await h.tickAt(T0 + 5000);
+    await h.tickAt(T0 + 60 * MINUTE_MS + 5000);
+    const count = (text: string) => h!.logger.lines.filter((l) => l.includes(text)).length;
+    expect(count("not listed on any enabled exchange")).toBe(1);
+    expect(count("coin=SFM")).toBe(1);
+    expect(count("coin universe loaded")).toBe(1);
+    const coins = [...h.runtime.service.tracked().get("binance")!].map((m) => m.coin).sort();
+    expect(coins).toEqual(["BTC", "ETH", "NEO"]);
+    await h.tickAt(T0 + 25 * 60 * MINUTE_MS + 5000);
+    expect(count("coin universe loaded")).toBe(2);
+    expect(count("not listed on any enabled exchange")).toBe(2);
+  }, 60_000);
+});
