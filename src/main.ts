@@ -12,7 +12,7 @@ import { redactDatabaseUrl } from "./db/url.ts";
 import { createLogger } from "./log.ts";
 import { ConfigError, describeError, UsageError } from "./errors.ts";
 import { MAX_REQUEST_BODY_BYTES } from "./server/app.ts";
-import { createRuntime } from "./runtime.ts";
+import { createRuntime, type Runtime } from "./runtime.ts";
 import { runSimulator, SIMULATE_USAGE } from "./simulator/cli.ts";
 import { VERSION_LINE } from "./version.ts";
 
@@ -70,9 +70,12 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
   }
 }
 
-async function serve(mode: "run" | "once", config: Awaited<ReturnType<typeof loadConfig>>, io: Io, env: Env): Promise<number> {
-  const runtime = createRuntime(config, { clock: clockFromEnv(env.CRYPTOINTELLECT_TIME_WARP) });
-  const { logger } = runtime;
+/**
+ * Opens the runtime's sinks, runs `work` with a signal that SIGTERM and SIGINT abort, and closes the
+ * runtime afterwards. A sink that cannot be opened (database unreachable, CSV folder unusable) is
+ * exit 1 with the reason.
+ */
+async function withRuntime(runtime: Runtime, io: Io, stopping: string, work: (signal: AbortSignal) => Promise<number>): Promise<number> {
   try {
     await runtime.open();
   } catch (error) {
@@ -83,14 +86,23 @@ async function serve(mode: "run" | "once", config: Awaited<ReturnType<typeof loa
   const stop = new AbortController();
   const onSignal = (signal: string) => {
     if (stop.signal.aborted) return;
-    logger.info("stopping: abandoning fetches in flight, finishing writes", { signal });
+    runtime.logger.info(stopping, { signal });
     stop.abort();
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
   try {
+    return await work(stop.signal);
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function serve(mode: "run" | "once", config: Config, io: Io, env: Env): Promise<number> {
+  const runtime = createRuntime(config, { clock: clockFromEnv(env.CRYPTOINTELLECT_TIME_WARP) });
+  return withRuntime(runtime, io, "stopping: abandoning fetches in flight, finishing writes", async (signal) => {
     if (mode === "once") {
-      const report = await runtime.service.tick(runtime.clock.now(), stop.signal);
+      const report = await runtime.service.tick(runtime.clock.now(), signal);
       const failed = report.reports.filter((r) => r.seriesFailed > 0 || Object.values(r.sinks).some((s) => !s.ok));
       const missing = config.exchanges.filter((e) => !report.reports.some((r) => r.exchange === e));
       for (const e of missing) io.err(`cryptointellect: ${e}: no cycle ran (its market listing could not be loaded)\n`);
@@ -102,14 +114,12 @@ async function serve(mode: "run" | "once", config: Awaited<ReturnType<typeof loa
       maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
       fetch: runtime.app.fetch,
     });
-    logger.info("service started", { version: VERSION_LINE, http: `${server.hostname}:${server.port}`, exchanges: config.exchanges.join(","), interval: `${config.bucketIntervalMinutes}m` });
-    await runtime.runLoop(stop.signal);
+    runtime.logger.info("service started", { version: VERSION_LINE, http: `${server.hostname}:${server.port}`, exchanges: config.exchanges.join(","), interval: `${config.bucketIntervalMinutes}m` });
+    await runtime.runLoop(signal);
     await server.stop(true);
-    logger.info("stopped cleanly");
+    runtime.logger.info("stopped cleanly");
     return 0;
-  } finally {
-    await runtime.close();
-  }
+  });
 }
 
 async function backfill(argv: string[], config: Config, io: Io, env: Env): Promise<number> {
@@ -118,25 +128,9 @@ async function backfill(argv: string[], config: Config, io: Io, env: Env): Promi
   // Unknown coins are refused before anything is fetched from an exchange.
   const selected = await selectBackfill(config, args, createRuntime(config, { clock, sinks: [] }));
   const runtime = createRuntime(selected, { clock });
-  try {
-    await runtime.open();
-  } catch (error) {
-    io.err(`cryptointellect: cannot start: ${describeError(error)}\n`);
-    await runtime.close();
-    return 1;
-  }
-  const stop = new AbortController();
-  const onSignal = () => {
-    if (!stop.signal.aborted) runtime.logger.info("stopping the backfill: run the same command again to continue");
-    stop.abort();
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  try {
-    return await executeBackfill(runtime, args, stop.signal, io.out, Boolean(process.stderr.isTTY));
-  } finally {
-    await runtime.close();
-  }
+  return withRuntime(runtime, io, "stopping the backfill: run the same command again to continue", (signal) =>
+    executeBackfill(runtime, args, signal, io.out, Boolean(process.stderr.isTTY)),
+  );
 }
 
 async function healthcheck(command: { url?: string; configFlag?: string; timeoutMs: number }, env: Env, io: Io): Promise<number> {
