@@ -67,7 +67,7 @@ describe("file names", () => {
     // Only the CSV folder and its day files, named from the exchange id and the interval.
     expect(files.filter((f) => f !== "csv" && !/^csv\/2024-05-01_(binance|kraken)_1m\.csv$/.test(f))).toEqual([]);
     // Nor where the hostile names would lead, had one been used in a path.
-    for (const evil of EVIL) for (const suffix of ["", ".csv", "_1m.csv"]) expect(existsSync(resolve(h.csvDir, evil + suffix))).toBe(false);
+    for (const evil of EVIL.filter((e) => !e.startsWith("/"))) for (const suffix of ["", ".csv", "_1m.csv"]) expect(existsSync(resolve(h.csvDir, evil + suffix))).toBe(false);
     const rows = readCsvDir(h.csvDir);
     expect(rows.some((r) => r.coin === "BTC")).toBe(true);
     expect(rows.filter((r) => !/^[A-Z0-9]+$/.test(r.coin))).toEqual([]);
@@ -87,7 +87,7 @@ function raw(port: number, bytes: string | Uint8Array, waitMs = 1500): Promise<s
       resolve(Buffer.concat(chunks).toString("latin1"));
     };
     const timer = setTimeout(done, waitMs);
-    socket.on("data", (d) => {
+    socket.on("data", (d: Buffer) => {
       chunks.push(d);
       // One complete answer is all we want.
       const text = Buffer.concat(chunks).toString("latin1");
