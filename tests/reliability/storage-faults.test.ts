@@ -193,7 +193,12 @@ describe("CSV storage faults", () => {
     const parent = join(hh.dir, "not-a-folder");
     writeFileSync(parent, "x");
     const cfg = join(hh.dir, "cfg.yml");
-    writeFileSync(cfg, readFileSync(join(import.meta.dir, "..", "..", "package.json")).length > 0 ? `csv_directory: ${join(parent, "csv")}\ncoingecko_api_key: ${SECRETS.apiKey}\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC]\napi_base_urls: {binance: "${hh.sim.baseUrls.binance}", kraken: "${hh.sim.baseUrls.kraken}", kucoin: "${hh.sim.baseUrls.kucoin}", poloniex: "${hh.sim.baseUrls.poloniex}", coingecko: "${hh.sim.baseUrls.coingecko}"}\n` : "");
+    const urls = hh.sim.baseUrls;
+    writeFileSync(
+      cfg,
+      `csv_directory: ${join(parent, "csv")}\ncoingecko_api_key: ${SECRETS.apiKey}\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC]\n` +
+        `api_base_urls: {binance: "${urls.binance}", kraken: "${urls.kraken}", kucoin: "${urls.kucoin}", poloniex: "${urls.poloniex}", coingecko: "${urls.coingecko}"}\n`,
+    );
     const r = await runBinary(["once", "-c", cfg], { cwd: hh.dir });
     capture("binary parent-is-file", r.stdout + r.stderr);
     expect(r.code).toBe(1);
