@@ -14,6 +14,7 @@ import type { Faults } from "../../src/simulator/faults.ts";
 import { readCsvDir } from "../helpers/oracle.ts";
 import { type FaultHarness, type FaultHarnessOptions, startFaultHarness } from "./helpers/harness.ts";
 import { checkStore, NO_PROBLEMS } from "./helpers/store-check.ts";
+import { sweepSecretsHere } from "./helpers/capture.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
 const DUE = T0 + 5000;
@@ -204,3 +205,5 @@ describe("exchange faults", () => {
     expect(checkStore(rows, new Map(), 1, 0, -1)).toEqual(NO_PROBLEMS);
   }, 60_000);
 });
+
+sweepSecretsHere();

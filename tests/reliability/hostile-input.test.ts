@@ -16,7 +16,7 @@ import { createRuntime } from "../../src/runtime.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/server.ts";
 import { buildBinary, runBinary, simulatorConfig } from "../helpers/binary.ts";
 import { mismatches, readCsvDir } from "../helpers/oracle.ts";
-import { capture, SECRETS } from "./helpers/capture.ts";
+import { capture, SECRETS, sweepSecretsHere } from "./helpers/capture.ts";
 
 let work: string;
 beforeAll(async () => {
@@ -262,3 +262,5 @@ describe("hostile exchange answers", () => {
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 });
+
+sweepSecretsHere();

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { readCsvDir } from "../helpers/oracle.ts";
-import { capture } from "./helpers/capture.ts";
+import { capture, sweepSecretsHere } from "./helpers/capture.ts";
 import { type FaultHarness, startFaultHarness } from "./helpers/harness.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
@@ -136,3 +136,5 @@ describe("/metrics", () => {
     }
   }, 60_000);
 });
+
+sweepSecretsHere();

@@ -13,7 +13,7 @@ import { createScaledClock } from "../../src/clock.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/server.ts";
 import { BINARY, buildBinary, runBinary, simulatorConfig } from "../helpers/binary.ts";
 import { duplicates, mismatches, readCsvDir } from "../helpers/oracle.ts";
-import { capture, SECRETS } from "./helpers/capture.ts";
+import { capture, SECRETS, sweepSecretsHere } from "./helpers/capture.ts";
 
 let work: string;
 beforeAll(async () => {
@@ -234,3 +234,5 @@ describe("SIGKILL during a backfill", () => {
     expect(snapshot(dir)).toEqual(want);
   }, 120_000);
 });
+
+sweepSecretsHere();

@@ -15,7 +15,7 @@ import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/server.ts";
 import { BINARY, buildBinary, runBinary, simulatorConfig } from "../helpers/binary.ts";
 import { readCsvDir } from "../helpers/oracle.ts";
-import { capture, SECRET_FORMS, SECRETS } from "./helpers/capture.ts";
+import { capture, SECRET_FORMS, SECRETS, sweepSecretsHere } from "./helpers/capture.ts";
 import { type FaultHarness, startFaultHarness } from "./helpers/harness.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
@@ -235,3 +235,5 @@ describe("secrets in commands", () => {
     }
   }, 60_000);
 });
+
+sweepSecretsHere();

@@ -18,6 +18,7 @@ import { serverAvailable, testDatabase, type TestDatabase } from "../db/servers.
 import { expectedCandle, readCsvDir } from "../helpers/oracle.ts";
 import { type FaultHarness, startFaultHarness } from "./helpers/harness.ts";
 import { checkStore, NO_PROBLEMS } from "./helpers/store-check.ts";
+import { sweepSecretsHere } from "./helpers/capture.ts";
 
 const HOURS = Math.max(1, Number(process.env.SOAK_HOURS ?? 2));
 const FULL = HOURS >= 24;
@@ -121,3 +122,5 @@ describe("soak", async () => {
     if (heap.length > 1) expect(growth).toBeLessThan(HEAP_SLACK_BYTES);
   }, HOURS * 60_000 + 120_000);
 });
+
+sweepSecretsHere();

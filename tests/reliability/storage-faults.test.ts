@@ -15,7 +15,7 @@ import { createDatabaseSink, type DatabaseSink } from "../../src/sinks/database.
 import { SERVER_URLS, serverAvailable, startProxy, type TcpProxy, testDatabase, type TestDatabase } from "../db/servers.ts";
 import { buildBinary, runBinary } from "../helpers/binary.ts";
 import { expectedCandle, readCsvDir } from "../helpers/oracle.ts";
-import { capture, SECRETS } from "./helpers/capture.ts";
+import { capture, SECRETS, sweepSecretsHere } from "./helpers/capture.ts";
 import { type FaultHarness, type FaultHarnessOptions, startFaultHarness } from "./helpers/harness.ts";
 import { checkStore, NO_PROBLEMS } from "./helpers/store-check.ts";
 
@@ -237,3 +237,5 @@ describe("CSV storage faults", () => {
     expect(existsSync(file)).toBe(true);
   }, 60_000);
 });
+
+sweepSecretsHere();

@@ -1,8 +1,8 @@
 /**
  * The sweep: every log line, command output and HTTP answer the reliability suite captured in this
  * process (tests/reliability/helpers/capture.ts) is grepped for the secrets every config carried.
- * Named to sort last, so it runs after the other reliability files when the folder is run (`bun test`
- * orders files by path); run alone, it still sweeps what this process captured, which is then little.
+ * `bun test` runs files in no fixed order, so every reliability file also ends with the same sweep
+ * (`sweepSecretsHere`): whichever file runs last sweeps what all of them captured.
  */
 import { describe, expect, test } from "bun:test";
 import { CAPTURE_FILE, capturedChars, SECRETS, secretLeaks } from "./helpers/capture.ts";
@@ -17,6 +17,7 @@ describe("secrets", () => {
     const leaks = secretLeaks();
     if (leaks.length > 0) console.error(`secrets found in ${CAPTURE_FILE}:\n${leaks.slice(0, 10).join("\n")}`);
     expect(leaks).toEqual([]);
+    // Nothing captured yet when this file happens to run first; the other files' sweeps cover it.
     console.log(`swept ${capturedChars()} captured characters in ${CAPTURE_FILE}`);
   });
 });

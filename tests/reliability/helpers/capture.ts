@@ -3,6 +3,7 @@
  * file per test process, so the secrets test can grep all of it at the end. Every config the suite
  * writes carries the same secrets, so any leak anywhere shows up there.
  */
+import { expect, test } from "bun:test";
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,4 +38,18 @@ export function capturedChars(): number {
 /** Lines of everything captured that contain a secret, in any form. */
 export function secretLeaks(text = existsSync(CAPTURE_FILE) ? readFileSync(CAPTURE_FILE, "utf8") : ""): string[] {
   return text.split("\n").filter((line) => SECRET_FORMS.some((s) => line.includes(s)));
+}
+
+/**
+ * Defines, where it is called (the end of a test file), a test that greps everything captured so far
+ * in this process for the secrets. Every reliability file ends with it, since `bun test` does not run
+ * files in a fixed order: whichever runs last sweeps what all of them captured.
+ */
+export function sweepSecretsHere(): void {
+  test("no secret in anything the suite captured so far (logs, command output, HTTP answers)", () => {
+    const leaks = secretLeaks();
+    if (leaks.length > 0) console.error(`secrets found in ${CAPTURE_FILE}:\n${leaks.slice(0, 10).join("\n")}`);
+    expect(capturedChars()).toBeGreaterThan(0);
+    expect(leaks).toEqual([]);
+  });
 }
