@@ -4,7 +4,7 @@
  * writes carries the same secrets, so any leak anywhere shows up there.
  */
 import { expect, test } from "bun:test";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -20,8 +20,12 @@ export const SECRET_FORMS: readonly string[] = [SECRETS.databasePassword, encode
 const DIR = join(tmpdir(), `cryptointellect-reliability-${process.pid}`);
 export const CAPTURE_FILE = join(DIR, "captured.log");
 mkdirSync(DIR, { recursive: true });
-// Kept while the test process runs (the sweeps print any leaking line); removed when it exits.
-process.once("exit", () => rmSync(DIR, { recursive: true, force: true }));
+// Kept after the run for inspection; those of test processes that have ended go at the next start
+// (bun test exits without the process's exit events).
+for (const name of readdirSync(tmpdir())) {
+  const pid = /^cryptointellect-reliability-(\d+)$/.exec(name)?.[1];
+  if (pid && Number(pid) !== process.pid && !existsSync(`/proc/${pid}`)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+}
 
 let captured = 0;
 
