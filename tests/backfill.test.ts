@@ -72,10 +72,23 @@ describe("backfill", () => {
     const want = snapshot(join(reference.dir, "csv"));
 
     const h = await harness("1m", "exchanges: [binance, kucoin, kraken]\n");
+    // Slow answers, so that each interruption lands mid-run, after some rows and before the end.
+    for (const id of ["binance", "kucoin", "kraken"] as const) h.sim.setFaults(id, { latencyMs: [5, 15] });
+    const csv = join(h.dir, "csv");
+    const rowCount = () => {
+      try {
+        return readCsvDir(csv).length;
+      } catch {
+        return 0;
+      }
+    };
     for (let i = 0; i < 3; i++) {
       const stop = new AbortController();
+      const before = rowCount();
       const run = backfill(h, ["--from", "2024-05-02T12:00:00Z"], stop.signal);
-      await Bun.sleep(40 + Math.random() * 150);
+      const deadline = Date.now() + 20_000;
+      while (rowCount() <= before && Date.now() < deadline) await Bun.sleep(5);
+      await Bun.sleep(Math.random() * 30);
       stop.abort();
       expect((await run).code).toBe(1);
     }
