@@ -1,0 +1,366 @@
+/**
+ * End-to-end backfill against the simulator on the real clock, with 20–50 ms latency per request
+ * and the real rate budgets: 4 exchanges × 10 coins × 2 days of 1-minute candles through the
+ * backfill code path (`runBackfill` with a runtime from `createRuntime`) into CSV and into
+ * PostgreSQL, side by side with the ccxt baseline writing the same CSV from the same simulator.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig } from "../src/config.ts";
+import type { ExchangeId } from "../src/domain/candle.ts";
+import type { Market } from "../src/exchanges/types.ts";
+import type { FetchFn } from "../src/http/client.ts";
+import { createLogger } from "../src/log.ts";
+import { type ExchangeBackfillReport, runBackfill } from "../src/pipeline/backfill.ts";
+import type { Progress } from "../src/progress.ts";
+import { createRuntime, type Runtime } from "../src/runtime.ts";
+import { renderRow } from "../src/sinks/csv-format.ts";
+import { createDatabaseSink, type DatabaseSink } from "../src/sinks/database.ts";
+import { SIM_COINS, SIM_LISTINGS } from "../src/simulator/market-data.ts";
+import { type Faults, type RunningSimulator, type SimCounters, type SimServiceId, type SimStats, startSimulator } from "../src/simulator/server.ts";
+import { duplicates, mismatches, readCsvDir } from "../tests/helpers/oracle.ts";
+import { type CcxtRun, runCcxtBackfill } from "./ccxt-baseline.ts";
+import { dropPostgresDatabase, postgresReachable, postgresUrl, uniqueDatabaseName } from "./database.bench.ts";
+import { type BenchContext, check, fmtMs, fmtPct, fmtRate, fmtRatio, type Section } from "./results.ts";
+
+export const EXCHANGES: ExchangeId[] = ["binance", "kraken", "kucoin", "poloniex"];
+const MINUTE = 60_000;
+export const LATENCY_MS: [number, number] = [20, 50];
+
+/**
+ * The published ceilings, in candles per second of 1-minute candles: Binance 6000 weight/min at
+ * weight 2 per 1000 klines; KuCoin 2000 weight/30 s at weight 3 per 1500; Poloniex 200 requests/s
+ * per 500; Kraken 1 call/s per pair per 720 (OHLC; older history comes through Trades).
+ */
+export function ceilingCandlesPerSecond(exchange: ExchangeId, pairs: number): number {
+  switch (exchange) {
+    case "binance":
+      return (6000 / 2 / 60) * 1000;
+    case "kucoin":
+      return (2000 / 30 / 3) * 1500;
+    case "poloniex":
+      return 200 * 500;
+    case "kraken":
+      return pairs * 720;
+  }
+}
+
+/** The top coins by market cap that all four exchanges list as tradable (stablecoins are quotes, not coins). */
+export function commonCoins(count: number): string[] {
+  const tradable = (exchange: ExchangeId, coin: string) => SIM_LISTINGS[exchange].some((m) => m.coin === coin && m.tradable && (m.quote === "USDT" || m.quote === "USD"));
+  const out: string[] = [];
+  for (const c of SIM_COINS) {
+    const ticker = c.symbol.toUpperCase();
+    if (ticker === "USDT" || ticker === "USDC" || out.includes(ticker) || c.rank === null) continue;
+    if (EXCHANGES.every((e) => tradable(e, ticker))) out.push(ticker);
+    if (out.length === count) break;
+  }
+  return out;
+}
+
+export interface E2eScenario {
+  coins: string[];
+  /** Backfill arguments: the buckets saved are those opening in [fromMs, toMs). */
+  fromMs: number;
+  toMs: number;
+  bucketsPerSeries: number;
+}
+
+/** A fixed range ending at a minute boundary at least a minute in the past, so every bucket in it is closed. */
+export function scenario(coins: number, minutes: number, nowMs = Date.now()): E2eScenario {
+  const toMs = Math.floor(nowMs / MINUTE) * MINUTE - MINUTE;
+  return { coins: commonCoins(coins), fromMs: toMs - minutes * MINUTE, toMs, bucketsPerSeries: minutes };
+}
+
+export function startLatentSimulator(): RunningSimulator {
+  const faults: Partial<Record<SimServiceId, Faults>> = {};
+  for (const e of EXCHANGES) faults[e] = { latencyMs: LATENCY_MS };
+  return startSimulator({ faults });
+}
+
+export function simulatorYaml(sim: RunningSimulator, body: string): string {
+  return `${body.trim()}
+api_base_urls:
+${(["binance", "kraken", "kucoin", "poloniex", "coingecko"] as const).map((id) => `  ${id}: ${sim.baseUrls[id]}`).join("\n")}
+`;
+}
+
+export interface OurExchangeRun {
+  exchange: ExchangeId;
+  elapsedMs: number;
+  written: number;
+  requests: number;
+  krakenTradesCalls: number;
+  krakenOhlcCalls: number;
+  counters: SimCounters;
+}
+
+export interface OurRun {
+  sink: "csv" | "database";
+  exchanges: OurExchangeRun[];
+  /** Universe and listings (CoinGecko + each exchange's markets), before the backfill proper. */
+  setupMs: number;
+  markets: Map<ExchangeId, Market[]>;
+  reports: ExchangeBackfillReport[];
+  warnings: string[];
+}
+
+function counterDelta(after: SimStats, before: SimStats, id: ExchangeId): SimCounters {
+  return {
+    requests: after[id].requests - before[id].requests,
+    rateLimited: after[id].rateLimited - before[id].rateLimited,
+    banned: after[id].banned - before[id].banned,
+    errors: after[id].errors - before[id].errors,
+  };
+}
+
+/** Runs our backfill once, from a fresh store, and times each exchange until its last slice is saved. */
+export async function runOurBackfill(
+  sim: RunningSimulator,
+  s: E2eScenario,
+  store: { csvDirectory: string } | { database: DatabaseSink; url: string },
+  exchanges: readonly ExchangeId[] = EXCHANGES,
+): Promise<OurRun> {
+  const lines: string[] = [];
+  const logger = createLogger({ level: "info", write: (l) => lines.push(l) });
+  const csvDirectory = "csvDirectory" in store ? store.csvDirectory : join(tmpdir(), "ci-bench-unused");
+  const config = parseConfig(
+    simulatorYaml(sim, `bucketing_interval: 1m
+exchanges: [${exchanges.join(", ")}]
+n_coins_to_poll: 0
+list_coins_to_poll: [${s.coins.join(", ")}]
+save_to_csv: ${"csvDirectory" in store}
+csv_directory: ${csvDirectory}
+save_to_database: ${"database" in store}
+${"url" in store ? `database_connection: ${store.url}` : ""}
+settle_seconds: 5`),
+    "bench.yml",
+  );
+  const calls = { trades: 0, ohlc: 0 };
+  const counting: FetchFn = (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    if (url.includes("/kraken/0/public/Trades")) calls.trades++;
+    else if (url.includes("/kraken/0/public/OHLC")) calls.ohlc++;
+    return fetch(input, init);
+  };
+  const runtime: Runtime = createRuntime(config, { logger, fetch: counting, ...("database" in store ? { sinks: [store.database] } : {}) });
+  await runtime.open();
+  try {
+    const setupStart = performance.now();
+    await runtime.service.refreshUniverse();
+    const setupMs = performance.now() - setupStart;
+    const tracked = runtime.service.tracked();
+    const markets = new Map<ExchangeId, Market[]>();
+    for (const e of exchanges) {
+      const list = [...(tracked.get(e) ?? [])];
+      check(list.length === s.coins.length, `${e}: tracking ${list.length} markets, expected ${s.coins.length} (${list.map((m) => m.coin).join(",")})`);
+      markets.set(e, list);
+    }
+    const runtimes = runtime.adapters.map((adapter) => ({ adapter, client: runtime.clients.get(adapter.id)!, markets: markets.get(adapter.id)! }));
+    const doneAt = new Map<string, number>();
+    const t0 = performance.now();
+    const progress: Progress = {
+      setTotal() {},
+      add(key) {
+        doneAt.set(key, performance.now() - t0);
+      },
+      finish() {},
+    };
+    const before = sim.stats();
+    calls.trades = 0;
+    calls.ohlc = 0;
+    const reports = await runBackfill(
+      { clock: runtime.clock, logger, metrics: runtime.metrics, sinks: runtime.sinks, progress },
+      runtimes,
+      { intervalMinutes: 1, settleSeconds: config.settleSeconds, fromMs: s.fromMs, toMs: s.toMs, repair: false },
+    );
+    const after = sim.stats();
+    const runs = exchanges.map((exchange): OurExchangeRun => {
+      const report = reports.find((r) => r.exchange === exchange)!;
+      check(report.failed.length === 0 && report.sinkErrors.length === 0, `${exchange}: backfill reported failures: ${JSON.stringify(report.failed.slice(0, 3))} ${report.sinkErrors.join("; ")}`);
+      const counters = counterDelta(after, before, exchange);
+      return {
+        exchange,
+        elapsedMs: doneAt.get(exchange) ?? Number.NaN,
+        written: Object.values(report.written).reduce((a, b) => a + b, 0),
+        requests: counters.requests,
+        krakenTradesCalls: exchange === "kraken" ? calls.trades : 0,
+        krakenOhlcCalls: exchange === "kraken" ? calls.ohlc : 0,
+        counters,
+      };
+    });
+    return { sink: "csvDirectory" in store ? "csv" : "database", exchanges: runs, setupMs, markets, reports, warnings: lines.filter((l) => / (warn|error) /.test(l)) };
+  } finally {
+    await runtime.close();
+  }
+}
+
+function readDirBytes(dir: string): Map<string, string> {
+  return new Map(readdirSync(dir).filter((n) => n.endsWith(".csv")).sort().map((n) => [n, readFileSync(join(dir, n), "utf8")]));
+}
+
+/** What our CSV run must have saved: every bucket of every series, once, equal to the simulator's own data. */
+export function checkOurCsv(dir: string, s: E2eScenario, run: OurRun): string[] {
+  const rows = readCsvDir(dir);
+  const expected = EXCHANGES.length * s.coins.length * s.bucketsPerSeries;
+  check(rows.length === expected, `our CSV holds ${rows.length} rows, expected ${expected}`);
+  const dups = duplicates(rows);
+  check(dups.length === 0, `our CSV holds duplicate rows: ${dups.slice(0, 3).join(", ")}`);
+  const wrong = mismatches(rows);
+  check(wrong.length === 0, `our CSV differs from the simulator's data: ${wrong.slice(0, 2).join(" | ")}`);
+  for (const e of run.exchanges) check(e.written === s.coins.length * s.bucketsPerSeries, `${e.exchange}: ${e.written} rows written, expected ${s.coins.length * s.bucketsPerSeries}`);
+  return rows.map((r) => r.line).sort();
+}
+
+function checkNoRefusals(label: string, counters: Record<string, SimCounters>): string[] {
+  const problems: string[] = [];
+  for (const [e, c] of Object.entries(counters)) {
+    if (c.rateLimited > 0 || c.banned > 0) problems.push(`${label} ${e}: ${c.rateLimited} rate-limit refusals, ${c.banned} bans served`);
+  }
+  return problems;
+}
+
+function describeExchangeRow(e: { exchange: ExchangeId; elapsedMs: number; candles: number; requests: number }, pairs: number, krakenCalls?: number): { figure: string; share: number; callShare?: number } {
+  const rate = e.candles / (e.elapsedMs / 1000);
+  const ceiling = ceilingCandlesPerSecond(e.exchange, pairs);
+  const share = rate / ceiling;
+  let figure = `${fmtRate(rate)} candles/s in ${fmtMs(e.elapsedMs)}, ${e.requests} requests; ${fmtPct(share)} of the ${fmtRate(ceiling)} candles/s ceiling`;
+  let callShare: number | undefined;
+  if (e.exchange === "kraken" && krakenCalls !== undefined) {
+    callShare = krakenCalls / pairs / (e.elapsedMs / 1000);
+    figure += ` (OHLC); ${(krakenCalls / pairs).toFixed(1)} calls per pair at ${callShare.toFixed(2)} calls/s per pair = ${fmtPct(callShare)} of the 1 call/s per pair limit`;
+  }
+  return { figure, share, callShare };
+}
+
+export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
+  const [coins, minutes] = ctx.quick ? [2, 14 * 60] : [10, 2 * 1440];
+  const s = scenario(coins, minutes);
+  check(s.coins.length === coins, `only ${s.coins.length} coins are listed on all four simulated exchanges`);
+  const section: Section = { id: "backfill", title: `End-to-end backfill: ${EXCHANGES.length} exchanges × ${coins} coins × ${minutes / 1440 >= 1 ? `${minutes / 1440} days` : `${minutes / 60} hours`} of 1-minute candles`, rows: [], notes: [] };
+  const totalCandles = EXCHANGES.length * coins * minutes;
+  section.notes.push(
+    `Simulator in-process on loopback, real clock, ${LATENCY_MS[0]}–${LATENCY_MS[1]} ms latency per request (its \`latencyMs\` fault), its real rate limits. Coins: ${s.coins.join(", ")} (the top coins listed on all four). Range ${new Date(s.fromMs).toISOString()} … ${new Date(s.toMs).toISOString()}: ${totalCandles.toLocaleString("en-US")} candles in all. Time runs from the start of the backfill proper (after the coin universe and market listings are loaded, on both sides) to the last candle of the exchange saved.`,
+    "Ours: `runBackfill` (src/pipeline/backfill.ts) with a runtime from `createRuntime`, as `cryptointellect backfill` runs it; first into CSV, then into a fresh PostgreSQL database. Baseline: ccxt (bench/ccxt-baseline.ts) with `enableRateLimit: true`, one instance per exchange pointed at the simulator through `urls.api`, every page of every coin requested at once with both ends bounded, Kraken's older minutes from its Trades endpoint paged with the `last` cursor and `buildOHLCVC`, the same feed-forward and CSV layout. Before any figure is kept, our CSV is checked row by row against the simulator's own data, the PostgreSQL rows against our CSV, and ccxt's CSV byte for byte against ours.",
+  );
+  const sim = startLatentSimulator();
+  const dirs: string[] = [];
+  const tempDir = (prefix: string) => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(d);
+    return d;
+  };
+  const problems: string[] = [];
+  try {
+    // 1. Ours into CSV.
+    ctx.log(`backfill: ours into CSV (${s.coins.length} coins × ${minutes} minutes × 4 exchanges)`);
+    const csvDir = tempDir("ci-bench-e2e-csv-");
+    const ours = await runOurBackfill(sim, s, { csvDirectory: csvDir });
+    const ourLines = checkOurCsv(csvDir, s, ours);
+    problems.push(...checkNoRefusals("ours (CSV)", Object.fromEntries(ours.exchanges.map((e) => [e.exchange, e.counters]))));
+    // 2. The ccxt baseline, same simulator, same range, same coins.
+    ctx.log("backfill: ccxt baseline into CSV");
+    const ccxtDir = tempDir("ci-bench-e2e-ccxt-");
+    const before = sim.stats();
+    const baseline: CcxtRun = await runCcxtBackfill({
+      baseUrls: sim.baseUrls,
+      markets: ours.markets,
+      fromOpenMs: s.fromMs,
+      toOpenMs: s.toMs - MINUTE,
+      csvDirectory: ccxtDir,
+    });
+    const after = sim.stats();
+    check(baseline.refused === 0, `ccxt tried ${baseline.refused} requests off loopback`);
+    const ccxtCounters = Object.fromEntries(EXCHANGES.map((e) => [e, counterDelta(after, before, e)]));
+    for (const e of baseline.exchanges) {
+      check(ccxtCounters[e.exchange]!.requests >= e.requests && e.requests > 0, `ccxt ${e.exchange}: sent ${e.requests} requests but the simulator saw ${ccxtCounters[e.exchange]!.requests}`);
+    }
+    problems.push(...checkNoRefusals("ccxt", ccxtCounters));
+    const ourFiles = readDirBytes(csvDir);
+    const ccxtFiles = readDirBytes(ccxtDir);
+    check([...ourFiles.keys()].join() === [...ccxtFiles.keys()].join(), `ccxt wrote files ${[...ccxtFiles.keys()].join(",")}, ours ${[...ourFiles.keys()].join(",")}`);
+    for (const [name, text] of ourFiles) check(ccxtFiles.get(name) === text, `ccxt's ${name} differs from ours`);
+    // 3. Ours into PostgreSQL.
+    let pgRun: OurRun | undefined;
+    if (await postgresReachable()) {
+      ctx.log("backfill: ours into PostgreSQL");
+      const database = uniqueDatabaseName();
+      const url = postgresUrl(database);
+      const sink = createDatabaseSink({ url, logger: createLogger({ level: "error", write: () => {} }) });
+      try {
+        pgRun = await runOurBackfill(sim, s, { database: sink, url });
+        const saved: string[] = [];
+        await sink.open();
+        for (const [e, list] of pgRun.markets) {
+          for (const m of list) for (const c of await sink.readCandles(e, m.coin, 1, s.fromMs, s.toMs - MINUTE)) saved.push(renderRow(c));
+        }
+        saved.sort();
+        check(saved.length === ourLines.length && saved.every((l, i) => l === ourLines[i]), `PostgreSQL holds ${saved.length} rows that differ from our CSV's ${ourLines.length}`);
+        problems.push(...checkNoRefusals("ours (PostgreSQL)", Object.fromEntries(pgRun.exchanges.map((e) => [e.exchange, e.counters]))));
+      } finally {
+        await sink.close().catch(() => {});
+        await dropPostgresDatabase(database);
+      }
+    } else if (process.env.CI) {
+      throw new Error("PostgreSQL is unreachable, and CI requires it");
+    } else {
+      section.notes.push("PostgreSQL NOT MEASURED: the server is unreachable.");
+    }
+    if (!ctx.timing) return section;
+
+    // Figures.
+    const overall = (elapsed: number[], candles: number) => candles / (Math.max(...elapsed) / 1000);
+    const oursRate = overall(ours.exchanges.map((e) => e.elapsedMs), totalCandles);
+    const ccxtRate = overall(baseline.exchanges.map((e) => e.elapsedMs), totalCandles);
+    ctx.figures["e2e.ratioOverall"] = oursRate / ccxtRate;
+    section.rows.push({
+      what: "overall, ours → CSV vs ccxt → CSV",
+      figure: `${fmtRate(oursRate)} candles/s (${fmtMs(Math.max(...ours.exchanges.map((e) => e.elapsedMs)))})`,
+      baseline: `${fmtRate(ccxtRate)} candles/s (${fmtMs(Math.max(...baseline.exchanges.map((e) => e.elapsedMs)))})`,
+      ratio: `${fmtRatio(oursRate / ccxtRate)} ccxt's speed`,
+    });
+    if (pgRun) {
+      const pgRate = overall(pgRun.exchanges.map((e) => e.elapsedMs), totalCandles);
+      ctx.figures["e2e.ratioOverallPg"] = pgRate / ccxtRate;
+      section.rows.push({
+        what: "overall, ours → PostgreSQL vs ccxt → CSV",
+        figure: `${fmtRate(pgRate)} candles/s (${fmtMs(Math.max(...pgRun.exchanges.map((e) => e.elapsedMs)))})`,
+        baseline: `${fmtRate(ccxtRate)} candles/s`,
+        ratio: `${fmtRatio(pgRate / ccxtRate)} ccxt's speed`,
+      });
+    }
+    let worstShare = Infinity;
+    for (const exchange of EXCHANGES) {
+      const o = ours.exchanges.find((e) => e.exchange === exchange)!;
+      const c = baseline.exchanges.find((e) => e.exchange === exchange)!;
+      const mine = describeExchangeRow({ exchange, elapsedMs: o.elapsedMs, candles: o.written, requests: o.requests }, coins, o.krakenTradesCalls + o.krakenOhlcCalls);
+      const theirs = describeExchangeRow({ exchange, elapsedMs: c.elapsedMs, candles: c.candles, requests: c.requests }, coins, c.tradesCalls + c.ohlcCalls);
+      const targetShare = exchange === "kraken" ? mine.callShare! : mine.share;
+      worstShare = Math.min(worstShare, targetShare);
+      ctx.figures[`e2e.${exchange}.share`] = targetShare;
+      ctx.figures[`e2e.${exchange}.ratio`] = (o.written / o.elapsedMs) / (c.candles / c.elapsedMs);
+      section.rows.push({ what: `${exchange}, ours → CSV`, figure: mine.figure, baseline: `ccxt: ${theirs.figure}`, ratio: `${fmtRatio((o.written / o.elapsedMs) / (c.candles / c.elapsedMs))} ccxt's speed` });
+      if (pgRun) {
+        const p = pgRun.exchanges.find((e) => e.exchange === exchange)!;
+        const pg = describeExchangeRow({ exchange, elapsedMs: p.elapsedMs, candles: p.written, requests: p.requests }, coins, p.krakenTradesCalls + p.krakenOhlcCalls);
+        section.rows.push({ what: `${exchange}, ours → PostgreSQL`, figure: pg.figure, ratio: `${fmtRatio((p.written / p.elapsedMs) / (c.candles / c.elapsedMs))} ccxt's speed` });
+        ctx.figures[`e2e.${exchange}.sharePg`] = exchange === "kraken" ? pg.callShare! : pg.share;
+      }
+    }
+    ctx.figures["e2e.worstShare"] = worstShare;
+    ctx.figures["e2e.refusals"] = problems.length;
+    const kr = ours.exchanges.find((e) => e.exchange === "kraken")!;
+    const krc = baseline.exchanges.find((e) => e.exchange === "kraken")!;
+    section.notes.push(
+      `Kraken: OHLC serves only the 720 most recent minutes, so ${minutes - 720} of each pair's ${minutes} minutes come from its Trades endpoint (1000 trades a page, about ${Math.round(kr.krakenTradesCalls / coins)} pages per pair here), at most about 1 call/s per pair. Ours made ${kr.krakenTradesCalls} Trades and ${kr.krakenOhlcCalls} OHLC calls (${(kr.requests / coins).toFixed(1)} per pair, concurrently across pairs, 0.9 calls/s per pair by its budget); ccxt made ${krc.tradesCalls} Trades and ${krc.ohlcCalls} OHLC calls through one limiter for the whole exchange (rateLimit 1000 ms × cost 1.2: one call per 1.2 s for all pairs together). Kraken's share of its ceiling is therefore given in calls per pair per second against 1 call/s; its candles/s against the OHLC ceiling (720 per call) is shown for reference.`,
+      `Ours: setup (CoinGecko + 4 listings) ${fmtMs(ours.setupMs)}; ccxt loadMarkets: ${baseline.exchanges.map((e) => `${e.exchange} ${fmtMs(e.setupMs)}`).join(", ")} (ccxt ${baseline.ccxtVersion}). Both excluded from the rates above.`,
+      problems.length === 0 ? "Rate-limit refusals served by the simulator: none (ours and ccxt; no 429, no Kraken throttle, no 418)." : `Rate-limit refusals served: ${problems.join("; ")}.`,
+    );
+    if (ours.warnings.length > 0) section.notes.push(`Our run logged ${ours.warnings.length} warnings, first: ${ours.warnings[0]!.slice(0, 200)}`);
+    return section;
+  } finally {
+    await sim.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
