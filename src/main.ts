@@ -3,6 +3,8 @@
  * The composition root: reads argv and the environment, builds the runtime once, owns signals and
  * shutdown, and maps errors to exit codes (0 success, 1 runtime failure, 2 bad usage or config).
  */
+// First: catch SIGTERM/SIGINT before anything else loads (see the module).
+import { stopSignal, stopSignalName } from "./stop-signal.ts";
 import { executeBackfill, parseBackfillArgs, selectBackfill } from "./backfill-command.ts";
 import { clockFromEnv, systemClock } from "./clock.ts";
 import { COMMAND_HELP, parseCommandLine, USAGE } from "./cli.ts";
@@ -83,16 +85,11 @@ async function withRuntime(runtime: Runtime, io: Io, stopping: string, work: (si
     await runtime.close();
     return 1;
   }
-  const stop = new AbortController();
-  const onSignal = (signal: string) => {
-    if (stop.signal.aborted) return;
-    runtime.logger.info(stopping, { signal });
-    stop.abort();
-  };
-  process.on("SIGTERM", () => onSignal("SIGTERM"));
-  process.on("SIGINT", () => onSignal("SIGINT"));
+  const announce = () => runtime.logger.info(stopping, { signal: stopSignalName() });
+  if (stopSignal.aborted) announce();
+  else stopSignal.addEventListener("abort", announce, { once: true });
   try {
-    return await work(stop.signal);
+    return await work(stopSignal);
   } finally {
     await runtime.close();
   }

@@ -98,61 +98,70 @@ export function createService(deps: ServiceDeps): Service {
     listings.set(adapter.id, { markets: listed.filter((m) => TICKER.test(m.coin)), atMs: clock.now() });
   }
 
-  /** Maps the universe onto each listing; logs once per refresh for each coin an exchange lacks. */
-  function resolveMarkets(): void {
-    if (!universe) return;
-    const listedAnywhere = new Set<string>();
-    for (const adapter of deps.adapters) {
-      const listing = listings.get(adapter.id);
-      if (!listing) continue;
-      const byCoin = new Map(listing.markets.map((m) => [m.coin, m]));
-      const chosen: Market[] = [];
-      const missing: string[] = [];
-      for (const coin of universe) {
-        const m = byCoin.get(coin.symbol);
-        if (m) {
-          chosen.push(m);
-          listedAnywhere.add(coin.symbol);
-        } else missing.push(coin.symbol);
-      }
-      if (missing.length > 0) logger.info("coins not listed on this exchange; skipped there", { exchange: adapter.id, coins: missing.join(",") });
-      markets.set(adapter.id, chosen);
+  /** Maps the universe onto one exchange's listing; logs once per load the coins it lacks. */
+  function resolveExchange(adapter: ExchangeAdapter): void {
+    const listing = listings.get(adapter.id);
+    if (!universe || !listing) return;
+    const byCoin = new Map(listing.markets.map((m) => [m.coin, m]));
+    const chosen: Market[] = [];
+    const missing: string[] = [];
+    for (const coin of universe) {
+      const m = byCoin.get(coin.symbol);
+      if (m) chosen.push(m);
+      else missing.push(coin.symbol);
     }
-    if (listings.size === deps.adapters.length) {
-      for (const coin of universe) {
-        if (!listedAnywhere.has(coin.symbol)) logger.warn("coin is not listed on any enabled exchange; skipped", { coin: coin.symbol, name: coin.name });
-      }
+    if (missing.length > 0) logger.info("coins not listed on this exchange; skipped there", { exchange: adapter.id, coins: missing.join(",") });
+    markets.set(adapter.id, chosen);
+  }
+
+  let universeVersion = 0;
+  let warnedVersion = 0;
+  /** Once every listing is in: one warning per coin that no enabled exchange lists (once per universe load). */
+  function warnUnlisted(): void {
+    if (!universe || warnedVersion === universeVersion || listings.size < deps.adapters.length) return;
+    warnedVersion = universeVersion;
+    const listed = new Set([...markets.values()].flatMap((l) => l.map((m) => m.coin)));
+    for (const coin of universe) {
+      if (!listed.has(coin.symbol)) logger.warn("coin is not listed on any enabled exchange; skipped", { coin: coin.symbol, name: coin.name });
     }
   }
 
-  let refreshing: Promise<void> | undefined;
-  /** Loads what is missing or a day old; concurrent ticks share one refresh. */
-  function ensureFresh(signal?: AbortSignal): Promise<void> {
-    refreshing ??= refresh(signal).finally(() => (refreshing = undefined));
-    return refreshing;
-  }
-
-  async function refresh(signal?: AbortSignal): Promise<void> {
-    const now = clock.now();
-    let changed = false;
-    if (!universe || now - universeAtMs >= DAY_MS) {
+  let universeLoading: Promise<void> | undefined;
+  /** The ranking, loaded when missing or a day old; concurrent callers share one load. */
+  function ensureUniverse(): Promise<void> {
+    if (universe && clock.now() - universeAtMs < DAY_MS) return Promise.resolve();
+    universeLoading ??= (async () => {
       await loadUniverse();
-      changed = true;
+      universeVersion++;
       if (deps.sinks.some((s) => s.track)) await trackCoins();
-    }
-    await Promise.all(
-      deps.adapters.map(async (adapter) => {
-        const listing = listings.get(adapter.id);
-        if (listing && now - listing.atMs < DAY_MS) return;
-        try {
-          await loadListing(adapter, signal);
-          changed = true;
-        } catch (error) {
+      for (const adapter of deps.adapters) resolveExchange(adapter);
+      warnUnlisted();
+    })().finally(() => (universeLoading = undefined));
+    return universeLoading;
+  }
+
+  const listingLoading = new Map<ExchangeId, Promise<void>>();
+  /**
+   * One exchange's listing, loaded when missing or a day old, by that exchange's own task: a
+   * listing that hangs or fails holds up only its own exchange.
+   */
+  function ensureListing(adapter: ExchangeAdapter, signal?: AbortSignal): Promise<void> {
+    const listing = listings.get(adapter.id);
+    if (listing && clock.now() - listing.atMs < DAY_MS) return Promise.resolve();
+    let loading = listingLoading.get(adapter.id);
+    if (!loading) {
+      loading = loadListing(adapter, signal)
+        .then(() => {
+          resolveExchange(adapter);
+          warnUnlisted();
+        })
+        .catch((error: unknown) => {
           logger.error("market listing could not be loaded; retrying next cycle", { exchange: adapter.id, error: describeError(error) });
-        }
-      }),
-    );
-    if (changed) resolveMarkets();
+        })
+        .finally(() => listingLoading.delete(adapter.id));
+      listingLoading.set(adapter.id, loading);
+    }
+    return loading;
   }
 
   async function trackCoins(): Promise<void> {
@@ -170,15 +179,13 @@ export function createService(deps: ServiceDeps): Service {
   return {
     async tick(dueMs, signal) {
       try {
-        await ensureFresh(signal);
+        await ensureUniverse();
       } catch (error) {
-        logger.error("coin universe could not be refreshed", { error: describeError(error) });
+        logger.error("coin universe could not be loaded", { error: describeError(error) });
       }
       const skipped: ExchangeId[] = [];
       const running: Promise<ExchangeCycleReport | undefined>[] = [];
       for (const adapter of deps.adapters) {
-        const list = markets.get(adapter.id);
-        if (!list) continue;
         if (busy.has(adapter.id)) {
           skipped.push(adapter.id);
           logger.warn("previous cycle of this exchange still running; not starting another", { exchange: adapter.id });
@@ -186,25 +193,30 @@ export function createService(deps: ServiceDeps): Service {
         }
         busy.add(adapter.id);
         const client = deps.clients.get(adapter.id)!;
-        const runtime = { adapter, client, markets: list };
+        const task = async (): Promise<ExchangeCycleReport | undefined> => {
+          await ensureListing(adapter, signal);
+          const list = markets.get(adapter.id);
+          if (!list) return undefined;
+          const runtime = { adapter, client, markets: list };
+          const settings = { bucketIntervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, catchUpLimitMinutes: config.catchUpLimitMinutes };
+          const report = await collectExchange({ settings, clock, logger, metrics, sinks: deps.sinks }, runtime, signal);
+          deps.health.record(report);
+          deps.health.setBan(adapter.id, client.status().bannedUntilMs);
+          logger.info("cycle done", {
+            exchange: adapter.id,
+            series: report.seriesTotal,
+            failed: report.seriesFailed,
+            filled: report.filled,
+            ...Object.fromEntries(Object.entries(report.sinks).map(([k, v]) => [k, v.ok ? v.written : "failed"])),
+            lag: report.lagBuckets,
+          });
+          if (deps.repairGaps !== false && report.seriesOk > 0 && !signal?.aborted) {
+            await repairRecent(runtime, signal).catch((error: unknown) => logger.error("gap repair failed", { exchange: adapter.id, error: describeError(error) }));
+          }
+          return report;
+        };
         running.push(
-          collectExchange({ settings: { bucketIntervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, catchUpLimitMinutes: config.catchUpLimitMinutes }, clock, logger, metrics, sinks: deps.sinks }, runtime, signal)
-            .then(async (report) => {
-              deps.health.record(report);
-              deps.health.setBan(adapter.id, client.status().bannedUntilMs);
-              logger.info("cycle done", {
-                exchange: adapter.id,
-                series: report.seriesTotal,
-                failed: report.seriesFailed,
-                filled: report.filled,
-                ...Object.fromEntries(Object.entries(report.sinks).map(([k, v]) => [k, v.ok ? v.written : "failed"])),
-                lag: report.lagBuckets,
-              });
-              if (deps.repairGaps !== false && report.seriesOk > 0 && !signal?.aborted) {
-                await repairRecent(runtime, signal).catch((error: unknown) => logger.error("gap repair failed", { exchange: adapter.id, error: describeError(error) }));
-              }
-              return report;
-            })
+          task()
             .catch((error: unknown) => {
               logger.error("cycle failed", { exchange: adapter.id, error: describeError(error) });
               return undefined;
@@ -230,7 +242,8 @@ export function createService(deps: ServiceDeps): Service {
     async refreshUniverse(signal) {
       universe = undefined;
       listings.clear();
-      await ensureFresh(signal);
+      await ensureUniverse();
+      await Promise.all(deps.adapters.map((adapter) => ensureListing(adapter, signal)));
     },
   };
 }

@@ -1,15 +1,17 @@
 /** Builds the single executable once per test process and runs it. */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 export const ROOT = join(import.meta.dir, "..", "..");
-export const BINARY = join(ROOT, "dist", "cryptointellect");
+/** Each test process builds its own executable, so builds running beside the tests never replace it. */
+export const BINARY = join(ROOT, "dist", `test-${process.pid}`, "cryptointellect");
 
 let built: Promise<string> | undefined;
 
 export function buildBinary(): Promise<string> {
   built ??= (async () => {
-    const proc = Bun.spawn(["bun", "run", "build"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    process.once("exit", () => rmSync(dirname(BINARY), { recursive: true, force: true }));
+    const proc = Bun.spawn(["bun", "scripts/build.ts", "--outfile", BINARY], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     const code = await proc.exited;
     if (code !== 0 || !existsSync(BINARY)) throw new Error(`bun run build failed: ${await new Response(proc.stderr).text()}`);
     return BINARY;
