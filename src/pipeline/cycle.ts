@@ -36,6 +36,8 @@ export interface CycleDeps {
   sinks: readonly CandleSink[];
   /** Coins fetched at once per exchange; the rate limiter paces them. */
   coinConcurrency?: number;
+  /** How long a sink may take to say where each series stands before it sits this cycle out. */
+  sinkDeadlineMs?: number;
 }
 
 export interface SinkOutcome {
@@ -77,19 +79,30 @@ export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime,
   const sinkOutcomes: Record<string, SinkOutcome> = {};
   const usable: CandleSink[] = [];
   const positions = new Map<CandleSink, Map<string, SeriesPosition | undefined>>();
-  for (const sink of deps.sinks) {
-    try {
-      const map = new Map<string, SeriesPosition | undefined>();
-      for (const m of runtime.markets) map.set(m.coin, await sink.lastSaved(exchange, m.coin, interval));
-      positions.set(sink, map);
-      usable.push(sink);
-      sinkOutcomes[sink.name] = { ok: true, written: 0 };
-    } catch (error) {
-      sinkOutcomes[sink.name] = { ok: false, written: 0, error: describeError(error) };
-      metrics.inc("cryptointellect_sink_errors_total", { sink: sink.name });
-      logger.error("sink unavailable; it catches up once it is back", { sink: sink.name, exchange, error: describeError(error) });
-    }
-  }
+  // Each sink answers on its own, within a deadline: a database that hangs while it reconnects
+  // must not hold up the CSV files (it catches up from its own last bucket once it is back).
+  await Promise.all(
+    deps.sinks.map(async (sink) => {
+      try {
+        const map = await withDeadline(
+          (async () => {
+            const m = new Map<string, SeriesPosition | undefined>();
+            for (const market of runtime.markets) m.set(market.coin, await sink.lastSaved(exchange, market.coin, interval));
+            return m;
+          })(),
+          deps.sinkDeadlineMs ?? 10_000,
+          `${sink.name} sink did not answer in time`,
+        );
+        positions.set(sink, map);
+        usable.push(sink);
+        sinkOutcomes[sink.name] = { ok: true, written: 0 };
+      } catch (error) {
+        sinkOutcomes[sink.name] = { ok: false, written: 0, error: describeError(error) };
+        metrics.inc("cryptointellect_sink_errors_total", { sink: sink.name });
+        logger.error("sink unavailable; it catches up once it is back", { sink: sink.name, exchange, error: describeError(error) });
+      }
+    }),
+  );
 
   let seriesOk = 0;
   let seriesFailed = 0;
@@ -164,20 +177,23 @@ export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime,
     filled += collected.filter((c) => c.filled).length;
   });
 
-  for (const sink of usable) {
-    const candles = toWrite.get(sink)!;
-    if (candles.length === 0) continue;
-    try {
-      const written = await sink.write(candles);
-      sinkOutcomes[sink.name] = { ok: true, written };
-      metrics.inc("cryptointellect_rows_written_total", { sink: sink.name, exchange }, written);
-      for (const c of candles) newest.set(c.coin, Math.max(newest.get(c.coin) ?? -Infinity, c.openTimeMs));
-    } catch (error) {
-      sinkOutcomes[sink.name] = { ok: false, written: 0, error: describeError(error) };
-      metrics.inc("cryptointellect_sink_errors_total", { sink: sink.name });
-      logger.error("sink write failed; the candles are fetched again next cycle", { sink: sink.name, exchange, candles: candles.length, error: describeError(error) });
-    }
-  }
+  // Sinks write side by side: one slow sink never delays the other.
+  await Promise.all(
+    usable.map(async (sink) => {
+      const candles = toWrite.get(sink)!;
+      if (candles.length === 0) return;
+      try {
+        const written = await sink.write(candles);
+        sinkOutcomes[sink.name] = { ok: true, written };
+        metrics.inc("cryptointellect_rows_written_total", { sink: sink.name, exchange }, written);
+        for (const c of candles) newest.set(c.coin, Math.max(newest.get(c.coin) ?? -Infinity, c.openTimeMs));
+      } catch (error) {
+        sinkOutcomes[sink.name] = { ok: false, written: 0, error: describeError(error) };
+        metrics.inc("cryptointellect_sink_errors_total", { sink: sink.name });
+        logger.error("sink write failed; the candles are fetched again next cycle", { sink: sink.name, exchange, candles: candles.length, error: describeError(error) });
+      }
+    }),
+  );
   if (filled > 0) metrics.inc("cryptointellect_filled_buckets_total", { exchange }, filled);
 
   const oldest = Math.min(...runtime.markets.map((m) => newest.get(m.coin) ?? -Infinity));
@@ -197,4 +213,13 @@ export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime,
     sinks: sinkOutcomes,
     lagBuckets,
   };
+}
+
+/** Rejects with `message` when `work` takes longer than `ms` (real time: it guards against hung I/O). */
+function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
