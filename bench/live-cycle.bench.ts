@@ -16,9 +16,8 @@ import { createRuntime } from "../src/runtime.ts";
 import { renderRow } from "../src/sinks/csv-format.ts";
 import { createCsvSink } from "../src/sinks/csv.ts";
 import type { CandleSink } from "../src/sinks/types.ts";
-import { type Faults, type SimServiceId, startSimulator } from "../src/simulator/server.ts";
 import { expectedRow } from "../tests/helpers/oracle.ts";
-import { EXCHANGES, LATENCY_MS, simulatorYaml } from "./backfill.bench.ts";
+import { EXCHANGES, LATENCY_MS, simulatorYaml, startLatentSimulator } from "./backfill.bench.ts";
 import { type BenchContext, check, fmtMs, type Section } from "./results.ts";
 
 const MINUTE = 60_000;
@@ -62,9 +61,8 @@ export async function runLiveCycle(coins: number, ticks: number, leadMs: number,
   // Start the shared clock `leadMs` before a minute boundary (an hour in the past: every bucket is served).
   const boundary = Math.floor(realNow / MINUTE) * MINUTE - 60 * MINUTE;
   const clock = createScaledClock(realNow, boundary - leadMs, 1);
-  const faults: Partial<Record<SimServiceId, Faults>> = {};
-  for (const e of EXCHANGES) faults[e] = { latencyMs: LATENCY_MS };
-  const sim = startSimulator({ clock, faults });
+  // The simulator's process runs on the same shifted clock (CRYPTOINTELLECT_TIME_WARP).
+  const sim = await startLatentSimulator(`${realNow}:${boundary - leadMs}:1`);
   const dir = mkdtempSync(join(tmpdir(), "ci-bench-live-"));
   const lines: string[] = [];
   const logger = createLogger({ level: "info", write: (l) => lines.push(l) });
@@ -96,9 +94,9 @@ settle_seconds: ${SETTLE_SECONDS}`),
         if (close + SETTLE_SECONDS * 1000 < clock.now() + 500) close += MINUTE;
         const due = close + SETTLE_SECONDS * 1000;
         await clock.sleep(due - clock.now());
-        const before = sim.stats();
+        const before = await sim.stats();
         await runtime.service.tick(due);
-        const after = sim.stats();
+        const after = await sim.stats();
         const bucketOpenMs = close - MINUTE;
         const latency = new Map<ExchangeId, { ms: number; series: number; tracked: number }>();
         for (const e of EXCHANGES) {
@@ -134,7 +132,7 @@ export async function runLiveCycleBench(ctx: BenchContext): Promise<Section> {
     for (const [e, l] of t.latency) check(l.series === l.tracked, `live: ${e} saved ${l.series} of ${l.tracked} series for ${new Date(t.bucketOpenMs).toISOString()}`);
   }
   section.notes.push(
-    `The service (\`createRuntime\`, CSV sink) with n_coins_to_poll ${coins}, settle_seconds ${SETTLE_SECONDS}, against the simulator with ${LATENCY_MS[0]}–${LATENCY_MS[1]} ms latency and its real rate limits; one warm-up tick (universe, listings, first cycle, first gap repair: ${fmtMs(run.warmupMs)}), then \`service.tick(due)\` at ${ticks} consecutive boundaries + settle, as the scheduler calls it. Latency = when the write holding the bucket's last candle of that exchange returned, minus the bucket's close; every tracked series is checked to have saved the bucket, equal to the simulator's data. Clock: real time shifted an hour back with createScaledClock at speed 1, shared with the simulator.`,
+    `The service (\`createRuntime\`, CSV sink) with n_coins_to_poll ${coins}, settle_seconds ${SETTLE_SECONDS}, against the simulator (its own process) with ${LATENCY_MS[0]}–${LATENCY_MS[1]} ms latency and its real rate limits; one warm-up tick (universe, listings, first cycle, first gap repair: ${fmtMs(run.warmupMs)}), then \`service.tick(due)\` at ${ticks} consecutive boundaries + settle, as the scheduler calls it. Latency = when the write holding the bucket's last candle of that exchange returned, minus the bucket's close; every tracked series is checked to have saved the bucket, equal to the simulator's data. Clock: real time shifted an hour back with createScaledClock at speed 1, shared with the simulator.`,
   );
   if (!ctx.timing) return section;
   const worst = new Map<ExchangeId, number>();

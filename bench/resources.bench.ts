@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { readCsvDir } from "../tests/helpers/oracle.ts";
-import { scenario, simulatorYaml, startLatentSimulator } from "./backfill.bench.ts";
+import { scenario, simulatorYaml, startLatentSimulator, startWithinOneMinute } from "./backfill.bench.ts";
 import { median } from "./compare.ts";
 import { type BenchContext, check, fmtBytes, fmtMs, type Section } from "./results.ts";
 
@@ -124,7 +124,7 @@ async function measureServe(binary: string, dir: string, baseYaml: string, start
 export async function runResourcesBench(ctx: BenchContext): Promise<Section> {
   const section: Section = { id: "resources", title: "Resources of the executable", rows: [], notes: [] };
   const dir = mkdtempSync(join(tmpdir(), "ci-bench-bin-"));
-  const sim = startLatentSimulator();
+  const sim = await startLatentSimulator();
   try {
     ctx.log("resources: bun run build");
     const exe = await buildExecutable(dir);
@@ -137,6 +137,7 @@ export async function runResourcesBench(ctx: BenchContext): Promise<Section> {
     const csv = join(dir, "backfill-csv");
     const config = join(dir, "backfill.yml");
     writeFileSync(config, simulatorYaml(sim, `bucketing_interval: 1m\nexchanges: [Binance, Kraken, Kucoin, Poloniex]\nn_coins_to_poll: 0\nlist_coins_to_poll: [${s.coins.join(", ")}]\ncsv_directory: ${csv}\nsettle_seconds: 5`));
+    await startWithinOneMinute(ctx.quick ? 10_000 : 50_000, ctx.log);
     ctx.log(`resources: ${exe.path} backfill (${coins} coins × ${minutes} minutes × 4 exchanges)`);
     const t0 = performance.now();
     const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
@@ -159,7 +160,7 @@ export async function runResourcesBench(ctx: BenchContext): Promise<Section> {
     check(code === 0, `backfill exited ${code}: ${stdout.slice(0, 300)} ${(await err).slice(-300)}`);
     const rows = readCsvDir(csv).length;
     check(rows === 4 * coins * minutes, `backfill saved ${rows} rows, expected ${4 * coins * minutes}`);
-    const stats = sim.stats();
+    const stats = await sim.stats();
 
     section.notes.push(
       `Executable: \`bun run build\` (bun build --compile --minify --sourcemap), built in ${fmtMs(exe.buildMs)}, run from a copy. Start to healthy: from spawning \`cryptointellect run -c FILE\` (defaults: top 30 + 3 named coins, 4 exchanges, 1m buckets, pointing at the simulator) to the first 200 from /health, polled every 2 ms; ${starts} starts. Idle RSS: VmRSS (max of 10 samples) 3 s after its first cycle finished (${serve.cyclesBeforeIdle} cycle(s) counted in /metrics). Peak RSS: VmHWM of \`cryptointellect backfill --from … --to …\` (${coins} coins × ${minutes} minutes × 4 exchanges into CSV, ${rows.toLocaleString("en-US")} rows, checked), sampled every 50 ms (${rssSamples} samples); the backfill took ${fmtMs(backfillMs)} against the simulator with 20–50 ms latency. Simulator refusals in this section: ${stats.total.rateLimited} rate-limited, ${stats.total.banned} banned.`,

@@ -1,0 +1,69 @@
+/**
+ * The simulator in a process of its own (`cryptointellect simulate`), as the exchanges are to the
+ * pipeline: its CPU is not ours, and what it counts is read from its `/_sim/stats` route.
+ */
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { SIM_SERVICES, type SimServiceId, type SimStats } from "../src/simulator/server.ts";
+
+const ROOT = join(import.meta.dir, "..");
+
+export interface SimulatorProcess {
+  url: string;
+  baseUrls: Record<SimServiceId, string>;
+  stats(): Promise<SimStats>;
+  stop(): Promise<void>;
+}
+
+export interface SimulatorProcessOptions {
+  latencyMs?: [number, number];
+  /** `anchorRealMs:startMs:speed`: the simulator's clock (CRYPTOINTELLECT_TIME_WARP). */
+  timeWarp?: string;
+}
+
+export async function startSimulatorProcess(options: SimulatorProcessOptions = {}): Promise<SimulatorProcess> {
+  const args = ["bun", join(ROOT, "src", "main.ts"), "simulate", "--port", "0", "--host", "127.0.0.1"];
+  if (options.latencyMs) args.push("--latency", `${options.latencyMs[0]}-${options.latencyMs[1]}`);
+  const env: Record<string, string | undefined> = { ...process.env, CRYPTOINTELLECT_TIME_WARP: options.timeWarp };
+  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(args, { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const stderr = new Response(proc.stderr).text();
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  let banner = "";
+  const deadline = Date.now() + 20_000;
+  while (!/binance\s+http:\/\/127\.0\.0\.1:\d+/.test(banner)) {
+    const next = await Promise.race([reader.read(), Bun.sleep(Math.max(0, deadline - Date.now())).then(() => undefined)]);
+    if (next === undefined || next.done) {
+      proc.kill("SIGKILL");
+      throw new Error(`the simulator did not start: ${banner.slice(0, 200)} ${(await stderr).slice(0, 300)}`);
+    }
+    banner += decoder.decode(next.value, { stream: true });
+  }
+  // Keep draining stdout so the process never blocks on a full pipe.
+  void (async () => {
+    for (;;) {
+      const { done } = await reader.read().catch(() => ({ done: true }));
+      if (done) return;
+    }
+  })();
+  const url = /binance\s+(http:\/\/127\.0\.0\.1:\d+)\/binance/.exec(banner)![1]!;
+  const baseUrls = {} as Record<SimServiceId, string>;
+  for (const id of SIM_SERVICES) baseUrls[id] = `${url}/${id}`;
+  return {
+    url,
+    baseUrls,
+    async stats() {
+      const response = await fetch(`${url}/_sim/stats`);
+      if (!response.ok) throw new Error(`simulator stats: ${response.status}`);
+      return (await response.json()) as SimStats;
+    },
+    async stop() {
+      proc.kill("SIGTERM");
+      const exited = await Promise.race([proc.exited, Bun.sleep(5000).then(() => undefined)]);
+      if (exited === undefined) {
+        proc.kill("SIGKILL");
+        await proc.exited;
+      }
+    },
+  };
+}
