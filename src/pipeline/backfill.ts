@@ -170,6 +170,7 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
         fromOpenMs: f.seeded ? f.part.fromOpenMs - SEED_BUCKETS * size : f.part.fromOpenMs,
         toOpenMs: f.part.toOpenMs,
         nowMs: clock.now(),
+        now: () => clock.now(),
         deepHistory: true,
         signal,
       })));

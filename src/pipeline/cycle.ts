@@ -133,7 +133,7 @@ export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime,
     const fetchFrom = seed ? fromOpenMs : fromOpenMs - SEED_BUCKETS * size;
     const collected: Candle[] = [];
     let failed = false;
-    for await (const window of fetchRange({ client: runtime.client, adapter: runtime.adapter, market, intervalMinutes: interval, fromOpenMs: fetchFrom, toOpenMs: targetOpenMs, nowMs: clock.now(), signal })) {
+    for await (const window of fetchRange({ client: runtime.client, adapter: runtime.adapter, market, intervalMinutes: interval, fromOpenMs: fetchFrom, toOpenMs: targetOpenMs, nowMs: clock.now(), now: () => clock.now(), signal })) {
       if (!window.ok) {
         state.previousClose = undefined; // never feed forward across a gap
         if (window.toOpenMs < fromOpenMs) continue; // the seed look-back only; the range itself may still be fine

@@ -45,6 +45,11 @@ export interface FetchRangeOptions {
   fromOpenMs: number;
   toOpenMs: number;
   nowMs: number;
+  /**
+   * The time when a page arrives (the clock's now): a candle later than that is from the future.
+   * `nowMs` is when the range was planned, which a long backfill leaves far behind.
+   */
+  now?: () => number;
   /** Windows fetched at once, for backfills; results still arrive in order. Default 1. */
   concurrency?: number;
   /**
@@ -125,7 +130,7 @@ export async function fetchWindowServed(options: FetchRangeOptions, window: Fetc
       // except a candle from the future, which no exchange sends honestly: the quality checks refuse
       // it with a log line instead of it vanishing unseen.
       if (c.openTimeMs >= start && c.openTimeMs + baseMs <= stop && c.openTimeMs >= servedFromMs) all.push(c);
-      else if (c.openTimeMs > options.nowMs + FUTURE_SLACK_MS) all.push(c);
+      else if (c.openTimeMs > (options.now?.() ?? options.nowMs) + FUTURE_SLACK_MS) all.push(c);
     }
   }
   return { candles: sortUnique(all), servedFromMs };
@@ -176,8 +181,20 @@ export async function* fetchRange(options: FetchRangeOptions): AsyncGenerator<Wi
       if (job.trades) return [{ ...job.window, ok: true, candles: await fetchTradeCandles(options, job.window), baseIntervalMinutes: 1 }];
       const { candles, servedFromMs } = await fetchWindowServed(options, job.window);
       if (servedFromMs <= job.window.fromOpenMs) return [{ ...job.window, ok: true, candles, baseIntervalMinutes: base }];
-      // The exchange served less than it should have: the unserved head is a failure, not empty buckets.
-      const results: WindowResult[] = [{ fromOpenMs: job.window.fromOpenMs, toOpenMs: Math.min(job.window.toOpenMs, servedFromMs - size), ok: false, error: new UnreachableRangeError(where) }];
+      // The exchange served less than it should have (its window moved on since planning, or it
+      // keeps fewer than it says): the unserved head is never empty buckets. With deep history it
+      // comes from the trades; otherwise it is a failure.
+      const head = { fromOpenMs: job.window.fromOpenMs, toOpenMs: Math.min(job.window.toOpenMs, servedFromMs - size) };
+      const results: WindowResult[] = [];
+      if (trades) {
+        try {
+          results.push({ ...head, ok: true, candles: await fetchTradeCandles(options, head), baseIntervalMinutes: 1 });
+        } catch (error) {
+          results.push({ ...head, ok: false, error: error instanceof Error ? error : new Error(String(error)) });
+        }
+      } else {
+        results.push({ ...head, ok: false, error: new UnreachableRangeError(where) });
+      }
       if (servedFromMs <= job.window.toOpenMs) results.push({ fromOpenMs: servedFromMs, toOpenMs: job.window.toOpenMs, ok: true, candles, baseIntervalMinutes: base });
       return results;
     } catch (error) {

@@ -57,7 +57,8 @@ export function buildWindowCandles(
     if (rejectedAt.has(c.openTimeMs)) blocked = true;
     if (!c.filled) blocked = false;
     if (c.filled && blocked) continue;
-    candles.push({ ...c, exchange: state.exchange, coin: state.coin, intervalMinutes: state.intervalMinutes });
+    // A summed volume carries float noise (0.6303000000000001): store the decimal it stands for.
+    candles.push({ ...c, volume: Number(c.volume.toPrecision(15)), exchange: state.exchange, coin: state.coin, intervalMinutes: state.intervalMinutes });
   }
   // Ending blocked means the last slot was a rejected bucket or left unfilled after one.
   state.previousClose = blocked ? undefined : (candles.at(-1)?.close ?? state.previousClose);
