@@ -91,7 +91,10 @@ describe("backfill", () => {
       while (rowCount() <= before && Date.now() < deadline) await Bun.sleep(5);
       await Bun.sleep(Math.random() * 30);
       stop.abort();
-      expect((await run).code).toBe(1);
+      // The first stop lands right after the first rows; a later one may find the run already done.
+      const code = (await run).code;
+      if (i === 0) expect(code).toBe(1);
+      else expect([0, 1]).toContain(code);
       partials.push(rowCount());
     }
     const final = await backfill(h, ["--from", "2024-05-02T12:00:00Z"]);
