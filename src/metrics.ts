@@ -42,7 +42,8 @@ export function createMetrics(): Metrics {
     }
     return f;
   };
-  const key = (labels: Labels) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+  const byName = ([a]: [string, string], [b]: [string, string]) => (a < b ? -1 : a > b ? 1 : 0);
+  const key = (labels: Labels) => JSON.stringify(Object.entries(labels).sort(byName));
   return {
     inc(name, labels = {}, by = 1) {
       const f = family(name, "counter");
@@ -63,7 +64,7 @@ export function createMetrics(): Metrics {
         lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
         for (const { labels, value } of f.values.values()) {
           const text = Object.entries(labels)
-            .sort(([a], [b]) => a.localeCompare(b))
+            .sort(byName)
             .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
             .join(",");
           lines.push(`${name}${text ? `{${text}}` : ""} ${value}`);
