@@ -21,6 +21,9 @@ export function parseCsvFileName(name: string): { day: string; exchange: string;
 
 /** Numbers without float noise from sums (`0.30000000000000004` → `0.3`), never in exponent form. */
 export function formatNumber(value: number): string {
+  // Fast path: a short shortest-round-trip text has at most 15 significant digits, so it is already clean.
+  const plain = String(value);
+  if (plain.length <= 15 && !plain.includes("e")) return plain;
   const clean = Number(value.toPrecision(15));
   const text = String(clean);
   if (!text.includes("e")) return text;
