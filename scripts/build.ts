@@ -12,11 +12,14 @@ const commit =
 const outIndex = process.argv.indexOf("--outfile");
 const targets: [string | undefined, string][] = [[undefined, outIndex > 0 ? process.argv[outIndex + 1]! : "dist/cryptointellect"]];
 if (process.argv.includes("--all")) {
+  // `--outdir DIR` puts the cross-built executables elsewhere than dist/ (the tests use it).
+  const dirIndex = process.argv.indexOf("--outdir");
+  const dir = dirIndex > 0 ? process.argv[dirIndex + 1]! : "dist";
   targets.push(
-    ["bun-linux-x64", "dist/cryptointellect-linux-x64"],
-    ["bun-linux-arm64", "dist/cryptointellect-linux-arm64"],
-    ["bun-linux-x64-musl", "dist/cryptointellect-linux-x64-musl"],
-    ["bun-linux-arm64-musl", "dist/cryptointellect-linux-arm64-musl"],
+    ["bun-linux-x64", `${dir}/cryptointellect-linux-x64`],
+    ["bun-linux-arm64", `${dir}/cryptointellect-linux-arm64`],
+    ["bun-linux-x64-musl", `${dir}/cryptointellect-linux-x64-musl`],
+    ["bun-linux-arm64-musl", `${dir}/cryptointellect-linux-arm64-musl`],
   );
 }
 for (const [target, outfile] of targets) {
