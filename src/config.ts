@@ -208,25 +208,7 @@ export function configSecrets(config: Config): string[] {
   const secrets: string[] = [];
   if (config.coingeckoApiKey) secrets.push(config.coingeckoApiKey);
   if (config.databaseUrl) secrets.push(...databaseSecrets(config.databaseUrl));
-  const password = urlPassword(config.databaseUrl);
-  if (password) secrets.push(password, encodeURIComponent(password));
   return [...new Set(secrets)];
-}
-
-export function urlPassword(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  const match = /^[a-z0-9+]+:\/\/[^:/@]*:([^@/]*)@/i.exec(url);
-  if (!match || !match[1]) return undefined;
-  try {
-    return decodeURIComponent(match[1]);
-  } catch {
-    return match[1];
-  }
-}
-
-/** A URL with its password replaced by `***`. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z0-9+]+:\/\/[^:/@]*:)([^@/]*)@/i, "$1***@");
 }
 
 /** The effective config as YAML, secrets redacted: what `cryptointellect config` prints. */

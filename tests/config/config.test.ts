@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { configSecrets, DEFAULT_SQLITE_URL, parseConfig, redactUrl, renderConfig } from "../../src/config.ts";
+import { configSecrets, DEFAULT_SQLITE_URL, parseConfig, renderConfig } from "../../src/config.ts";
+import { redactDatabaseUrl } from "../../src/db/url.ts";
 import { ConfigError } from "../../src/errors.ts";
 
 function problems(text: string, env = {}): string[] {
@@ -99,6 +100,6 @@ save_to_database: true
     expect(text).not.toContain("CG-abcdef");
     expect(text).toContain("postgres://admin:***@db:5432/ci");
     expect(configSecrets(c)).toContain("hunter2secret");
-    expect(redactUrl("mysql+pymysql://root:pw@h/db")).toBe("mysql+pymysql://root:***@h/db");
+    expect(redactDatabaseUrl("mysql+pymysql://root:pw@h/db")).toBe("mysql+pymysql://root:***@h/db");
   });
 });
