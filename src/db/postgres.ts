@@ -72,7 +72,7 @@ export async function openPostgresStore(target: DatabaseTarget, logger: Logger, 
   } catch (error) {
     await client.end({ timeout: 0 });
     if (errorCode(error) !== "3D000") fail(error);
-    await createDatabase(target, database, connect).catch(fail);
+    await createDatabase(database, connect).catch(fail);
     logger.info("created database", { target: where });
     client = connect(database);
     await client`select 1`.catch(async (e: unknown) => {
@@ -84,7 +84,7 @@ export async function openPostgresStore(target: DatabaseTarget, logger: Logger, 
 }
 
 /** CREATE DATABASE from the maintenance database; a concurrent creator winning the race is fine. */
-async function createDatabase(target: DatabaseTarget, database: string, connect: (db: string, max?: number) => Sql): Promise<void> {
+async function createDatabase(database: string, connect: (db: string, max?: number) => Sql): Promise<void> {
   let lastError: unknown;
   for (const maintenance of ["postgres", "template1"]) {
     const admin = connect(maintenance, 1);

@@ -71,7 +71,7 @@ export const binance: ExchangeAdapter = {
       volume: k[5], // index 5 is base volume; 7 would be quote
     }));
   },
-  parseErrorBody(status, body, where) {
+  parseErrorBody(_status, body, where) {
     const parsed = BinanceError.safeParse(body);
     if (!parsed.success) return undefined;
     if (parsed.data.code === -1121) return new UnknownSymbolError(where);

@@ -1,5 +1,4 @@
 import type { Clock } from "../clock.ts";
-import type { ExchangeId } from "../domain/candle.ts";
 import {
   BannedError,
   CryptoIntellectError,
