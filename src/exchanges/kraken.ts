@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { ExchangeApiError, ExchangeSchemaError, RateLimitedError, UnknownSymbolError } from "../errors.ts";
 import type { ExchangeAdapter, Market } from "./types.ts";
-import { decimalString, parseWire, pickPreferredQuote } from "./wire.ts";
+import { allRead, decimalOf, decimalString, intOf, parseRows, parseWire, pickPreferredQuote } from "./wire.ts";
 
 /** OHLC intervals in minutes. 10080 and 21600 are left out: their week alignment is not the epoch's. */
 const KRAKEN_INTERVALS = [1, 5, 15, 30, 60, 240, 1440] as const;
@@ -169,14 +169,24 @@ export const kraken: ExchangeAdapter = {
   parseCandles(body, { market }) {
     const where = `kraken OHLC ${market.symbol}`;
     const { rows } = pairRows(body, where);
-    return parseWire(KrakenOhlcRows, rows, where).map((r) => ({
-      openTimeMs: r[0] * 1000,
-      open: r[1],
-      high: r[2],
-      low: r[3],
-      close: r[4],
-      volume: r[6], // index 6 is base volume; 5 is the VWAP
-    }));
+    return parseRows(
+      KrakenOhlcRows,
+      rows,
+      where,
+      8,
+      (r) => {
+        const c = { openTimeMs: intOf(r[0]) * 1000, open: decimalOf(r[1]), high: decimalOf(r[2]), low: decimalOf(r[3]), close: decimalOf(r[4]), volume: decimalOf(r[6]) };
+        return allRead(c.openTimeMs, c.open, c.high, c.low, c.close, c.volume, decimalOf(r[5]), intOf(r[7])) ? c : undefined;
+      },
+      (r) => ({
+        openTimeMs: r[0] * 1000,
+        open: r[1],
+        high: r[2],
+        low: r[3],
+        close: r[4],
+        volume: r[6], // index 6 is base volume; 5 is the VWAP
+      }),
+    );
   },
   parseErrorBody(_status, body, where) {
     const parsed = KrakenEnvelope.safeParse(body);
@@ -194,12 +204,20 @@ export const kraken: ExchangeAdapter = {
     parse(body, market) {
       const where = `kraken Trades ${market.symbol}`;
       const { rows, last } = pairRows(body, where);
-      const trades = parseWire(KrakenTradeRows, rows, where).map((t) => ({
-        // Float seconds with up to 4 decimals: flooring to the millisecond never crosses a minute.
-        timeMs: Math.floor(t[2] * 1000),
-        price: t[0],
-        volume: t[1],
-      }));
+      // Float seconds with up to 4 decimals: flooring to the millisecond never crosses a minute.
+      const trades = parseRows(
+        KrakenTradeRows,
+        rows,
+        where,
+        6,
+        (t) => {
+          const time = t[2];
+          if (typeof time !== "number" || !Number.isFinite(time) || typeof t[3] !== "string" || typeof t[4] !== "string" || typeof t[5] !== "string") return undefined;
+          const trade = { timeMs: Math.floor(time * 1000), price: decimalOf(t[0]), volume: decimalOf(t[1]) };
+          return allRead(trade.price, trade.volume) ? trade : undefined;
+        },
+        (t) => ({ timeMs: Math.floor(t[2] * 1000), price: t[0], volume: t[1] }),
+      );
       return { trades, lastNs: parseWire(KrakenTradesCursor, last, `${where} last`) };
     },
   },

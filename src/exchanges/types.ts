@@ -1,3 +1,4 @@
+import type { RateLimit } from "../http/limiter.ts";
 import type { ExchangeId, RawCandle } from "../domain/candle.ts";
 import type { Trade } from "../domain/trades-to-candles.ts";
 
@@ -24,19 +25,15 @@ export interface Market {
   quote: string;
 }
 
-/** Token-bucket budget for an exchange, in its own units, kept below its published limits. */
-export interface RateBudget {
-  /** Units refilled per second. */
-  refillPerSecond: number;
-  /** Units the bucket holds at most (the burst). */
-  burst: number;
-  /** A separate bucket per `RequestSpec.limitKey` (Kraken: per pair). */
-  perKey?: { refillPerSecond: number; burst: number };
+/** An exchange's budget, in its own units, kept below its published limits (see src/http/limiter.ts). */
+export type RateBudget = RateLimit & {
+  /** A separate limit per `RequestSpec.limitKey` (Kraken: per pair). */
+  perKey?: RateLimit;
   /** A response header reporting the units used in the current window (Binance `X-MBX-USED-WEIGHT-1M`). */
   usedWeightHeader?: { name: string; limit: number; windowMs: number };
   /** A response header giving when a refused request may be retried, besides `Retry-After` (KuCoin). */
   resetHeader?: { name: string; unit: "ms" | "s" };
-}
+};
 
 export interface CandleContext {
   market: Market;

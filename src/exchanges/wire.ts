@@ -1,14 +1,77 @@
 import { z } from "zod";
 import { ExchangeSchemaError } from "../errors.ts";
 
+const DECIMAL = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+const INTEGER = /^\d{1,16}$/;
+
 /** A decimal number sent as a JSON string (`"67510.01000000"`), as all four exchanges send prices. */
-export const decimalString = z
-  .string()
-  .regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, "expected a decimal number in a string")
-  .transform(Number);
+export const decimalString = z.string().regex(DECIMAL, "expected a decimal number in a string").transform(Number);
 
 /** A whole number of seconds or milliseconds sent as a string (KuCoin's timestamps). */
-export const integerString = z.string().regex(/^\d{1,16}$/, "expected an integer in a string").transform(Number);
+export const integerString = z.string().regex(INTEGER, "expected an integer in a string").transform(Number);
+
+/*
+ * The fast path for candle and trade pages, the bodies a backfill lives on: plain checks that accept
+ * exactly what the zod schemas accept (no more), about four times cheaper. Anything they do not
+ * accept goes through the schema, which names the row and field that is wrong. The readers return
+ * NaN for a value they do not accept (a decimal string never reads as NaN).
+ */
+
+/** `decimalString` without zod: the number, or NaN. */
+export function decimalOf(v: unknown): number {
+  return typeof v === "string" && DECIMAL.test(v) ? Number(v) : Number.NaN;
+}
+
+/** `integerString` without zod: the number, or NaN. */
+export function integerStringOf(v: unknown): number {
+  return typeof v === "string" && INTEGER.test(v) ? Number(v) : Number.NaN;
+}
+
+/** `z.number().int()` without zod: the number, or NaN. */
+export function intOf(v: unknown): number {
+  return Number.isSafeInteger(v) ? (v as number) : Number.NaN;
+}
+
+/** Whether every value read is a number (none is the NaN of a value refused). */
+export function allRead(...values: number[]): boolean {
+  for (const v of values) if (v !== v) return false;
+  return true;
+}
+
+/**
+ * `enabled` is switched off only by tests and benchmarks, to compare the fast path with the schemas;
+ * `fallbacks` counts pages the fast path left to the schemas.
+ */
+export const fastWire = { enabled: true, fallbacks: 0 };
+
+/**
+ * Rows of a page through `read` (fast), or through `schema` and `map` when `read` refuses any row
+ * (or the body is no array of arrays of at least `minLength`): the same result either way, or the
+ * schema's error.
+ */
+export function parseRows<S extends z.ZodType<readonly unknown[]>, T>(
+  schema: S,
+  body: unknown,
+  where: string,
+  minLength: number,
+  read: (row: readonly unknown[]) => T | undefined,
+  map: (row: z.output<S>[number]) => T,
+): T[] {
+  if (fastWire.enabled && Array.isArray(body)) {
+    const out: T[] = new Array(body.length);
+    let i = 0;
+    for (; i < body.length; i++) {
+      const row: unknown = body[i];
+      if (!Array.isArray(row) || row.length < minLength) break;
+      const value = read(row);
+      if (value === undefined) break;
+      out[i] = value;
+    }
+    if (i === body.length) return out;
+    fastWire.fallbacks++;
+  }
+  return parseWire(schema, body, where).map(map);
+}
 
 /** Parses `body` with `schema` or throws ExchangeSchemaError naming the first problem's path. */
 export function parseWire<T extends z.ZodType>(schema: T, body: unknown, where: string): z.output<T> {

@@ -12,7 +12,7 @@ import type { ExchangeAdapter, RequestSpec } from "../exchanges/types.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { backoffMs, parseResetHeader, parseRetryAfter, RETRY_STATUSES } from "./retry-policy.ts";
-import { createTokenBucket, type TokenBucket } from "./token-bucket.ts";
+import { createLimiter, type Limiter } from "./limiter.ts";
 import { BodyTooLarge, readBodyText } from "./read-body.ts";
 
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -69,8 +69,8 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
   const maxBodyBytes = options.maxBodyBytes ?? 20 * 1024 * 1024;
   const base = options.baseUrl.replace(/\/+$/, "");
   const budget = adapter.budget;
-  const bucket = createTokenBucket({ refillPerSecond: budget.refillPerSecond, burst: budget.burst, clock });
-  const keyBuckets = new Map<string, TokenBucket>();
+  const bucket = createLimiter(budget, clock);
+  const keyBuckets = new Map<string, Limiter>();
   let bannedUntilMs: number | undefined;
   let lastSuccessMs: number | undefined;
   let consecutiveFailures = 0;
@@ -78,7 +78,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
   const keyBucket = (key: string) => {
     let b = keyBuckets.get(key);
     if (!b && budget.perKey) {
-      b = createTokenBucket({ ...budget.perKey, clock });
+      b = createLimiter(budget.perKey, clock);
       keyBuckets.set(key, b);
     }
     return b;

@@ -11,7 +11,14 @@ describe("exchange registry", () => {
     const adapter = EXCHANGES[id]!;
     expect(adapter.maxCandlesPerRequest).toBeGreaterThan(0);
     expect(adapter.nativeIntervals).toContain(1);
-    expect(adapter.budget.refillPerSecond).toBeGreaterThan(0);
-    expect(adapter.budget.burst).toBeGreaterThan(0);
+    const b = adapter.budget;
+    if ("windowMs" in b) {
+      expect(b.unitsPerWindow).toBeGreaterThan(0);
+      expect(b.windowMs).toBeGreaterThan(0);
+      expect(b.slackMs).toBeGreaterThanOrEqual(0);
+    } else {
+      expect(b.refillPerSecond).toBeGreaterThan(0);
+      expect(b.burst).toBeGreaterThan(0);
+    }
   });
 });
