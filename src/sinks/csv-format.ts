@@ -5,11 +5,37 @@ import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
 export const CSV_HEADER = "TimeStamp,Exchange,Coin,OpenPrice,HighPrice,LowPrice,ClosePrice,Volume,Bucket_Interval";
 
 const DAY_MS = 1440 * MINUTE_MS;
+/** The last instant a Date can hold; `toISOString` throws past it. */
+const MAX_DATE_MS = 8.64e15;
+
+// The day's ISO text of the last instant formatted: rows come in runs of the same day, so
+// `toISOString` runs once a day and the time of day is arithmetic.
+let cachedDay = Number.NaN;
+let cachedDayText = "";
+function dayText(day: number): string {
+  if (day !== cachedDay) {
+    const iso = new Date(day * DAY_MS).toISOString(); // throws for an invalid time, as before
+    cachedDayText = iso.slice(0, iso.indexOf("T"));
+    cachedDay = day;
+  }
+  return cachedDayText;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+/** `2024-03-08T12:05:00Z` (`toISOString` without `.000` when the time is whole seconds). */
+export function isoTimestamp(ms: number): string {
+  if (ms % 1000 !== 0 || !(Math.abs(ms) <= MAX_DATE_MS)) return new Date(ms).toISOString();
+  const day = Math.floor(ms / DAY_MS);
+  const seconds = (ms - day * DAY_MS) / 1000;
+  return `${dayText(day)}T${pad2(Math.floor(seconds / 3600))}:${pad2(Math.floor(seconds / 60) % 60)}:${pad2(seconds % 60)}Z`;
+}
 
 /** `2024-03-08_binance_5m.csv`: the UTC day of the bucket's open time, the exchange id, the interval. */
 export function csvFileName(exchange: ExchangeId, intervalMinutes: number, openTimeMs: number): string {
-  const day = new Date(Math.floor(openTimeMs / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
-  return `${day}_${exchange}_${formatInterval(intervalMinutes)}.csv`;
+  return `${dayText(Math.floor(openTimeMs / DAY_MS))}_${exchange}_${formatInterval(intervalMinutes)}.csv`;
 }
 
 const FILE_PATTERN = /^(\d{4}-\d{2}-\d{2})_([a-z]+)_(\d+[mhd])\.csv$/;
@@ -31,17 +57,7 @@ export function formatNumber(value: number): string {
 }
 
 export function renderRow(c: Candle): string {
-  return [
-    new Date(candleEndMs(c)).toISOString().replace(".000Z", "Z"),
-    EXCHANGE_NAMES[c.exchange],
-    c.coin,
-    formatNumber(c.open),
-    formatNumber(c.high),
-    formatNumber(c.low),
-    formatNumber(c.close),
-    formatNumber(c.volume),
-    String(c.intervalMinutes),
-  ].join(",");
+  return `${isoTimestamp(candleEndMs(c))},${EXCHANGE_NAMES[c.exchange]},${c.coin},${formatNumber(c.open)},${formatNumber(c.high)},${formatNumber(c.low)},${formatNumber(c.close)},${formatNumber(c.volume)},${c.intervalMinutes}`;
 }
 
 export interface CsvRow {

@@ -214,8 +214,10 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
           files.delete(name);
           throw new SinkError(`CSV write to ${pathOf(name)} failed: ${describeError(error)}`, { cause: error });
         }
+        let map: Map<string, SeriesPosition> | undefined;
         for (const { candle } of rows) {
-          const map = await seriesPositions(candle.exchange, candle.intervalMinutes);
+          // One file holds one exchange and interval: one lookup for all its rows.
+          map ??= await seriesPositions(candle.exchange, candle.intervalMinutes);
           const current = map.get(candle.coin);
           if (!current || candle.openTimeMs >= current.openTimeMs) map.set(candle.coin, { openTimeMs: candle.openTimeMs, close: candle.close });
         }
