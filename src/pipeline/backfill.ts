@@ -178,8 +178,10 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
     return fetches;
   };
 
+  // Slices start at the look-back of the first run, so its first page carries the seed and every
+  // page is full: 2880 minutes of Binance take 3 pages a series, not 4 split at epoch multiples.
   const slices: number[] = [];
-  for (let t = Math.floor(firstOpen / sliceMs) * sliceMs; t <= lastOpen; t += sliceMs) slices.push(t);
+  for (let t = firstOpen - SEED_BUCKETS * size; t <= lastOpen; t += sliceMs) slices.push(t);
   const pending: SliceFetch[][] = [];
   let next = 0;
   while ((next < slices.length || pending.length > 0) && !signal?.aborted) {
