@@ -9,6 +9,8 @@ export async function readBodyText(response: Response, maxBytes: number, signal?
     throw new BodyTooLarge();
   }
   if (!response.body) return "";
+  // With a declared length within the limit, HTTP framing holds the body to it: read it natively.
+  if (Number.isFinite(declared) && response.headers.has("content-length") && !response.headers.has("transfer-encoding")) return response.text();
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
