@@ -4,8 +4,9 @@
  */
 import { z } from "zod";
 import { RateLimitedError, UnknownSymbolError } from "../errors.ts";
+import type { RowShape } from "./row-scanner.ts";
 import type { ExchangeAdapter, Market } from "./types.ts";
-import { allRead, decimalOf, decimalString, intOf, parseRows, parseWire, pickPreferredQuote } from "./wire.ts";
+import { allRead, decimalOf, decimalString, intOf, parseRows, parseWire, pickPreferredQuote, scanCandles } from "./wire.ts";
 
 const BINANCE_INTERVALS: Record<number, string> = {
   1: "1m", 3: "3m", 5: "5m", 15: "15m", 30: "30m", 60: "1h", 120: "2h", 240: "4h", 360: "6h", 480: "8h", 720: "12h", 1440: "1d",
@@ -16,6 +17,8 @@ const BinanceKline = z
   .tuple([z.number().int(), decimalString, decimalString, decimalString, decimalString, decimalString, z.number().int()])
   .rest(z.unknown());
 const BinanceKlines = z.array(BinanceKline);
+/** The same row for the text scanner: open time, open, high, low, close, volume picked. */
+const KLINE_SHAPE: RowShape = { columns: ["int", "decimal", "decimal", "decimal", "decimal", "decimal", "int"], pick: [0, 1, 2, 3, 4, 5] };
 
 const BinanceExchangeInfo = z.looseObject({
   symbols: z.array(
@@ -83,6 +86,9 @@ export const binance: ExchangeAdapter = {
         volume: k[5], // index 5 is base volume; 7 would be quote
       }),
     );
+  },
+  parseCandlesText(text) {
+    return scanCandles(text, 0, "", KLINE_SHAPE, (v) => ({ openTimeMs: v[0]!, open: v[1]!, high: v[2]!, low: v[3]!, close: v[4]!, volume: v[5]! }));
   },
   parseErrorBody(_status, body, where) {
     const parsed = BinanceError.safeParse(body);

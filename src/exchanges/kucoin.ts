@@ -4,8 +4,9 @@
  */
 import { z } from "zod";
 import { ExchangeApiError, RateLimitedError, UnknownSymbolError } from "../errors.ts";
+import type { RowShape } from "./row-scanner.ts";
 import type { ExchangeAdapter, Market } from "./types.ts";
-import { allRead, decimalOf, decimalString, integerString, integerStringOf, parseRows, parseWire, pickPreferredQuote } from "./wire.ts";
+import { allRead, decimalOf, decimalString, integerString, integerStringOf, parseRows, parseWire, pickPreferredQuote, scanCandles } from "./wire.ts";
 
 /** `type` names. `1week` and `1month` are left out: not aligned to the epoch like our buckets. */
 const KUCOIN_TYPES: Readonly<Record<number, string>> = {
@@ -26,6 +27,9 @@ const KucoinCandle = z
   .tuple([integerString, decimalString, decimalString, decimalString, decimalString, decimalString, decimalString])
   .rest(z.unknown());
 const KucoinCandles = z.array(KucoinCandle);
+/** The same row for the text scanner, inside the compact success envelope KuCoin sends. */
+const CANDLE_SHAPE: RowShape = { columns: ["intString", "decimal", "decimal", "decimal", "decimal", "decimal", "decimal"], pick: [0, 1, 2, 3, 4, 5] };
+const SUCCESS_PREFIX = `{"code":"200000","data":`;
 
 const KucoinSymbols = z.array(
   z.looseObject({
@@ -109,6 +113,10 @@ export const kucoin: ExchangeAdapter = {
         volume: k[5], // index 5 is base volume; 6 is the quote turnover
       }),
     );
+  },
+  parseCandlesText(text) {
+    if (!text.startsWith(SUCCESS_PREFIX)) return undefined;
+    return scanCandles(text, SUCCESS_PREFIX.length, "}", CANDLE_SHAPE, (v) => ({ openTimeMs: v[0]! * 1000, open: v[1]!, close: v[2]!, high: v[3]!, low: v[4]!, volume: v[5]! }));
   },
   parseErrorBody(_status, body, where) {
     const parsed = KucoinEnvelope.safeParse(body);

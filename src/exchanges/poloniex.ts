@@ -4,8 +4,9 @@
  */
 import { z } from "zod";
 import { ExchangeApiError, RateLimitedError, UnknownSymbolError } from "../errors.ts";
+import type { RowShape } from "./row-scanner.ts";
 import type { ExchangeAdapter, Market } from "./types.ts";
-import { allRead, decimalOf, decimalString, intOf, parseRows, parseWire, pickPreferredQuote } from "./wire.ts";
+import { allRead, decimalOf, decimalString, intOf, parseRows, parseWire, pickPreferredQuote, scanCandles } from "./wire.ts";
 
 /** `interval` names. DAY_3, WEEK_1 and MONTH_1 are left out: not aligned to the epoch like our buckets. */
 const POLONIEX_INTERVALS: Readonly<Record<number, string>> = {
@@ -28,6 +29,11 @@ const PoloniexCandle = z
   ])
   .rest(z.unknown());
 const PoloniexCandles = z.array(PoloniexCandle);
+/** The same row for the text scanner: startTime, open, high, low, close, quantity picked. */
+const CANDLE_SHAPE: RowShape = {
+  columns: ["decimal", "decimal", "decimal", "decimal", "decimal", "decimal", "decimal", "decimal", "int", "int", "decimal", "string", "int", "int"],
+  pick: [12, 2, 1, 0, 3, 5],
+};
 
 const PoloniexMarkets = z.array(
   z.looseObject({
@@ -115,6 +121,9 @@ export const poloniex: ExchangeAdapter = {
         volume: c[5], // index 5 `quantity` is base volume; 4 `amount` is quote
       }),
     );
+  },
+  parseCandlesText(text) {
+    return scanCandles(text, 0, "", CANDLE_SHAPE, (v) => ({ openTimeMs: v[0]!, open: v[1]!, high: v[2]!, low: v[3]!, close: v[4]!, volume: v[5]! }));
   },
   parseErrorBody(_status, body, where) {
     const parsed = PoloniexError.safeParse(body);

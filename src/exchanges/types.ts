@@ -65,6 +65,11 @@ export interface ExchangeAdapter {
    * ExchangeSchemaError on drift, ExchangeApiError for errors reported inside a 200 body.
    */
   parseCandles(body: unknown, context: CandleContext): RawCandle[];
+  /**
+   * The same candles read straight from a successful body's text, or undefined when the text is not
+   * in the compact form it reads (then `parseCandles` decides). Never accepts what it would refuse.
+   */
+  parseCandlesText?(text: string, context: CandleContext): RawCandle[] | undefined;
   /** Turns a non-2xx body into a specific error (unknown symbol, rate limited), or undefined. */
   parseErrorBody?(status: number, body: unknown, where: string): Error | undefined;
   /**

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import type { RawCandle } from "../domain/candle.ts";
 import { ExchangeSchemaError } from "../errors.ts";
+import { type RowShape, scanRows } from "./row-scanner.ts";
 
 const DECIMAL = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 const INTEGER = /^\d{1,16}$/;
@@ -43,6 +45,17 @@ export function allRead(...values: number[]): boolean {
  * `fallbacks` counts pages the fast path left to the schemas.
  */
 export const fastWire = { enabled: true, fallbacks: 0 };
+
+/**
+ * Candles read from a whole body's text by the row scanner, at `from` (after an envelope's prefix),
+ * followed by exactly `suffix`; undefined when it is not in the scanner's form (or the fast path is off).
+ */
+export function scanCandles(text: string, from: number, suffix: string, shape: RowShape, candle: (v: Float64Array) => RawCandle): RawCandle[] | undefined {
+  if (!fastWire.enabled) return undefined;
+  const out: RawCandle[] = [];
+  const end = scanRows(text, from, shape, (v) => out.push(candle(v)));
+  return end !== undefined && end + suffix.length === text.length && text.endsWith(suffix) ? out : undefined;
+}
 
 /**
  * Rows of a page through `read` (fast), or through `schema` and `map` when `read` refuses any row

@@ -44,7 +44,11 @@ export interface ExchangeClientStatus {
 export interface ExchangeClient {
   readonly id: string;
   /** Sends the request and parses a 2xx body with `parse`; retries what is worth retrying. */
-  request<T>(spec: RequestSpec, parse: (body: unknown) => T, signal?: AbortSignal): Promise<T>;
+  /**
+   * `parseText`, when given, reads a successful body's text first (a fast path); when it returns
+   * undefined the body is parsed as JSON and given to `parse`, as always.
+   */
+  request<T>(spec: RequestSpec, parse: (body: unknown) => T, signal?: AbortSignal, parseText?: (text: string) => T | undefined): Promise<T>;
   status(): ExchangeClientStatus;
 }
 
@@ -111,7 +115,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     parseRetryAfter(response.headers.get("retry-after"), clock.now()) ??
     (budget.resetHeader ? parseResetHeader(response.headers.get(budget.resetHeader.name), budget.resetHeader.unit) : undefined);
 
-  async function attempt<T>(spec: RequestSpec, parse: (body: unknown) => T, where: string, url: string, signal?: AbortSignal): Promise<T> {
+  async function attempt<T>(spec: RequestSpec, parse: (body: unknown) => T, where: string, url: string, signal: AbortSignal | undefined, parseText: ((text: string) => T | undefined) | undefined): Promise<T> {
     checkBan(where);
     await bucket.take(spec.weight, signal);
     if (spec.limitKey) await keyBucket(spec.limitKey)?.take(1, signal);
@@ -144,6 +148,10 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       metrics.set("cryptointellect_banned", { exchange: id }, 1);
       logger.error("exchange banned this IP; not calling it until the ban ends", { exchange: id, until: new Date(bannedUntilMs).toISOString() });
       throw new BannedError(where, bannedUntilMs);
+    }
+    if (response.ok && parseText) {
+      const fast = parseText(text);
+      if (fast !== undefined) return fast;
     }
     let body: unknown = undefined;
     let parsedJson = true;
@@ -182,12 +190,12 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
 
   return {
     id,
-    async request(spec, parse, signal) {
+    async request(spec, parse, signal, parseText) {
       const url = buildUrl(base, spec);
       const where = `${id} GET ${spec.path} ${spec.label}`;
       for (let n = 1; ; n++) {
         try {
-          const result = await attempt(spec, parse, where, url, signal);
+          const result = await attempt(spec, parse, where, url, signal, parseText);
           lastSuccessMs = clock.now();
           consecutiveFailures = 0;
           metrics.set("cryptointellect_last_success_timestamp_seconds", { exchange: id }, Math.floor(lastSuccessMs / 1000));

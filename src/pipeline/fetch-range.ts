@@ -118,7 +118,8 @@ export async function fetchWindowServed(options: FetchRangeOptions, window: Fetc
   for (let start = window.fromOpenMs; start < endMs; start += pageMs) {
     const stop = Math.min(endMs, start + pageMs);
     const spec = adapter.candlesRequest(market, base, start, stop);
-    const candles = await client.request(spec, (body) => adapter.parseCandles(body, { market, intervalMinutes: base }), signal);
+    const context = { market, intervalMinutes: base };
+    const candles = await client.request(spec, (body) => adapter.parseCandles(body, context), signal, adapter.parseCandlesText && ((text) => adapter.parseCandlesText!(text, context)));
     if (adapter.recentCandlesOnly !== undefined && start === window.fromOpenMs) {
       // A recent-only endpoint (Kraken) sends a row for every interval it serves, quiet ones
       // included: a missing leading row means "not served", never "no trades".

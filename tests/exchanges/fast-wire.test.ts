@@ -113,3 +113,67 @@ describe.each(CASES)("$name", (c) => {
     expect(refused).toBeLessThan(600);
   });
 });
+
+describe("reading candle pages straight from the text", () => {
+  const TEXT_CASES = CASES.filter((c) => c.name !== "kraken OHLC" && c.name !== "kraken Trades");
+  const adapters = { "binance klines": binance, "kucoin candles": kucoin, "poloniex candles": poloniex } as const;
+
+  /** What the scanner gives, or what JSON.parse and the schema give (zod only): must be the same. */
+  function compare(c: Case, text: string): "scanned" | "left" {
+    const adapter = adapters[c.name as keyof typeof adapters];
+    const scanned = adapter.parseCandlesText!(text, context);
+    fastWire.enabled = false;
+    let reference: { ok: unknown } | { error: string };
+    try {
+      reference = outcome(c.parse, JSON.parse(text));
+    } catch {
+      reference = { error: "not JSON" };
+    } finally {
+      fastWire.enabled = true;
+    }
+    if (scanned === undefined) return "left";
+    expect(reference).toEqual({ ok: scanned });
+    return "scanned";
+  }
+
+  test.each(TEXT_CASES)("$name: a compact valid page is scanned, to the schema's candles", (c) => {
+    expect(compare(c, JSON.stringify(fixture(...(c.file.split("/") as [string, string]))))).toBe("scanned");
+  });
+
+  test.each(TEXT_CASES)("$name: 3000 mangled texts are scanned to the same candles or left to JSON.parse and the schema", (c) => {
+    const original = fixture(...(c.file.split("/") as [string, string]));
+    const next = random(0xbeef + c.name.length);
+    const counts = { scanned: 0, left: 0 };
+    const pieces = ["", " ", "\n", "-", ".", "e", "E", "+", "0", "9", '"', "\\", ",", "[", "]", "{", "}", "null", "true", "1.5", "\u00e9", "\u0001"];
+    for (let n = 0; n < 3000; n++) {
+      const body = structuredClone(original) as any;
+      const rows = c.rows(body);
+      if (next() < 0.5) {
+        const row = rows[Math.floor(next() * rows.length)] as unknown[];
+        row[Math.floor(next() * (row.length + 1))] = ODD_VALUES[Math.floor(next() * ODD_VALUES.length)];
+      }
+      let text = JSON.stringify(body);
+      const edits = Math.floor(next() * 3);
+      for (let e = 0; e < edits; e++) {
+        const at = Math.floor(next() * (text.length + 1));
+        const cut = next() < 0.5 ? Math.floor(next() * 3) : 0;
+        text = text.slice(0, at) + pieces[Math.floor(next() * pieces.length)]! + text.slice(at + cut);
+      }
+      counts[compare(c, text)]++;
+    }
+    expect(counts.scanned).toBeGreaterThan(100);
+    expect(counts.left).toBeGreaterThan(100);
+  });
+
+  test("decimal strings become exactly the number Number() gives", () => {
+    const next = random(99);
+    const digits = (k: number) => Array.from({ length: k }, () => Math.floor(next() * 10)).join("");
+    for (let n = 0; n < 20_000; n++) {
+      const text = `${next() < 0.2 ? "-" : ""}${digits(1 + Math.floor(next() * 10))}${next() < 0.8 ? `.${digits(1 + Math.floor(next() * 12))}` : ""}${next() < 0.05 ? `e${next() < 0.5 ? "-" : ""}${digits(1 + Math.floor(next() * 2))}` : ""}`;
+      const page = JSON.stringify([[1717200000000, text, text, text, text, text, 1717200059999]]);
+      const candles = binance.parseCandlesText!(page, context);
+      expect(candles).toBeDefined();
+      expect(Object.is(candles![0]!.open, Number(text))).toBe(true);
+    }
+  });
+});
