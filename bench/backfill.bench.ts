@@ -74,19 +74,6 @@ export function scenario(coins: number, minutes: number, nowMs = Date.now()): E2
   return { coins: commonCoins(coins), fromMs: toMs - minutes * MINUTE, toMs, bucketsPerSeries: minutes };
 }
 
-/**
- * Waits for the next minute boundary (+1 s) unless the rest of this minute holds `expectedMs`.
- * Our Kraken backfill plans the OHLC/Trades split from the time a slice is launched; if a minute
- * turns before its OHLC request is sent, the oldest planned minute is no longer served and is
- * reported as a failed range (see the notes). Runs are started so that they do not straddle one.
- */
-export async function startWithinOneMinute(expectedMs: number, log: (l: string) => void): Promise<void> {
-  const left = MINUTE - (Date.now() % MINUTE);
-  if (left >= expectedMs + 2000) return;
-  log(`waiting ${(left / 1000 + 1).toFixed(0)} s for a minute boundary (a Kraken backfill must not straddle one)`);
-  await Bun.sleep(left + 1000);
-}
-
 /** The simulator in its own process, every answer delayed 20–50 ms. */
 export function startLatentSimulator(timeWarp?: string): Promise<SimulatorProcess> {
   return startSimulatorProcess({ latencyMs: LATENCY_MS, timeWarp });
@@ -276,8 +263,6 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
     // 1. Ours into CSV.
     ctx.log(`backfill: ours into CSV (${s.coins.length} coins × ${minutes} minutes × 4 exchanges)`);
     const csvDir = tempDir("ci-bench-e2e-csv-");
-    const expectedMs = ctx.quick ? 10_000 : 50_000;
-    await startWithinOneMinute(expectedMs, ctx.log);
     const ours = await runOurBackfill(sim, s, { csvDirectory: csvDir });
     const ourLines = checkOurCsv(csvDir, s, ours);
     problems.push(...checkNoRefusals("ours (CSV)", Object.fromEntries(ours.exchanges.map((e) => [e.exchange, e.counters]))));
@@ -311,7 +296,6 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
       const url = postgresUrl(database);
       const sink = createDatabaseSink({ url, logger: createLogger({ level: "error", write: () => {} }) });
       try {
-        await startWithinOneMinute(expectedMs, ctx.log);
         pgRun = await runOurBackfill(sim, s, { database: sink, url });
         const saved: string[] = [];
         await sink.open();
@@ -379,14 +363,13 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
     const cpuShare = fastDone.cpuMsAtDone / fastDone.elapsedMs;
     const neededMs = Math.max(...fast.map((e) => e.written / ceilingCandlesPerSecond(e.exchange, coins))) * 1000;
     section.notes.push(
-      `Where the time goes (ours → CSV): when ${fast.map((e) => e.exchange).join(", ")} were all saved (${fmtMs(fastDone.elapsedMs)} in), our process had used ${fmtMs(fastDone.cpuMsAtDone)} of CPU (${fmtPct(cpuShare)} of that time) for their ${fastCandles.toLocaleString("en-US")} candles and Kraken's first pages: ${((fastDone.cpuMsAtDone * 1000) / fastCandles).toFixed(1)} µs per candle on its one JavaScript thread. At their ceilings, side by side, those candles need ${fmtMs(neededMs)} of requests. ${cpuShare >= 0.6 ? "These three are bound by our CPU (JSON.parse, the zod wire schemas, CSV rendering), not by their rate limits." : "Here our CPU is not saturated: round trips (20–50 ms each, slice after slice) weigh more than the rate limits."} Their workload is small (${fast.map((e) => `${e.exchange} ${e.requests}`).join(", ")} requests), well inside their bursts.`,
+      `Where the time goes (ours → CSV): when ${fast.map((e) => e.exchange).join(", ")} were all saved (${fmtMs(fastDone.elapsedMs)} in), our process had used ${fmtMs(fastDone.cpuMsAtDone)} of CPU (${fmtPct(cpuShare)} of that time) for their ${fastCandles.toLocaleString("en-US")} candles and Kraken's first pages: ${((fastDone.cpuMsAtDone * 1000) / fastCandles).toFixed(1)} µs per candle on its one JavaScript thread. At their ceilings, side by side, those candles need ${fmtMs(neededMs)} of requests. ${cpuShare >= 0.6 ? "These three are bound by our CPU (reading the pages, building the candles, rendering and writing the CSV), not by their rate limits." : "Here our CPU is not saturated: round trips (20–50 ms each, slice after slice) weigh more than the rate limits."} Their workload is small (${fast.map((e) => `${e.exchange} ${e.requests}`).join(", ")} requests): each fits in one window of its exchange's limit, so the limiter sends it at once.`,
     );
     const kr = ours.exchanges.find((e) => e.exchange === "kraken")!;
     const krc = baseline.exchanges.find((e) => e.exchange === "kraken")!;
     section.notes.push(
       `Kraken: OHLC serves only the 720 most recent minutes, so ${minutes - 720} of each pair's ${minutes} minutes come from its Trades endpoint (1000 trades a page, about ${Math.round(kr.krakenTradesCalls / coins)} pages per pair here), at most about 1 call/s per pair. Ours made ${kr.krakenTradesCalls} Trades and ${kr.krakenOhlcCalls} OHLC calls (${(kr.requests / coins).toFixed(1)} per pair, concurrently across pairs, 0.9 calls/s per pair by its budget); ccxt made ${krc.tradesCalls} Trades and ${krc.ohlcCalls} OHLC calls through one limiter for the whole exchange (rateLimit 1000 ms × cost 1.2: one call per 1.2 s for all pairs together). Kraken's share of its ceiling is therefore given in calls per pair per second against 1 call/s; its candles/s against the OHLC ceiling (720 per call) is shown for reference.`,
       `ccxt really fetched from the simulator: its counters (\`/_sim/stats\`) rose by ${EXCHANGES.map((e) => `${e} ${ccxtCounters[e]!.requests}`).join(", ")} requests during ccxt's run (listings included), and the loopback guard refused ${baseline.refused} requests. Ours: setup (CoinGecko + 4 listings) ${fmtMs(ours.setupMs)}; ccxt loadMarkets: ${baseline.exchanges.map((e) => `${e.exchange} ${fmtMs(e.setupMs)}`).join(", ")} (ccxt ${baseline.ccxtVersion}). Both excluded from the rates above.`,
-      "Our runs are started just after a minute boundary: a Kraken backfill that straddles one reports the oldest OHLC minute of each pair as a failed range (fetch-range plans the OHLC/Trades split at slice launch; the OHLC request, queued behind the pair's Trades pages, is sent after the 720-minute window has moved). ccxt's baseline asks OHLC first and takes Trades for whatever is older, so it has no such race.",
       problems.length === 0 ? "Rate-limit refusals served by the simulator: none (ours and ccxt; no 429, no Kraken throttle, no 418)." : `Rate-limit refusals served: ${problems.join("; ")}.`,
     );
     if (ours.warnings.length > 0) section.notes.push(`Our run logged ${ours.warnings.length} warnings, first: ${ours.warnings[0]!.slice(0, 200)}`);

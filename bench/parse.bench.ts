@@ -1,11 +1,13 @@
 /**
- * Parsing + normalising one full page per exchange (what the engine does with every body:
- * `JSON.parse`, then the adapter's `parseCandles`), against a plain `JSON.parse` of the same body.
- * The bodies come from the simulator, in each exchange's wire format.
+ * Parsing + normalising one full page per exchange (what the engine does with every body: the
+ * adapter's text scanner where it has one, else `JSON.parse` and `parseCandles`), against a plain
+ * `JSON.parse` of the same body; and the same with the fast paths off (`JSON.parse` + the zod
+ * schemas), for reference. The bodies come from the simulator, in each exchange's wire format.
  */
 import type { ExchangeId, RawCandle } from "../src/domain/candle.ts";
 import { EXCHANGES } from "../src/exchanges/index.ts";
 import type { ExchangeAdapter, Market } from "../src/exchanges/types.ts";
+import { fastWire } from "../src/exchanges/wire.ts";
 import { createSimulator } from "../src/simulator/server.ts";
 import { findSimMarket, simMinute } from "../src/simulator/market-data.ts";
 import { compare, type TimingOptions } from "./compare.ts";
@@ -37,6 +39,10 @@ export interface ParseCase {
   body: string;
   rows: number;
   parse: () => RawCandle[];
+  /** JSON.parse and the zod schemas, every fast path off. */
+  schemaParse: () => RawCandle[];
+  /** Whether the engine's path reads this page without JSON.parse. */
+  scanned: boolean;
   baseline: () => unknown;
 }
 
@@ -57,8 +63,21 @@ export async function prepareParse(): Promise<ParseCase[]> {
     const sim_ = findSimMarket(page.exchange, page.symbol);
     check(sim_ !== undefined, `${page.exchange} ${page.symbol} is not listed by the simulator`);
     const market: Market = { coin: page.coin, symbol: page.symbol, quote: sim_!.quote };
-    const parse = () => adapter.parseCandles(JSON.parse(body), { market, intervalMinutes: 1 });
+    const context = { market, intervalMinutes: 1 };
+    // As the engine (src/http/client.ts) does with a successful body.
+    const parse = () => adapter.parseCandlesText?.(body, context) ?? adapter.parseCandles(JSON.parse(body), context);
+    const schemaParse = () => {
+      fastWire.enabled = false;
+      try {
+        return adapter.parseCandles(JSON.parse(body), context);
+      } finally {
+        fastWire.enabled = true;
+      }
+    };
     const candles = parse();
+    const scanned = adapter.parseCandlesText?.(body, context) !== undefined;
+    check(scanned === (adapter.parseCandlesText !== undefined), `${page.exchange}: the text scanner ${scanned ? "read" : "did not read"} the page`);
+    check(Bun.deepEquals(schemaParse(), candles, true), `${page.exchange}: the fast path and the schemas give different candles`);
     check(candles.length === page.rows, `${page.exchange}: parsed ${candles.length} candles, expected ${page.rows}`);
     // Every closed minute must be the simulator's own candle (Kraken's last row is the open minute).
     let compared = 0;
@@ -76,7 +95,7 @@ export async function prepareParse(): Promise<ParseCase[]> {
       compared++;
     }
     check(compared >= page.rows - 1, `${page.exchange}: only ${compared} closed minutes compared`);
-    cases.push({ exchange: page.exchange, body, rows: page.rows, parse, baseline: () => JSON.parse(body) });
+    cases.push({ exchange: page.exchange, body, rows: page.rows, parse, schemaParse, scanned, baseline: () => JSON.parse(body) });
   }
   return cases;
 }
@@ -84,19 +103,28 @@ export async function prepareParse(): Promise<ParseCase[]> {
 export async function runParseBench(ctx: BenchContext): Promise<Section> {
   const cases = await prepareParse();
   const section: Section = { id: "parse", title: "Parsing + normalising one full page", rows: [], notes: [] };
-  section.notes.push("Subject: `JSON.parse(body)` then the adapter's `parseCandles` (zod wire schema + mapping to `RawCandle`), as the engine does with every answer. Baseline: `JSON.parse(body)` alone. Bodies are served by the simulator in each exchange's wire format.");
+  section.notes.push(
+    "Subject: what the engine does with every successful answer: the adapter's row scanner reads the text (`parseCandlesText`, src/exchanges/row-scanner.ts: Binance, KuCoin, Poloniex) or, where there is none or it gives up, `JSON.parse(body)` then `parseCandles` (plain checks, falling back to the zod schema for the error). Baseline: `JSON.parse(body)` alone. Reference rows: `JSON.parse` + the zod schemas with every fast path off (what every page cost before). Both paths are checked to give the same candles, and the candles to be the simulator's. Bodies are served by the simulator in each exchange's wire format.",
+  );
   if (!ctx.timing) return section;
   const options: TimingOptions = ctx.quick ? { rounds: 1, timeMs: 100, iterations: 10, warmupIterations: 5 } : { rounds: 5, timeMs: 200, iterations: 20, warmupIterations: 20 };
   for (const c of cases) {
     const result = await compare({ fn: c.baseline }, { fn: c.parse }, options);
     section.rows.push({
-      what: `${c.exchange}: ${c.rows} rows (${(c.body.length / 1024).toFixed(0)} KiB)`,
+      what: `${c.exchange}: ${c.rows} rows (${(c.body.length / 1024).toFixed(0)} KiB)${c.scanned ? ", scanned from the text" : ", JSON.parse + checks"}`,
       figure: `${fmtMs(result.subject.p50Ms)} (${fmtRate(c.rows / (result.subject.p50Ms / 1000))} candles/s)`,
       baseline: `${fmtMs(result.baseline.p50Ms)} JSON.parse`,
       ratio: fmtRatio(result.ratio),
     });
     ctx.figures[`parse.${c.exchange}.ratio`] = result.ratio;
     ctx.figures[`parse.${c.exchange}.ms`] = result.subject.p50Ms;
+    const schemas = await compare({ fn: c.baseline }, { fn: c.schemaParse }, options);
+    section.rows.push({
+      what: `${c.exchange}: the same page, JSON.parse + zod schemas (fast paths off)`,
+      figure: `${fmtMs(schemas.subject.p50Ms)} (${fmtRate(c.rows / (schemas.subject.p50Ms / 1000))} candles/s)`,
+      baseline: `${fmtMs(schemas.baseline.p50Ms)} JSON.parse`,
+      ratio: fmtRatio(schemas.ratio),
+    });
   }
   return section;
 }

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { readCsvDir } from "../tests/helpers/oracle.ts";
-import { scenario, simulatorYaml, startLatentSimulator, startWithinOneMinute } from "./backfill.bench.ts";
+import { scenario, simulatorYaml, startLatentSimulator } from "./backfill.bench.ts";
 import { median } from "./compare.ts";
 import { type BenchContext, check, fmtBytes, fmtMs, type Section } from "./results.ts";
 
@@ -140,7 +140,6 @@ export async function runResourcesBench(ctx: BenchContext): Promise<Section> {
     const csv = join(dir, "backfill-csv");
     const config = join(dir, "backfill.yml");
     writeFileSync(config, simulatorYaml(sim, `bucketing_interval: 1m\nexchanges: [Binance, Kraken, Kucoin, Poloniex]\nn_coins_to_poll: 0\nlist_coins_to_poll: [${s.coins.join(", ")}]\ncsv_directory: ${csv}\nsettle_seconds: 5`));
-    await startWithinOneMinute(ctx.quick ? 10_000 : 50_000, ctx.log);
     ctx.log(`resources: ${exe.path} backfill (${coins} coins × ${minutes} minutes × 4 exchanges)`);
     const t0 = performance.now();
     const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");

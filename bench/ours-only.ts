@@ -1,0 +1,34 @@
+/**
+ * `bun bench/ours-only.ts [--exchanges a,b] [--runs N]`: only our backfill of the e2e benchmark into
+ * CSV (no ccxt, no PostgreSQL), each exchange's share of its ceiling: a quick loop when tuning.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ExchangeId } from "../src/domain/candle.ts";
+import { ceilingCandlesPerSecond, checkOurCsv, EXCHANGES, runOurBackfill, scenario, startLatentSimulator } from "./backfill.bench.ts";
+
+const argv = process.argv.slice(2);
+const arg = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const exchanges = (arg("--exchanges")?.split(",") as ExchangeId[] | undefined) ?? EXCHANGES;
+const runs = Number(arg("--runs") ?? 1);
+const s = scenario(10, 2 * 1440);
+const sim = await startLatentSimulator();
+try {
+  for (let i = 0; i < runs; i++) {
+    const dir = mkdtempSync(join(tmpdir(), "ci-ours-only-"));
+    try {
+      const run = await runOurBackfill(sim, s, { csvDirectory: dir }, exchanges);
+      if (exchanges.length === EXCHANGES.length) checkOurCsv(dir, s, run);
+      for (const e of run.exchanges) {
+        const share = e.written / (e.elapsedMs / 1000) / ceilingCandlesPerSecond(e.exchange, s.coins.length);
+        console.log(`${e.exchange.padEnd(9)} ${e.elapsedMs.toFixed(0).padStart(6)} ms  ${e.requests} requests  ${(share * 100).toFixed(1)}% of ceiling  cpu ${e.cpuMsAtDone.toFixed(0)} ms`);
+      }
+      console.log("---");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+} finally {
+  await sim.stop();
+}
