@@ -205,6 +205,19 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
         if (!list) byFile.set(name, (list = []));
         list.push({ candle: c, line: renderRow(c) });
       }
+      // The series' last positions as the files hold them before this write (read once; reading
+      // them after would read back every row just written).
+      const positionMaps = new Map<string, Map<string, SeriesPosition>>();
+      for (const rows of byFile.values()) {
+        const { exchange, intervalMinutes } = rows[0]!.candle;
+        const key = `${exchange}|${intervalMinutes}`;
+        if (positionMaps.has(key)) continue;
+        try {
+          positionMaps.set(key, await seriesPositions(exchange, intervalMinutes));
+        } catch (error) {
+          throw new SinkError(`CSV directory ${directory} cannot be read: ${describeError(error)}`, { cause: error });
+        }
+      }
       let written = 0;
       for (const name of [...byFile.keys()].sort()) {
         const rows = byFile.get(name)!;
@@ -214,10 +227,9 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
           files.delete(name);
           throw new SinkError(`CSV write to ${pathOf(name)} failed: ${describeError(error)}`, { cause: error });
         }
-        let map: Map<string, SeriesPosition> | undefined;
+        // One file holds one exchange and interval.
+        const map = positionMaps.get(`${rows[0]!.candle.exchange}|${rows[0]!.candle.intervalMinutes}`)!;
         for (const { candle } of rows) {
-          // One file holds one exchange and interval: one lookup for all its rows.
-          map ??= await seriesPositions(candle.exchange, candle.intervalMinutes);
           const current = map.get(candle.coin);
           if (!current || candle.openTimeMs >= current.openTimeMs) map.set(candle.coin, { openTimeMs: candle.openTimeMs, close: candle.close });
         }
