@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExchangeId } from "../src/domain/candle.ts";
-import { ceilingCandlesPerSecond, checkOurCsv, EXCHANGES, runOurBackfill, scenario, startLatentSimulator } from "./backfill.bench.ts";
+import { ceilingCandlesPerSecond, checkOurCsv, EXCHANGES, measureFetchFloor, runOurBackfill, scenario, startLatentSimulator } from "./backfill.bench.ts";
 
 const argv = process.argv.slice(2);
 const arg = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
@@ -24,6 +24,8 @@ try {
         const share = e.written / (e.elapsedMs / 1000) / ceilingCandlesPerSecond(e.exchange, s.coins.length);
         console.log(`${e.exchange.padEnd(9)} ${e.elapsedMs.toFixed(0).padStart(6)} ms  ${e.requests} requests  ${(share * 100).toFixed(1)}% of ceiling  cpu ${e.cpuMsAtDone.toFixed(0)} ms`);
       }
+      const floor = await measureFetchFloor(run.urls, exchanges.filter((e) => e !== "kraken"));
+      console.log(`floor (our requests replayed at once, bodies dropped): ${[...floor].map(([e, ms]) => `${e} ${ms.toFixed(0)} ms`).join(", ")}`);
       console.log("---");
     } finally {
       rmSync(dir, { recursive: true, force: true });

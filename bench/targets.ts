@@ -28,7 +28,8 @@ export function evaluateTargets(f: Figures, only?: readonly string[]): TargetRes
     out.push(target("End-to-end backfill ≥ 2× the ccxt baseline overall (into CSV)", f["e2e.ratioOverall"], (v) => v >= 2, (v) => `${fmtRatio(v)} ccxt's candles/s${f["e2e.ratioOverallPg"] === undefined ? "" : ` (into PostgreSQL: ${fmtRatio(f["e2e.ratioOverallPg"])})`}`));
     for (const e of EXCHANGES) {
       const what = e === "kraken" ? "calls/s per pair against 1 call/s per pair (its history comes from Trades)" : "candles/s against its ceiling";
-      out.push(target(`Backfill: ${e} ≥ 80% of its rate-limit ceiling, ${what}`, f[`e2e.${e}.share`], (v) => v >= 0.8, (v) => `${fmtPct(v)} into CSV${f[`e2e.${e}.sharePg`] === undefined ? "" : `, ${fmtPct(f[`e2e.${e}.sharePg`]!)} into PostgreSQL`}`));
+      const floor = f[`e2e.${e}.floorShare`];
+      out.push(target(`Backfill: ${e} ≥ 80% of its rate-limit ceiling, ${what}`, f[`e2e.${e}.share`], (v) => v >= 0.8, (v) => `${fmtPct(v)} into CSV${f[`e2e.${e}.sharePg`] === undefined ? "" : `, ${fmtPct(f[`e2e.${e}.sharePg`]!)} into PostgreSQL`}${floor === undefined ? "" : ` (the floor on this machine, its requests fetched and dropped: ${fmtPct(floor)})`}`));
     }
     out.push(target("Backfill: no rate-limit refusal served by the simulator (ours and ccxt)", f["e2e.refusals"], (v) => v === 0, (v) => (v === 0 ? "none" : `${v} exchange runs were refused (see the backfill notes)`)));
   }
