@@ -34,6 +34,10 @@ export function aggregateCandles(candles: readonly RawCandle[], intervalMinutes:
 
 /** Sorts by open time and drops repeated open times (the later copy wins), for pages that overlap. */
 export function sortUnique<T extends { openTimeMs: number }>(candles: readonly T[]): T[] {
+  // Pages mostly come strictly ascending already: then there is nothing to sort or drop.
+  let ascending = true;
+  for (let i = 1; i < candles.length && ascending; i++) ascending = candles[i]!.openTimeMs > candles[i - 1]!.openTimeMs;
+  if (ascending) return candles.slice();
   const sorted = [...candles].sort((a, b) => a.openTimeMs - b.openTimeMs);
   const out: T[] = [];
   for (const c of sorted) {

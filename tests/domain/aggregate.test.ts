@@ -35,4 +35,14 @@ describe("aggregate", () => {
     expect(out.map((x) => x.openTimeMs / M)).toEqual([0, 1, 2]);
     expect(out[2]!.open).toBe(2);
   });
+
+  test("sortUnique returns an ascending page as it is (a copy), and still de-duplicates one with a repeat at the end", () => {
+    const page = [c(0, 1, 1, 1, 1, 1), c(1, 1, 1, 1, 1, 1), c(2, 1, 1, 1, 1, 1)];
+    const out = sortUnique(page);
+    expect(out).toEqual(page);
+    expect(out).not.toBe(page);
+    const repeated = sortUnique([...page, c(2, 3, 3, 3, 3, 3)]);
+    expect(repeated.map((x) => x.openTimeMs / M)).toEqual([0, 1, 2]);
+    expect(repeated[2]!.open).toBe(3);
+  });
 });
