@@ -46,6 +46,17 @@ async function finish(proc: ReturnType<typeof spawn>, label: string): Promise<{ 
 
 const jitter = (min: number, max: number) => min + Math.random() * (max - min);
 
+/** Waits until the process catches `signal` (its handler is in place), from Linux's /proc/<pid>/status. */
+async function untilCatching(pid: number, signal: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const caught = /SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    if (caught !== undefined && ((BigInt(`0x${caught}`) >> BigInt(signal - 1)) & 1n) === 1n) return;
+    await Bun.sleep(1);
+  }
+  throw new Error(`process ${pid} never caught signal ${signal}`);
+}
+
 describe("SIGKILL and SIGTERM during live cycles (accelerated clock, 1 s = 1 min)", () => {
   test("killed at 12 points and stopped at 4, then run to the same end: identical to an uninterrupted run", async () => {
     const SPEED = 60;
@@ -119,17 +130,21 @@ describe("SIGKILL and SIGTERM during live cycles (accelerated clock, 1 s = 1 min
     }
   }, 120_000);
 
-  // BUG (src/main.ts, serve()): the SIGTERM/SIGINT handlers are installed only after the runtime is
-  // built and its sinks opened, so a SIGTERM in the first ~100 ms ends the process with 143, not 0.
+  // No process can handle a signal before its handler exists; src/stop-signal.ts installs it first
+  // thing. The signal is sent the moment the kernel shows it caught (not after a guessed delay,
+  // which on a busy machine could land before the runtime has run any code at all).
   test("SIGTERM during startup, before the service has started, still exits 0", async () => {
     const anchor = Date.now();
     const START = Date.parse("2024-03-08T12:00:25Z");
     const sim = startSimulator({ clock: createScaledClock(anchor, START, 60) });
     try {
       const proc = spawn(["run", "-c", config(sim, join(work, "term-early"), "n_coins_to_poll: 0\nlist_coins_to_poll: [BTC]\n")], `${anchor}:${START}:60`);
-      await Bun.sleep(20);
+      await untilCatching(proc.pid, 15);
       proc.kill("SIGTERM");
       expect((await finish(proc, "SIGTERM at startup")).code).toBe(0);
+      // Stopped during start-up: no cycle ran, nothing was written.
+      const store = join(work, "term-early");
+      expect(existsSync(store) ? readdirSync(store).filter((n) => n.endsWith(".csv")) : []).toEqual([]);
     } finally {
       await sim.stop();
     }
