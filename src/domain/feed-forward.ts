@@ -31,7 +31,7 @@ export function feedForward(input: FeedForwardInput): FilledCandle[] {
     while (i < traded.length && traded[i]!.openTimeMs < t) i++;
     const c = traded[i];
     if (c !== undefined && c.openTimeMs === t) {
-      out.push({ ...c, filled: false });
+      out.push({ openTimeMs: c.openTimeMs, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume, filled: false });
       close = c.close;
       i++;
     } else if (close !== undefined) {

@@ -11,8 +11,9 @@ export function candleProblem(
   nowMs: number,
   settleSeconds: number,
 ): string | undefined {
-  const values = [c.open, c.high, c.low, c.close, c.volume];
-  if (!values.every(Number.isFinite)) return "a price or the volume is not a finite number";
+  if (!(Number.isFinite(c.open) && Number.isFinite(c.high) && Number.isFinite(c.low) && Number.isFinite(c.close) && Number.isFinite(c.volume))) {
+    return "a price or the volume is not a finite number";
+  }
   if (!(c.low > 0)) return "prices must be positive";
   if (c.low > c.open || c.low > c.close || c.high < c.open || c.high < c.close || c.low > c.high) {
     return "prices are inconsistent (need low ≤ open, close ≤ high)";

@@ -58,7 +58,18 @@ export function buildWindowCandles(
     if (!c.filled) blocked = false;
     if (c.filled && blocked) continue;
     // A summed volume carries float noise (0.6303000000000001): store the decimal it stands for.
-    candles.push({ ...c, volume: Number(c.volume.toPrecision(15)), exchange: state.exchange, coin: state.coin, intervalMinutes: state.intervalMinutes });
+    candles.push({
+      openTimeMs: c.openTimeMs,
+      open: c.open,
+      high: c.high,
+      low: c.low,
+      close: c.close,
+      volume: Number(c.volume.toPrecision(15)),
+      filled: c.filled,
+      exchange: state.exchange,
+      coin: state.coin,
+      intervalMinutes: state.intervalMinutes,
+    });
   }
   // Ending blocked means the last slot was a rejected bucket or left unfilled after one.
   state.previousClose = blocked ? undefined : (candles.at(-1)?.close ?? state.previousClose);
