@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Candle } from "../../src/domain/candle.ts";
 import { SinkError } from "../../src/errors.ts";
 import { createMemoryLogger, silentLogger } from "../../src/log.ts";
-import { CSV_HEADER, csvFileName, formatNumber } from "../../src/sinks/csv-format.ts";
+import { CSV_HEADER, csvFileName, formatNumber, renderRow } from "../../src/sinks/csv-format.ts";
 import { createCsvSink } from "../../src/sinks/csv.ts";
 
 const T0 = Date.parse("2024-03-08T12:40:00Z");
@@ -52,6 +52,24 @@ describe("csv sink", () => {
       "2024-03-08T12:50:00Z,Binance,ETH,2999,3002,2997,3000,1.5,5",
       "",
     ]);
+  });
+
+  test("a shuffled batch with repeats is written in file order, the first of each repeat kept", async () => {
+    const sink = createCsvSink({ directory: dir, logger: silentLogger });
+    await sink.open();
+    let seed = 11;
+    const next = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const coins = ["ZEC", "BTC", "ETH", "A", "btc", "SOL"];
+    const batch: Candle[] = [];
+    for (let i = 0; i < 500; i++) batch.push(candle(coins[Math.floor(next() * coins.length)]!, Math.floor(next() * 200) * 5, 100 + i));
+    // What the file must hold: stable sort by time then coin (code-unit order), the first of each key.
+    const expected = [...batch].sort((a, b) => a.openTimeMs - b.openTimeMs || (a.coin < b.coin ? -1 : a.coin > b.coin ? 1 : 0));
+    const firsts = expected.filter((c, i) => i === 0 || c.openTimeMs !== expected[i - 1]!.openTimeMs || c.coin !== expected[i - 1]!.coin);
+    const written = await sink.write(batch);
+    expect(written).toBe(firsts.length);
+    const names = readdirSync(dir).filter((n) => n.endsWith(".csv")).sort();
+    const lines = names.flatMap((n) => read(n).split("\n").filter((l) => l !== "" && l !== CSV_HEADER));
+    expect(lines).toEqual(firsts.map((c) => renderRow(c)));
   });
 
   test("never writes a row twice, within a batch, across batches, or after a restart", async () => {
