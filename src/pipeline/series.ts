@@ -44,7 +44,11 @@ export function buildWindowCandles(
   }
   const usable = rejectedAt.size === 0 ? window.candles : window.candles.filter((c) => !rejectedAt.has(bucketOpen(c.openTimeMs, state.intervalMinutes)));
   const good: RawCandle[] = [];
-  for (const c of aggregateCandles(usable, state.intervalMinutes)) {
+  // Candles of the bucket's own interval are their buckets, already checked above (the same values,
+  // the same interval): no aggregation copy, no second check. Quiet ones are skipped as aggregation does.
+  const oneToOne = (window.baseIntervalMinutes ?? 1) === state.intervalMinutes;
+  if (oneToOne) for (const c of usable) if (c.volume > 0) good.push(c);
+  for (const c of oneToOne ? [] : aggregateCandles(usable, state.intervalMinutes)) {
     const problem = candleProblem(c, state.intervalMinutes, nowMs, settleSeconds);
     if (problem) {
       rejected.push({ candle: c, problem });
