@@ -12,21 +12,25 @@ export function aggregateCandles(candles: readonly RawCandle[], intervalMinutes:
   const size = intervalMinutes * MINUTE_MS;
   const out: RawCandle[] = [];
   let current: RawCandle | undefined;
-  let currentOpen = Number.NaN;
-  for (let i = 0; i < candles.length; i++) {
+  // The current bucket's span [start, end): a candle inside it needs no division to be placed.
+  let start = Number.NaN;
+  let end = Number.NaN;
+  for (let i = 0, n = candles.length; i < n; i++) {
     const c = candles[i]!;
-    if (!(c.volume > 0)) continue;
-    const open = c.openTimeMs - (c.openTimeMs % size);
-    if (open !== currentOpen) {
-      current = { openTimeMs: open, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume };
-      currentOpen = open;
+    const volume = c.volume;
+    if (!(volume > 0)) continue;
+    const t = c.openTimeMs;
+    if (!(t >= start && t < end)) {
+      start = t - (t % size);
+      end = start + size;
+      current = { openTimeMs: start, open: c.open, high: c.high, low: c.low, close: c.close, volume };
       out.push(current);
     } else {
       const b = current!;
       if (c.high > b.high) b.high = c.high;
       if (c.low < b.low) b.low = c.low;
       b.close = c.close;
-      b.volume += c.volume;
+      b.volume += volume;
     }
   }
   return out;

@@ -30,6 +30,36 @@ describe("aggregate", () => {
     expect(aggregateCandles([c(0, 1, 2, 1, 2, 1), c(10, 3, 4, 3, 4, 1)], 5).map((b) => b.openTimeMs / M)).toEqual([0, 10]);
   });
 
+  test("a candle out of order still starts its own bucket, as placing each candle by division does", () => {
+    // The per-candle rule the boundary check replaces: a new bucket whenever a candle's bucket differs.
+    const byDivision = (candles: RawCandle[], interval: number) => {
+      const size = interval * M;
+      const out: RawCandle[] = [];
+      let open = Number.NaN;
+      for (const x of candles) {
+        if (!(x.volume > 0)) continue;
+        const o = x.openTimeMs - (x.openTimeMs % size);
+        if (o !== open) {
+          out.push({ ...x, openTimeMs: o });
+          open = o;
+        } else {
+          const b = out[out.length - 1]!;
+          b.high = Math.max(b.high, x.high);
+          b.low = Math.min(b.low, x.low);
+          b.close = x.close;
+          b.volume += x.volume;
+        }
+      }
+      return out;
+    };
+    let seed = 3;
+    const next = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    for (let round = 0; round < 200; round++) {
+      const candles = Array.from({ length: 40 }, () => c(Math.floor(next() * 30), 1 + next(), 3, 0.5, 2, next() < 0.2 ? 0 : next()));
+      for (const interval of [1, 5, 7]) expect(aggregateCandles(candles, interval)).toEqual(byDivision(candles, interval));
+    }
+  });
+
   test("sortUnique orders by open time and keeps one candle per open time", () => {
     const out = sortUnique([c(2, 1, 1, 1, 1, 1), c(0, 1, 1, 1, 1, 1), c(2, 2, 2, 2, 2, 2), c(1, 1, 1, 1, 1, 1)]);
     expect(out.map((x) => x.openTimeMs / M)).toEqual([0, 1, 2]);
