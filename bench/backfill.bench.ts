@@ -168,7 +168,11 @@ settle_seconds: 5`),
   const counting: FetchFn = (input, init) => {
     const url = String(input instanceof Request ? input.url : input);
     const exchange = EXCHANGES.find((e) => url.startsWith(`${sim.baseUrls[e]}/`));
-    if (exchange) calls.urls.set(exchange, [...(calls.urls.get(exchange) ?? []), url]);
+    if (exchange) {
+      let list = calls.urls.get(exchange);
+      if (!list) calls.urls.set(exchange, (list = []));
+      list.push(url);
+    }
     if (url.includes("/kraken/0/public/Trades")) calls.trades++;
     else if (url.includes("/kraken/0/public/OHLC")) calls.ohlc++;
     return fetch(input, init);

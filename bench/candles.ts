@@ -1,28 +1,19 @@
 /** Deterministic synthetic candles for the benchmarks: the same data on every run. */
 import type { Candle, ExchangeId, RawCandle } from "../src/domain/candle.ts";
+import { compareRows, CSV_HEADER, csvFileName, renderRow } from "../src/sinks/csv-format.ts";
+import { createPrng } from "../src/simulator/noise.ts";
 
 export const MINUTE_MS = 60_000;
 /** Where the synthetic series start: a few minutes past midnight, so the first bucket of most intervals is partial. */
 export const SERIES_START_MS = Date.UTC(2024, 0, 1, 0, 3);
 
-/** mulberry32: small, fast, seeded. */
-export function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `count` consecutive 1-minute candles of one series, sorted, prices on a 0.01 grid, about 5% of
  * minutes quiet (volume 0, all prices at the previous close, as Binance sends them).
  */
 export function minuteCandles(count: number, seed = 1, startMs = SERIES_START_MS): RawCandle[] {
-  const random = createRandom(seed);
+  const random = createPrng(seed);
   const out: RawCandle[] = new Array(count);
   let close = 30_000;
   for (let i = 0; i < count; i++) {
@@ -54,5 +45,23 @@ export function saveableCandles(exchanges: readonly ExchangeId[], coins: number,
       }
     }
   }
+  return out;
+}
+
+/**
+ * The CSV files candles make, as the format defines them (a file per day, rows by time then coin),
+ * rendered with the format's functions but not through the sink: what the CSV sink must leave, and
+ * what the ccxt baseline writes.
+ */
+export function renderCsvFiles(candles: readonly Candle[]): Map<string, string> {
+  const byFile = new Map<string, Candle[]>();
+  for (const c of candles) {
+    const name = csvFileName(c.exchange, c.intervalMinutes, c.openTimeMs);
+    let list = byFile.get(name);
+    if (!list) byFile.set(name, (list = []));
+    list.push(c);
+  }
+  const out = new Map<string, string>();
+  for (const [name, list] of byFile) out.set(name, CSV_HEADER + "\n" + [...list].sort(compareRows).map(renderRow).join("\n") + "\n");
   return out;
 }

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import ccxt, { type Exchange, type OHLCV, type Trade } from "ccxt";
 import type { Candle, ExchangeId } from "../src/domain/candle.ts";
 import type { Market } from "../src/exchanges/types.ts";
-import { compareRows, CSV_HEADER, csvFileName, renderRow } from "../src/sinks/csv-format.ts";
 import type { SimServiceId } from "../src/simulator/server.ts";
+import { renderCsvFiles } from "./candles.ts";
 
 const MINUTE = 60_000;
 /** The same look-back our pipeline takes for the close before the first bucket. */
@@ -157,14 +157,7 @@ export function toCandles(exchange: ExchangeId, coin: string, minutes: readonly 
 
 /** One CSV file per day, rows by time then coin, as the CSV sink lays them out. */
 export function writeCsv(directory: string, candles: readonly Candle[]): void {
-  const byFile = new Map<string, Candle[]>();
-  for (const c of candles) {
-    const name = csvFileName(c.exchange, c.intervalMinutes, c.openTimeMs);
-    let list = byFile.get(name);
-    if (!list) byFile.set(name, (list = []));
-    list.push(c);
-  }
-  for (const [name, list] of byFile) writeFileSync(join(directory, name), CSV_HEADER + "\n" + list.sort(compareRows).map(renderRow).join("\n") + "\n");
+  for (const [name, text] of renderCsvFiles(candles)) writeFileSync(join(directory, name), text);
 }
 
 export async function runCcxtBackfill(options: CcxtRunOptions): Promise<CcxtRun> {

@@ -7,10 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Candle, ExchangeId } from "../src/domain/candle.ts";
 import { createMemoryLogger } from "../src/log.ts";
-import { compareRows, CSV_HEADER, csvFileName, renderRow } from "../src/sinks/csv-format.ts";
 import { createCsvSink } from "../src/sinks/csv.ts";
 import type { CandleSink } from "../src/sinks/types.ts";
-import { saveableCandles } from "./candles.ts";
+import { renderCsvFiles, saveableCandles } from "./candles.ts";
 import { compare, type TimingOptions } from "./compare.ts";
 import { type BenchContext, check, fmtBytes, fmtMs, fmtRate, fmtRatio, type Section } from "./results.ts";
 
@@ -23,27 +22,13 @@ export interface CsvCase {
   bytes: number;
 }
 
-/** The files as the format defines them, rendered independently of the sink's code path. */
-function expectedFiles(candles: readonly Candle[]): Map<string, string> {
-  const byFile = new Map<string, Candle[]>();
-  for (const c of candles) {
-    const name = csvFileName(c.exchange, c.intervalMinutes, c.openTimeMs);
-    let list = byFile.get(name);
-    if (!list) byFile.set(name, (list = []));
-    list.push(c);
-  }
-  const out = new Map<string, string>();
-  for (const [name, list] of byFile) out.set(name, CSV_HEADER + "\n" + [...list].sort(compareRows).map(renderRow).join("\n") + "\n");
-  return out;
-}
-
 function readDir(dir: string): Map<string, string> {
   return new Map(readdirSync(dir).sort().map((n) => [n, readFileSync(join(dir, n), "utf8")]));
 }
 
 export async function prepareCsv(coinsPerExchange: number, minutes: number): Promise<CsvCase> {
   const candles = saveableCandles(EXCHANGES, coinsPerExchange, minutes);
-  const expected = expectedFiles(candles);
+  const expected = renderCsvFiles(candles);
   const dir = mkdtempSync(join(tmpdir(), "ci-bench-csv-"));
   try {
     const sink = createCsvSink({ directory: dir, logger: createMemoryLogger() });

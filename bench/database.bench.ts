@@ -5,13 +5,13 @@
  */
 import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres, { type Sql } from "postgres";
 import { candleEndMs, type Candle, EXCHANGE_NAMES, type ExchangeId } from "../src/domain/candle.ts";
 import { createMemoryLogger } from "../src/log.ts";
 import { createDatabaseSink, type DatabaseSink } from "../src/sinks/database.ts";
+import { tcpReachable } from "../tests/db/servers.ts";
 import { saveableCandles } from "./candles.ts";
 import { compare, type TimingOptions } from "./compare.ts";
 import { type BenchContext, check, fmtMs, fmtRate, fmtRatio, type Section } from "./results.ts";
@@ -22,16 +22,7 @@ const COLUMNS = `exchange, coin, "timestamp", open_price, high_price, low_price,
 
 export function postgresReachable(): Promise<boolean> {
   const url = new URL(POSTGRES_SERVER);
-  return new Promise((resolve) => {
-    const socket = connect({ host: url.hostname, port: Number(url.port || 5432) });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1500, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
+  return tcpReachable(url.hostname, Number(url.port || 5432));
 }
 
 export function uniqueDatabaseName(): string {

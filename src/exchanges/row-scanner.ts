@@ -41,7 +41,7 @@ const BACKSLASH = 92;
 export function scanRows(text: string, from: number, shape: RowShape, emit: (values: Float64Array) => void): number | undefined {
   const { columns, pick } = shape;
   const values = new Float64Array(pick.length);
-  const slotOf = new Int32Array(columns.length + 1).fill(-1);
+  const slotOf = new Int32Array(columns.length).fill(-1);
   for (let s = 0; s < pick.length; s++) slotOf[pick[s]!] = s;
   const n = text.length;
   let i = from;
@@ -102,8 +102,7 @@ export function scanRows(text: string, from: number, shape: RowShape, emit: (val
       } else {
         return undefined;
       }
-      const slot = column <= columns.length ? slotOf[column]! : -1;
-      if (slot >= 0) values[slot] = value;
+      if (column < columns.length && slotOf[column]! >= 0) values[slotOf[column]!] = value;
       column++;
       const next = text.charCodeAt(i);
       i++;

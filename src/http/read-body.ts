@@ -3,14 +3,15 @@ export class BodyTooLarge extends Error {}
 
 /** Reads a response body as text, refusing (and cancelling) past `maxBytes`. */
 export async function readBodyText(response: Response, maxBytes: number, signal?: AbortSignal): Promise<string> {
-  const declared = Number(response.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > maxBytes) {
+  const length = response.headers.get("content-length");
+  const declared = length === null || response.headers.has("transfer-encoding") ? Number.NaN : Number(length);
+  if (declared > maxBytes) {
     await response.body?.cancel().catch(() => {});
     throw new BodyTooLarge();
   }
   if (!response.body) return "";
   // With a declared length within the limit, HTTP framing holds the body to it: read it natively.
-  if (Number.isFinite(declared) && response.headers.has("content-length") && !response.headers.has("transfer-encoding")) return response.text();
+  if (Number.isFinite(declared)) return response.text();
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -157,8 +157,9 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
    */
   function sortedUniqueRows<R extends { candle: Candle }>(rows: R[]): R[] {
     const coins = [...new Set(rows.map((r) => r.candle.coin))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const maxTime = rows.reduce((m, r) => Math.max(m, Math.abs(r.candle.openTimeMs)), 0);
-    if (!Number.isSafeInteger(maxTime * coins.length + coins.length) || !rows.every((r) => Number.isSafeInteger(r.candle.openTimeMs))) {
+    // Every time an integer and every key exact (NaN fails the check, so it takes the comparator).
+    const maxTime = rows.reduce((m, r) => (Number.isInteger(r.candle.openTimeMs) ? Math.max(m, Math.abs(r.candle.openTimeMs)) : Number.NaN), 0);
+    if (!Number.isSafeInteger(maxTime * coins.length + coins.length)) {
       const sorted = [...rows].sort((a, b) => compareRows(a.candle, b.candle));
       return sorted.filter((r, i) => i === 0 || compareRows(r.candle, sorted[i - 1]!.candle) !== 0);
     }

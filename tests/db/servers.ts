@@ -19,7 +19,8 @@ export const SERVER_URLS = {
 
 const LABELS: Record<Dialect, string> = { postgres: "PostgreSQL", mysql: "MySQL/MariaDB", sqlite: "SQLite" };
 
-function probe(host: string, port: number): Promise<boolean> {
+/** Whether something accepts a TCP connection at host:port within 1.5 s. */
+export function tcpReachable(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = tcpConnect({ host, port });
     const done = (ok: boolean) => {
@@ -37,7 +38,7 @@ export async function serverAvailable(dialect: Dialect): Promise<boolean> {
   if (dialect === "sqlite") return true;
   const url = new URL(SERVER_URLS[dialect]);
   const port = Number(url.port || (dialect === "postgres" ? 5432 : 3306));
-  if (await probe(url.hostname, port)) return true;
+  if (await tcpReachable(url.hostname, port)) return true;
   const message = `${LABELS[dialect]} at ${url.hostname}:${port} is unreachable`;
   if (process.env.CI) throw new Error(`${message}, and CI requires it`);
   console.warn(`skipping the ${LABELS[dialect]} database tests: ${message}`);

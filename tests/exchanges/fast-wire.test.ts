@@ -10,6 +10,7 @@ import { kucoin } from "../../src/exchanges/kucoin.ts";
 import { poloniex } from "../../src/exchanges/poloniex.ts";
 import type { Market } from "../../src/exchanges/types.ts";
 import { fastWire } from "../../src/exchanges/wire.ts";
+import { createPrng } from "../../src/simulator/noise.ts";
 import { fixture } from "./fixture.ts";
 
 const market: Market = { coin: "BTC", symbol: "XXBTZUSD", quote: "USD" };
@@ -37,16 +38,8 @@ const ODD_VALUES: unknown[] = [
   "12345678901234567", "1717200000", "+1", "--1",
 ];
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers, so a failure can be replayed. */
+const random = createPrng;
 
 function outcome(parse: (body: unknown) => unknown, body: unknown): { ok: unknown } | { error: string } {
   try {
