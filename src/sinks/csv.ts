@@ -11,7 +11,7 @@ import { type BucketRange, missingRuns } from "../domain/gaps.ts";
 import { formatInterval } from "../domain/interval.ts";
 import { describeError, SinkError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { compareRows, CSV_HEADER, csvFileName, parseCsvFileName, parseRow, renderRow, type CsvRow } from "./csv-format.ts";
+import { compareRows, CSV_HEADER, CsvBytes, csvFileName, parseCsvFileName, parseRow, renderRow, type CsvRow } from "./csv-format.ts";
 import type { CandleSink } from "./types.ts";
 
 export interface CsvSinkOptions {
@@ -111,17 +111,25 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
     return map;
   }
 
-  async function writeFileRows(name: string, rows: { candle: Candle; line: string }[]): Promise<number> {
+  /** The rows as file text: a header first when asked, then one line per candle. */
+  function renderLines(candles: readonly Candle[], header: boolean): Uint8Array {
+    const out = new CsvBytes(candles.length * 100 + 128);
+    if (header) out.text(CSV_HEADER + "\n");
+    for (const c of candles) out.row(c);
+    return out.bytes();
+  }
+
+  async function writeFileRows(name: string, candles: Candle[]): Promise<number> {
     const path = pathOf(name);
     const state = await fileState(name);
-    const unique = sortedUniqueRows(rows);
+    const unique = sortedUnique(candles);
     if (state.last === undefined && !(await exists(path))) {
-      await atomicWrite(path, CSV_HEADER + "\n" + unique.map((r) => r.line).join("\n") + "\n");
-      state.last = unique[unique.length - 1]!.candle;
+      await atomicWrite(path, renderLines(unique, true));
+      state.last = unique[unique.length - 1]!;
       return unique.length;
     }
-    if (state.last === undefined || compareRows(unique[0]!.candle, state.last) > 0) {
-      const chunk = unique.map((r) => r.line).join("\n") + "\n";
+    if (state.last === undefined || compareRows(unique[0]!, state.last) > 0) {
+      const chunk = renderLines(unique, false);
       const before = (await stat(path)).size;
       try {
         await appendFile(path, chunk);
@@ -130,7 +138,7 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
         await truncate(path, before).catch(() => {});
         throw error;
       }
-      state.last = unique[unique.length - 1]!.candle;
+      state.last = unique[unique.length - 1]!;
       return unique.length;
     }
     // A late row: merge into the file, new values winning, and replace it atomically.
@@ -138,10 +146,10 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
     const merged = new Map<string, { openTimeMs: number; coin: string; line: string }>();
     for (const r of existing) merged.set(`${r.openTimeMs}|${r.coin}`, r);
     let added = 0;
-    for (const r of unique) {
-      const k = `${r.candle.openTimeMs}|${r.candle.coin}`;
+    for (const c of unique) {
+      const k = `${c.openTimeMs}|${c.coin}`;
       if (!merged.has(k)) added++;
-      merged.set(k, { openTimeMs: r.candle.openTimeMs, coin: r.candle.coin, line: r.line });
+      merged.set(k, { openTimeMs: c.openTimeMs, coin: c.coin, line: renderRow(c) });
     }
     const sorted = [...merged.values()].sort(compareRows);
     await atomicWrite(path, CSV_HEADER + "\n" + sorted.map((r) => r.line).join("\n") + "\n");
@@ -151,40 +159,41 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
   }
 
   /**
-   * The rows in file order (time, then coin), the first of any repeated key kept. With a numeric key
-   * per row (time × coins + the coin's rank) the sort needs no comparator calls, which a backfill's
-   * thousands of rows per file made a noticeable cost; keys beyond 2^53 take the comparator.
+   * The candles in file order (time, then coin), the first of any repeated key kept. With a numeric
+   * key per row (time × coins + the coin's rank) the sort needs no comparator calls, which a
+   * backfill's thousands of rows per file made a noticeable cost; keys beyond 2^53 take the comparator.
    */
-  function sortedUniqueRows<R extends { candle: Candle }>(rows: R[]): R[] {
-    const coins = [...new Set(rows.map((r) => r.candle.coin))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  function sortedUnique(rows: Candle[]): Candle[] {
+    const coins = [...new Set(rows.map((r) => r.coin))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     // Every time an integer and every key exact (NaN fails the check, so it takes the comparator).
-    const maxTime = rows.reduce((m, r) => (Number.isInteger(r.candle.openTimeMs) ? Math.max(m, Math.abs(r.candle.openTimeMs)) : Number.NaN), 0);
+    const maxTime = rows.reduce((m, r) => (Number.isInteger(r.openTimeMs) ? Math.max(m, Math.abs(r.openTimeMs)) : Number.NaN), 0);
     if (!Number.isSafeInteger(maxTime * coins.length + coins.length)) {
-      const sorted = [...rows].sort((a, b) => compareRows(a.candle, b.candle));
-      return sorted.filter((r, i) => i === 0 || compareRows(r.candle, sorted[i - 1]!.candle) !== 0);
+      const sorted = [...rows].sort(compareRows);
+      return sorted.filter((r, i) => i === 0 || compareRows(r, sorted[i - 1]!) !== 0);
     }
     const rank = new Map(coins.map((c, i) => [c, i]));
-    const byKey = new Map<number, R>();
+    const byKey = new Map<number, Candle>();
     const keys = new Float64Array(rows.length);
     let n = 0;
     for (const r of rows) {
-      const key = r.candle.openTimeMs * coins.length + rank.get(r.candle.coin)!;
+      const key = r.openTimeMs * coins.length + rank.get(r.coin)!;
       if (byKey.has(key)) continue;
       byKey.set(key, r);
       keys[n++] = key;
     }
     const order = keys.subarray(0, n).sort();
-    const out: R[] = new Array(n);
+    const out: Candle[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = byKey.get(order[i]!)!;
     return out;
   }
 
-  async function atomicWrite(path: string, content: string): Promise<void> {
+  async function atomicWrite(path: string, content: string | Uint8Array): Promise<void> {
     const tmp = `${path}.tmp-${process.pid}`;
     try {
       const fd = openSync(tmp, "w");
       try {
-        writeSync(fd, content);
+        const bytes = typeof content === "string" ? Buffer.from(content) : content;
+        for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
@@ -226,18 +235,18 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
       }
     },
     async write(candles) {
-      const byFile = new Map<string, { candle: Candle; line: string }[]>();
+      const byFile = new Map<string, Candle[]>();
       for (const c of candles) {
         const name = csvFileName(c.exchange, c.intervalMinutes, c.openTimeMs);
         let list = byFile.get(name);
         if (!list) byFile.set(name, (list = []));
-        list.push({ candle: c, line: renderRow(c) });
+        list.push(c);
       }
       // The series' last positions as the files hold them before this write (read once; reading
       // them after would read back every row just written).
       const positionMaps = new Map<string, Map<string, SeriesPosition>>();
       for (const rows of byFile.values()) {
-        const { exchange, intervalMinutes } = rows[0]!.candle;
+        const { exchange, intervalMinutes } = rows[0]!;
         const key = `${exchange}|${intervalMinutes}`;
         if (positionMaps.has(key)) continue;
         try {
@@ -256,8 +265,8 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
           throw new SinkError(`CSV write to ${pathOf(name)} failed: ${describeError(error)}`, { cause: error });
         }
         // One file holds one exchange and interval.
-        const map = positionMaps.get(`${rows[0]!.candle.exchange}|${rows[0]!.candle.intervalMinutes}`)!;
-        for (const { candle } of rows) {
+        const map = positionMaps.get(`${rows[0]!.exchange}|${rows[0]!.intervalMinutes}`)!;
+        for (const candle of rows) {
           const current = map.get(candle.coin);
           if (!current || candle.openTimeMs >= current.openTimeMs) map.set(candle.coin, { openTimeMs: candle.openTimeMs, close: candle.close });
         }

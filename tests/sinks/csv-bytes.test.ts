@@ -1,0 +1,72 @@
+import { describe, expect, test } from "bun:test";
+import { type Candle, EXCHANGE_NAMES, type ExchangeId } from "../../src/domain/candle.ts";
+import { CsvBytes, formatNumber, renderRow } from "../../src/sinks/csv-format.ts";
+import { createPrng } from "../../src/simulator/noise.ts";
+
+const EXCHANGES = Object.keys(EXCHANGE_NAMES) as ExchangeId[];
+const decoder = new TextDecoder();
+
+/** The text `renderRow` gives, one line per candle: what CsvBytes must write byte for byte. */
+const reference = (candles: readonly Candle[]) => candles.map((c) => renderRow(c) + "\n").join("");
+
+function rendered(candles: readonly Candle[], capacity?: number): string {
+  const out = new CsvBytes(capacity);
+  for (const c of candles) out.row(c);
+  return decoder.decode(out.bytes());
+}
+
+/** Numbers of every kind a candle can hold: exchange decimals, sums with float noise, tiny, huge, negative. */
+function numberSamples(random: () => number): number[] {
+  const fixed = [0, -0, 1, 0.1, 0.3, 0.1 + 0.2, 1e-6, 1e-7, 5e-9, 1.5e-7, 0.00000123, 0.00000999, 9_999_999.99999999, 1_234_567.12345678, 12_345_678.1234567, 99_999_999.9, 1e15, 1e21, 1e25, 123e-20, 2 ** 53, 2 ** 53 + 2, 4.717099999999999, 3.2849000000000004, -42.5, -0.000001, Number.MIN_VALUE, Number.MAX_VALUE, 67510.01, 0.07];
+  const out = [...fixed];
+  for (let i = 0; i < 40_000; i++) {
+    const places = Math.floor(random() * 11);
+    const magnitude = 10 ** Math.floor(random() * 12 - 4);
+    const decimal = Number((random() * magnitude).toFixed(places));
+    switch (i % 5) {
+      case 0: out.push(decimal); break; // as an exchange sends it
+      case 1: out.push(decimal + Number((random() * magnitude).toFixed(places))); break; // a sum (volumes)
+      case 2: out.push(random() * magnitude); break; // any double
+      case 3: out.push(-decimal); break;
+      default: out.push(decimal * 10 ** Math.floor(random() * 40 - 20)); // far from the fast path's range
+    }
+  }
+  return out;
+}
+
+describe("CSV rows rendered into bytes", () => {
+  test("every number is written as formatNumber writes it", () => {
+    const random = createPrng(11);
+    const values = numberSamples(random);
+    const base: Candle = { exchange: "binance", coin: "BTC", intervalMinutes: 1, openTimeMs: Date.UTC(2024, 0, 1), open: 1, high: 1, low: 1, close: 1, volume: 1, filled: false };
+    const candles = values.map((v, i): Candle => ({ ...base, open: v, high: values[(i + 1) % values.length]!, low: values[(i + 7) % values.length]!, close: v, volume: Math.abs(v) }));
+    const lines = rendered(candles).split("\n");
+    for (let i = 0; i < candles.length; i++) {
+      const fields = lines[i]!.split(",");
+      if (fields[3] !== formatNumber(candles[i]!.open)) expect(`${candles[i]!.open} → ${fields[3]}`).toBe(`${candles[i]!.open} → ${formatNumber(candles[i]!.open)}`);
+    }
+    expect(rendered(candles)).toBe(reference(candles));
+  });
+
+  test("rows equal renderRow's for any exchange, coin, interval and instant, across buffer growth", () => {
+    const random = createPrng(5);
+    const coins = ["BTC", "ETH", "1INCH", "ÆTH", "币安", "X".repeat(300)];
+    const instants = [0, -60_000, Date.UTC(-1, 5, 1, 12), Date.UTC(9999, 11, 31, 23, 58), Date.UTC(10000, 0, 1), 8.64e15 - 60_000 * 10080, 1717200000123];
+    const candles: Candle[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      const intervalMinutes = [1, 5, 7, 60, 1440, 10080][i % 6]!;
+      const openTimeMs = i < instants.length ? instants[i]! : Date.UTC(2020, 0, 1) + Math.floor(random() * 5 * 365 * 1440) * 60_000 + (i % 11 === 0 ? Math.floor(random() * 60_000) : 0);
+      const price = Number((random() * 10 ** Math.floor(random() * 8)).toFixed(Math.floor(random() * 9)));
+      candles.push({ exchange: EXCHANGES[i % EXCHANGES.length]!, coin: coins[i % coins.length]!, intervalMinutes, openTimeMs, open: price, high: price * 1.01, low: price / 1.01, close: price + 0.1, volume: random() * 100, filled: i % 3 === 0 });
+    }
+    // A tiny first buffer grows many times; a large one never does.
+    expect(rendered(candles, 16)).toBe(reference(candles));
+    expect(rendered(candles, 1 << 23)).toBe(reference(candles));
+  });
+
+  test("an instant a Date cannot hold throws, as renderRow does", () => {
+    const c: Candle = { exchange: "kraken", coin: "BTC", intervalMinutes: 1, openTimeMs: 8.64e15 + 1000, open: 1, high: 1, low: 1, close: 1, volume: 1, filled: false };
+    expect(() => renderRow(c)).toThrow(RangeError);
+    expect(() => rendered([c])).toThrow(RangeError);
+  });
+});
