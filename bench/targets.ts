@@ -12,6 +12,9 @@ function target(name: string, value: number | undefined, pass: (v: number) => bo
   return { target: name, pass: pass(value), measured: show(value) };
 }
 
+/** The first run's figure beside a median of several runs. */
+const first = (share: number | undefined) => (share === undefined ? "" : ` (median of the runs; the first, in a fresh process: ${fmtPct(share)})`);
+
 export function evaluateTargets(f: Figures, only?: readonly string[]): TargetResult[] {
   const wanted = (section: string) => only === undefined || only.includes(section);
   const out: TargetResult[] = [];
@@ -29,7 +32,7 @@ export function evaluateTargets(f: Figures, only?: readonly string[]): TargetRes
     for (const e of EXCHANGES) {
       const what = e === "kraken" ? "calls/s per pair against 1 call/s per pair (its history comes from Trades)" : "candles/s against its ceiling";
       const floor = f[`e2e.${e}.floorShare`];
-      out.push(target(`Backfill: ${e} ≥ 80% of its rate-limit ceiling, ${what}`, f[`e2e.${e}.share`], (v) => v >= 0.8, (v) => `${fmtPct(v)} into CSV${f[`e2e.${e}.sharePg`] === undefined ? "" : `, ${fmtPct(f[`e2e.${e}.sharePg`]!)} into PostgreSQL`}${floor === undefined ? "" : ` (the floor on this machine, its requests fetched and dropped: ${fmtPct(floor)})`}`));
+      out.push(target(`Backfill: ${e} ≥ 80% of its rate-limit ceiling, ${what}`, f[`e2e.${e}.share`], (v) => v >= 0.8, (v) => `${fmtPct(v)} into CSV${first(f[`e2e.${e}.shareFirst`])}${f[`e2e.${e}.sharePg`] === undefined ? "" : `, ${fmtPct(f[`e2e.${e}.sharePg`]!)} into PostgreSQL${first(f[`e2e.${e}.sharePgFirst`])}`}${floor === undefined ? "" : ` (the floor on this machine, its requests fetched and dropped: ${fmtPct(floor)})`}`));
     }
     out.push(target("Backfill: no rate-limit refusal served by the simulator (ours and ccxt)", f["e2e.refusals"], (v) => v === 0, (v) => (v === 0 ? "none" : `${v} exchange runs were refused (see the backfill notes)`)));
   }
