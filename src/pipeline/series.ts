@@ -1,6 +1,7 @@
 /** Turns fetched windows of one series into saveable candles: aggregate, feed forward, check. Pure. */
 import { aggregateCandles } from "../domain/aggregate.ts";
 import type { Candle, ExchangeId, RawCandle } from "../domain/candle.ts";
+import { round15 } from "../domain/decimal.ts";
 import { feedForward } from "../domain/feed-forward.ts";
 import { bucketOpen } from "../domain/interval.ts";
 import { candleProblem } from "../domain/quality.ts";
@@ -68,7 +69,7 @@ export function buildWindowCandles(
       high: c.high,
       low: c.low,
       close: c.close,
-      volume: Number(c.volume.toPrecision(15)),
+      volume: round15(c.volume),
       filled: c.filled,
       exchange: state.exchange,
       coin: state.coin,

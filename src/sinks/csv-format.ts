@@ -1,5 +1,6 @@
 /** The CSV layout of SPEC section 5, pure: file names, header, row rendering and parsing. */
 import { type Candle, candleEndMs, EXCHANGE_NAMES, type ExchangeId } from "../domain/candle.ts";
+import { shortDecimalDigits } from "../domain/decimal.ts";
 import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
 
 export const CSV_HEADER = "TimeStamp,Exchange,Coin,OpenPrice,HighPrice,LowPrice,ClosePrice,Volume,Bucket_Interval";
@@ -215,8 +216,8 @@ export class CsvBytes {
       return;
     }
     const a = value < 0 ? -value : value;
-    const scaled = Math.round(a * 1e8);
-    if (!(a >= 1e-6 && scaled <= 999_999_999_999_999 && scaled / 1e8 === a)) {
+    const scaled = a >= 1e-6 ? shortDecimalDigits(a) : -1;
+    if (scaled < 0) {
       this.ascii(formatNumber(value));
       return;
     }
