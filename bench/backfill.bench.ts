@@ -96,6 +96,8 @@ export interface OurExchangeRun {
   counters: SimCounters;
   /** CPU time (user + system) our process had used since the start when this exchange finished. */
   cpuMsAtDone: number;
+  /** CPU time the simulator process had used since the start when this exchange finished. */
+  simCpuMsAtDone: number;
 }
 
 export interface OurRun {
@@ -193,14 +195,17 @@ settle_seconds: 5`),
     const runtimes = runtime.adapters.map((adapter) => ({ adapter, client: runtime.clients.get(adapter.id)!, markets: markets.get(adapter.id)! }));
     const doneAt = new Map<string, number>();
     const cpuAt = new Map<string, number>();
+    const simCpuAt = new Map<string, number>();
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
+    const simCpu0 = sim.cpuMs();
     const progress: Progress = {
       setTotal() {},
       add(key) {
         doneAt.set(key, performance.now() - t0);
         const used = process.cpuUsage(cpu0);
         cpuAt.set(key, (used.user + used.system) / 1000);
+        simCpuAt.set(key, sim.cpuMs() - simCpu0);
       },
       finish() {},
     };
@@ -227,6 +232,7 @@ settle_seconds: 5`),
         krakenOhlcCalls: exchange === "kraken" ? calls.ohlc : 0,
         counters,
         cpuMsAtDone: cpuAt.get(exchange) ?? Number.NaN,
+        simCpuMsAtDone: simCpuAt.get(exchange) ?? Number.NaN,
       };
     });
     return { sink: "csvDirectory" in store ? "csv" : "database", exchanges: runs, setupMs, markets, reports, urls: calls.urls, warnings: lines.filter((l) => / (warn|error) /.test(l)) };
@@ -465,7 +471,7 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
     const cpuShare = fastDone.cpuMsAtDone / fastDone.elapsedMs;
     const neededMs = Math.max(...fast.map((e) => e.written / ceilingCandlesPerSecond(e.exchange, coins))) * 1000;
     section.notes.push(
-      `Where the time goes (ours → CSV, the median run${csvRuns.length > 1 ? ` of ${csvRuns.length}` : ""}): when ${fast.map((e) => e.exchange).join(", ")} were all saved (${fmtMs(fastDone.elapsedMs)} in), our process had used ${fmtMs(fastDone.cpuMsAtDone)} of CPU (${fmtPct(cpuShare)} of that time) for their ${fastCandles.toLocaleString("en-US")} candles and Kraken's first pages: ${((fastDone.cpuMsAtDone * 1000) / fastCandles).toFixed(1)} µs per candle on its one JavaScript thread. At their ceilings, side by side, those candles need ${fmtMs(neededMs)} of requests. ${cpuShare >= 0.6 ? "These three are bound by our CPU (reading the pages, building the candles, rendering and writing the CSV), not by their rate limits." : "Here our CPU is not saturated: round trips (20–50 ms each, slice after slice) weigh more than the rate limits."} Their workload is small (${fast.map((e) => `${e.exchange} ${e.requests}`).join(", ")} requests): each fits in one window of its exchange's limit, so the limiter sends it at once.`,
+      `Where the time goes (ours → CSV, the median run${csvRuns.length > 1 ? ` of ${csvRuns.length}` : ""}): when ${fast.map((e) => e.exchange).join(", ")} were all saved (${fmtMs(fastDone.elapsedMs)} in), our process had used ${fmtMs(fastDone.cpuMsAtDone)} of CPU (${fmtPct(cpuShare)} of that time) for their ${fastCandles.toLocaleString("en-US")} candles and Kraken's first pages: ${((fastDone.cpuMsAtDone * 1000) / fastCandles).toFixed(1)} µs per candle on its one JavaScript thread. At their ceilings, side by side, those candles need ${fmtMs(neededMs)} of requests. ${cpuShare >= 0.6 ? "These three are bound by our CPU (reading the pages, building the candles, rendering and writing the CSV), not by their rate limits." : "Here our CPU is not saturated: round trips (20–50 ms each, slice after slice) weigh more than the rate limits."} Their workload is small (${fast.map((e) => `${e.exchange} ${e.requests}`).join(", ")} requests): each fits in one window of its exchange's limit, so the limiter sends it at once. By then the simulator process had used ${fmtMs(fastDone.simCpuMsAtDone)} of CPU serving them (its pages are generated per request), so the two processes used ${fmtPct((fastDone.cpuMsAtDone + fastDone.simCpuMsAtDone) / (2 * fastDone.elapsedMs))} of the machine's two cores over that time.`,
     );
     section.notes.push(
       `The floor rows replay, after our first CSV run, the very candle requests it sent to ${fastExchanges.join(", ")}, all at once with plain \`fetch\` and no limiter, reading each body and dropping it: what the simulator (its own process, on the same 2 cores) and loopback allow before any parsing or saving. A share of the ceiling above the floor's is out of reach on this machine whatever the pipeline does; the distance between our time and the floor's is ours.`,

@@ -2,6 +2,7 @@
  * The simulator in a process of its own (`cryptointellect simulate`), as the exchanges are to the
  * pipeline: its CPU is not ours, and what it counts is read from its `/_sim/stats` route.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { SIM_SERVICES, type SimServiceId, type SimStats } from "../src/simulator/server.ts";
@@ -12,7 +13,21 @@ export interface SimulatorProcess {
   url: string;
   baseUrls: Record<SimServiceId, string>;
   stats(): Promise<SimStats>;
+  /** CPU time (user + system) the simulator process has used, from /proc (NaN where there is none). */
+  cpuMs(): number;
   stop(): Promise<void>;
+}
+
+/** CPU time of a process from /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms), or NaN. */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 export interface SimulatorProcessOptions {
@@ -57,6 +72,7 @@ export async function startSimulatorProcess(options: SimulatorProcessOptions = {
       if (!response.ok) throw new Error(`simulator stats: ${response.status}`);
       return (await response.json()) as SimStats;
     },
+    cpuMs: () => processCpuMs(proc.pid),
     async stop() {
       proc.kill("SIGTERM");
       const exited = await Promise.race([proc.exited, Bun.sleep(5000).then(() => undefined)]);
