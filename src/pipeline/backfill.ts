@@ -16,7 +16,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Progress } from "../progress.ts";
 import type { CandleSink } from "../sinks/types.ts";
 import type { ExchangeRuntime } from "./cycle.ts";
-import { baseIntervalFor, fetchRange, type WindowResult } from "./fetch-range.ts";
+import { baseIntervalFor, createTradeCarry, fetchRange, type TradeCarry, type WindowResult } from "./fetch-range.ts";
 import { buildWindowCandles, type SeriesState } from "./series.ts";
 
 export interface BackfillDeps {
@@ -93,6 +93,8 @@ interface SeriesPlan {
   perSink: Map<CandleSink, BucketRange[]>;
   /** Union over sinks: what to fetch. */
   runs: BucketRange[];
+  /** Where the series' trades pager stopped, for the next slice (Kraken's deep history). */
+  tradeCarry: TradeCarry;
 }
 
 export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, options: BackfillOptions, signal?: AbortSignal): Promise<ExchangeBackfillReport> {
@@ -105,7 +107,7 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
   const coins = rt.markets.map((m) => m.coin);
 
   // 1. What each sink lacks, per coin.
-  const plans: SeriesPlan[] = rt.markets.map((market) => ({ market, perSink: new Map(), runs: [] }));
+  const plans: SeriesPlan[] = rt.markets.map((market) => ({ market, perSink: new Map(), runs: [], tradeCarry: createTradeCarry() }));
   for (const sink of deps.sinks) {
     report.written[sink.name] = 0;
     try {
@@ -172,6 +174,7 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
         nowMs: clock.now(),
         now: () => clock.now(),
         deepHistory: true,
+        tradeCarry: f.plan.tradeCarry,
         signal,
       })));
     }

@@ -57,7 +57,24 @@ export interface FetchRangeOptions {
    * when it has one; otherwise that part fails as unreachable. Off for the live cycle.
    */
   deepHistory?: boolean;
+  /**
+   * One series' trade cursor, shared by the consecutive windows of a backfill: where one window's
+   * trades pager stopped (its last page runs past the window's end), the next window goes on, instead
+   * of fetching that page again from its own start.
+   */
+  tradeCarry?: TradeCarry;
   signal?: AbortSignal;
+}
+
+/** What a series' last trades page left over: its trades from `fromMs` on, and its cursor. */
+export interface TradeCarry {
+  left?: { fromMs: number; trades: Trade[]; lastNs: string };
+  /** Trades windows of the series take turns, so each can go on from the one before. */
+  turn: Promise<void>;
+}
+
+export function createTradeCarry(): TradeCarry {
+  return { turn: Promise.resolve() };
 }
 
 /**
@@ -147,17 +164,40 @@ export async function fetchTradeCandles(options: FetchRangeOptions, window: Fetc
   if (!trades) throw new UnreachableRangeError(`${adapter.id} ${market.symbol}`);
   const startMs = window.fromOpenMs;
   const endMs = window.toOpenMs + options.intervalMinutes * MINUTE_MS;
-  // Trades strictly after the cursor: start one nanosecond before the window.
-  let since = (BigInt(startMs) * 1_000_000n - 1n).toString();
-  const kept: Trade[] = [];
-  for (;;) {
-    const page = await client.request(trades.request(market, since), (body) => trades.parse(body, market), signal);
-    for (const t of page.trades) if (t.timeMs >= startMs && t.timeMs < endMs) kept.push(t);
-    const lastTrade = page.trades.at(-1);
-    if (!lastTrade || lastTrade.timeMs >= endMs || page.lastNs === since) break;
-    since = page.lastNs;
+  const carry = options.tradeCarry;
+  let release = () => {};
+  if (carry) {
+    const before = carry.turn;
+    carry.turn = new Promise<void>((resolve) => (release = resolve));
+    await before;
   }
-  return tradesToMinuteCandles(kept);
+  try {
+    const kept: Trade[] = [];
+    // Trades strictly after the cursor: from one nanosecond before the window, or from where the
+    // window before this one stopped, with its trades from this window's start on in hand.
+    let since = (BigInt(startMs) * 1_000_000n - 1n).toString();
+    let last: { trades: Trade[]; lastNs: string } | undefined;
+    const left = carry?.left;
+    if (carry) carry.left = undefined;
+    if (left && left.fromMs === startMs) {
+      since = left.lastNs;
+      for (const t of left.trades) if (t.timeMs < endMs) kept.push(t);
+      // Those trades already reach past this window: nothing to ask for.
+      if ((left.trades.at(-1)?.timeMs ?? Number.NEGATIVE_INFINITY) >= endMs) last = left;
+    }
+    while (last === undefined) {
+      const page = await client.request(trades.request(market, since), (body) => trades.parse(body, market), signal);
+      for (const t of page.trades) if (t.timeMs >= startMs && t.timeMs < endMs) kept.push(t);
+      const lastTrade = page.trades.at(-1);
+      if (!lastTrade || lastTrade.timeMs >= endMs || page.lastNs === since) last = page;
+      else since = page.lastNs;
+    }
+    // The last page's trades past this window are all there are up to its cursor.
+    if (carry) carry.left = { fromMs: endMs, trades: last.trades.filter((t) => t.timeMs >= endMs), lastNs: last.lastNs };
+    return tradesToMinuteCandles(kept);
+  } finally {
+    release();
+  }
 }
 
 /** Fetches every window of the range in order, up to `concurrency` at once; failures come back as results. */

@@ -5,7 +5,7 @@ import type { Market } from "../../src/exchanges/types.ts";
 import { createExchangeClient } from "../../src/http/client.ts";
 import { silentLogger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
-import { baseIntervalFor, fetchRange, planWindows, UnreachableRangeError } from "../../src/pipeline/fetch-range.ts";
+import { baseIntervalFor, createTradeCarry, fetchRange, fetchTradeCandles, planWindows, UnreachableRangeError } from "../../src/pipeline/fetch-range.ts";
 import { simMinute } from "../../src/simulator/market-data.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/server.ts";
 import { createAutoClock } from "../helpers/clocks.ts";
@@ -72,6 +72,62 @@ describe("fetch-range", () => {
       expect(failed).toHaveLength(1);
       expect(failed[0]).toMatchObject({ fromOpenMs: range.fromOpenMs, toOpenMs: range.fromOpenMs + 2 * MINUTE_MS });
       expect(!failed[0]!.ok && failed[0]!.error).toBeInstanceOf(UnreachableRangeError);
+    });
+  });
+
+  describe("Kraken trades over consecutive windows (a backfill's slices), with the cursor carried", () => {
+    const clock = createAutoClock(NOW_MS);
+    let sim: RunningSimulator;
+    let eth: Market;
+    let calls = 0;
+    // Trades pages served (a refusal of the simulator's rate limit, retried, is not a page).
+    const counting: typeof fetch = Object.assign(async (input: string | URL | Request, init?: RequestInit) => {
+      const response = await fetch(input, init);
+      if (String(input instanceof Request ? input.url : input).includes("/Trades") && !(await response.clone().text()).includes("Too many requests")) calls++;
+      return response;
+    }, fetch);
+    const client = () => createExchangeClient({ adapter: kraken, baseUrl: sim.baseUrls.kraken, fetch: counting, clock, logger: silentLogger, metrics: createMetrics() });
+    beforeAll(async () => {
+      sim = startSimulator({ clock });
+      eth = (await client().request(kraken.marketsRequest(), (b) => kraken.parseMarkets(b, ["USD"]))).find((m) => m.coin === "ETH")!;
+    });
+    afterAll(() => sim.stop());
+
+    // Four slices of 720 minutes, two days back: all of it from the trades.
+    const start = bucketOpen(NOW_MS, 1) - 2 * 1440 * MINUTE_MS;
+    const windows = [0, 1, 2, 3].map((i) => ({ fromOpenMs: start + i * 720 * MINUTE_MS, toOpenMs: start + (i * 720 + 719) * MINUTE_MS }));
+    const options = (tradeCarry?: ReturnType<typeof createTradeCarry>) => ({ client: client(), adapter: kraken, market: eth, intervalMinutes: 1, fromOpenMs: start, toOpenMs: windows[3]!.toOpenMs, nowMs: NOW_MS, tradeCarry });
+
+    async function fetchAll(list: typeof windows, tradeCarry?: ReturnType<typeof createTradeCarry>) {
+      calls = 0;
+      const o = options(tradeCarry);
+      // All at once, as a backfill launches its slices; the carry makes them take turns.
+      const candles = await Promise.all(list.map((w) => fetchTradeCandles(o, w)));
+      return { candles, calls };
+    }
+
+    test("each window's candles are the same as when fetched alone, in the Trades calls of a single pass", async () => {
+      const alone = await fetchAll(windows);
+      const carried = await fetchAll(windows, createTradeCarry());
+      expect(carried.candles).toEqual(alone.candles);
+      for (const [i, w] of windows.entries()) {
+        const minutes: number[] = [];
+        for (let t = w.fromOpenMs; t <= w.toOpenMs; t += MINUTE_MS) if (simMinute("kraken", "ETH", t)) minutes.push(t);
+        expect(carried.candles[i]!.map((c) => c.openTimeMs)).toEqual(minutes);
+      }
+      // The four slices cost what one pass over the whole range costs: no page is fetched twice.
+      const whole = await fetchAll([{ fromOpenMs: windows[0]!.fromOpenMs, toOpenMs: windows[3]!.toOpenMs }]);
+      expect(carried.candles.flat()).toEqual(whole.candles[0]!);
+      expect(carried.calls).toBe(whole.calls);
+      expect(carried.calls).toBeLessThan(alone.calls);
+    });
+
+    test("windows that do not follow each other, or come out of order, ignore the carry and stay exact", async () => {
+      const gapped = [windows[0]!, windows[2]!, windows[1]!];
+      const alone = await fetchAll(gapped);
+      const carried = await fetchAll(gapped, createTradeCarry());
+      expect(carried.candles).toEqual(alone.candles);
+      expect(carried.calls).toBe(alone.calls);
     });
   });
 });
