@@ -31,6 +31,14 @@ export interface CcxtExchangeRun {
   /** Kraken: pages of Trades, OHLC calls. */
   tradesCalls: number;
   ohlcCalls: number;
+  /** Kraken: each pair's calls and when its last one returned (from the common start). */
+  krakenPairs: PairCalls[];
+}
+
+/** One Kraken pair's calls in a backfill, and when its last call returned. */
+export interface PairCalls {
+  calls: number;
+  doneMs: number;
 }
 
 export interface CcxtRun {
@@ -187,11 +195,21 @@ export async function runCcxtBackfill(options: CcxtRunOptions): Promise<CcxtRun>
       const ex = instances.get(exchange)!;
       const before = requests.get(exchange)!;
       const calls = { trades: 0, ohlc: 0 };
+      const krakenPairs: PairCalls[] = [];
       const perCoin = await Promise.all(
         options.markets.get(exchange)!.map(async (market) => {
           const symbol = ex.safeMarket(market.symbol).symbol;
           if (!symbol || ex.markets?.[symbol] === undefined) throw new Error(`ccxt ${exchange} does not know the market ${market.symbol}`);
-          const minutes = exchange === "kraken" ? await fetchKrakenMinutes(ex, symbol, startMs, endMs, calls) : await fetchMinutes(ex, exchange, symbol, startMs, endMs);
+          let minutes: OHLCV[];
+          if (exchange === "kraken") {
+            const mine = { trades: 0, ohlc: 0 };
+            minutes = await fetchKrakenMinutes(ex, symbol, startMs, endMs, mine);
+            krakenPairs.push({ calls: mine.trades + mine.ohlc, doneMs: performance.now() - t0 });
+            calls.trades += mine.trades;
+            calls.ohlc += mine.ohlc;
+          } else {
+            minutes = await fetchMinutes(ex, exchange, symbol, startMs, endMs);
+          }
           return toCandles(exchange, market.coin, minutes, options.fromOpenMs, options.toOpenMs);
         }),
       );
@@ -205,6 +223,7 @@ export async function runCcxtBackfill(options: CcxtRunOptions): Promise<CcxtRun>
         requests: requests.get(exchange)! - before,
         tradesCalls: calls.trades,
         ohlcCalls: calls.ohlc,
+        krakenPairs,
       };
     }),
   );

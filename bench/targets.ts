@@ -30,7 +30,7 @@ export function evaluateTargets(f: Figures, only?: readonly string[]): TargetRes
   if (wanted("backfill")) {
     out.push(target("End-to-end backfill ≥ 2× the ccxt baseline overall (into CSV)", f["e2e.ratioOverall"], (v) => v >= 2, (v) => `${fmtRatio(v)} ccxt's candles/s${f["e2e.ratioOverallPg"] === undefined ? "" : ` (into PostgreSQL: ${fmtRatio(f["e2e.ratioOverallPg"])})`}`));
     for (const e of EXCHANGES) {
-      const what = e === "kraken" ? "calls/s per pair against 1 call/s per pair (its history comes from Trades)" : "candles/s against its ceiling";
+      const what = e === "kraken" ? "each pair's calls/s over its own time against 1 call/s per pair (its history comes from Trades)" : "candles/s against its ceiling";
       const floor = f[`e2e.${e}.floorShare`];
       out.push(target(`Backfill: ${e} ≥ 80% of its rate-limit ceiling, ${what}`, f[`e2e.${e}.share`], (v) => v >= 0.8, (v) => `${fmtPct(v)} into CSV${first(f[`e2e.${e}.shareFirst`])}${f[`e2e.${e}.sharePg`] === undefined ? "" : `, ${fmtPct(f[`e2e.${e}.sharePg`]!)} into PostgreSQL${first(f[`e2e.${e}.sharePgFirst`])}`}${floor === undefined ? "" : ` (the floor on this machine, its requests fetched and dropped: ${fmtPct(floor)})`}`));
     }
