@@ -8,10 +8,10 @@ import { appendFile, mkdir, readdir, readFile, rename, stat, truncate, unlink, w
 import { join } from "node:path";
 import type { Candle, ExchangeId, SeriesPosition } from "../domain/candle.ts";
 import { type BucketRange, missingRuns } from "../domain/gaps.ts";
-import { formatInterval } from "../domain/interval.ts";
+import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
 import { describeError, SinkError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { compareRows, CSV_HEADER, CsvBytes, csvFileName, parseCsvFileName, parseRow, renderRow, type CsvRow } from "./csv-format.ts";
+import { compareRows, CSV_HEADER, CsvBytes, csvFileName, fileOrder, parseCsvFileName, parseRow, renderRow, type CsvRow } from "./csv-format.ts";
 import type { CandleSink } from "./types.ts";
 
 export interface CsvSinkOptions {
@@ -122,7 +122,7 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
   async function writeFileRows(name: string, candles: Candle[]): Promise<number> {
     const path = pathOf(name);
     const state = await fileState(name);
-    const unique = sortedUnique(candles);
+    const unique = fileOrder(candles, candles[0]!.intervalMinutes * MINUTE_MS);
     if (state.last === undefined && !(await exists(path))) {
       await atomicWrite(path, renderLines(unique, true));
       state.last = unique[unique.length - 1]!;
@@ -156,35 +156,6 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
     const last = sorted[sorted.length - 1]!;
     state.last = { openTimeMs: last.openTimeMs, coin: last.coin };
     return added;
-  }
-
-  /**
-   * The candles in file order (time, then coin), the first of any repeated key kept. With a numeric
-   * key per row (time × coins + the coin's rank) the sort needs no comparator calls, which a
-   * backfill's thousands of rows per file made a noticeable cost; keys beyond 2^53 take the comparator.
-   */
-  function sortedUnique(rows: Candle[]): Candle[] {
-    const coins = [...new Set(rows.map((r) => r.coin))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    // Every time an integer and every key exact (NaN fails the check, so it takes the comparator).
-    const maxTime = rows.reduce((m, r) => (Number.isInteger(r.openTimeMs) ? Math.max(m, Math.abs(r.openTimeMs)) : Number.NaN), 0);
-    if (!Number.isSafeInteger(maxTime * coins.length + coins.length)) {
-      const sorted = [...rows].sort(compareRows);
-      return sorted.filter((r, i) => i === 0 || compareRows(r, sorted[i - 1]!) !== 0);
-    }
-    const rank = new Map(coins.map((c, i) => [c, i]));
-    const byKey = new Map<number, Candle>();
-    const keys = new Float64Array(rows.length);
-    let n = 0;
-    for (const r of rows) {
-      const key = r.openTimeMs * coins.length + rank.get(r.coin)!;
-      if (byKey.has(key)) continue;
-      byKey.set(key, r);
-      keys[n++] = key;
-    }
-    const order = keys.subarray(0, n).sort();
-    const out: Candle[] = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = byKey.get(order[i]!)!;
-    return out;
   }
 
   async function atomicWrite(path: string, content: string | Uint8Array): Promise<void> {
@@ -235,11 +206,22 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
       }
     },
     async write(candles) {
+      // Candles come in runs of one series and day: a file's name is worked out when the run changes.
       const byFile = new Map<string, Candle[]>();
+      let list: Candle[] = [];
+      let runExchange = "";
+      let runInterval = Number.NaN;
+      let runDay = Number.NaN;
       for (const c of candles) {
-        const name = csvFileName(c.exchange, c.intervalMinutes, c.openTimeMs);
-        let list = byFile.get(name);
-        if (!list) byFile.set(name, (list = []));
+        const day = Math.floor(c.openTimeMs / DAY_MS);
+        if (day !== runDay || c.exchange !== runExchange || c.intervalMinutes !== runInterval) {
+          runDay = day;
+          runExchange = c.exchange;
+          runInterval = c.intervalMinutes;
+          const name = csvFileName(c.exchange, c.intervalMinutes, c.openTimeMs);
+          list = byFile.get(name) ?? [];
+          byFile.set(name, list);
+        }
         list.push(c);
       }
       // The series' last positions as the files hold them before this write (read once; reading
@@ -265,21 +247,16 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
           throw new SinkError(`CSV write to ${pathOf(name)} failed: ${describeError(error)}`, { cause: error });
         }
         // One file holds one exchange and interval.
-        const map = positionMaps.get(`${rows[0]!.exchange}|${rows[0]!.intervalMinutes}`)!;
-        for (const candle of rows) {
-          const current = map.get(candle.coin);
-          if (!current || candle.openTimeMs >= current.openTimeMs) map.set(candle.coin, { openTimeMs: candle.openTimeMs, close: candle.close });
-        }
+        advancePositions(positionMaps.get(`${rows[0]!.exchange}|${rows[0]!.intervalMinutes}`)!, rows);
       }
       return written;
     },
     async missingRanges(exchange, intervalMinutes, coins, fromOpenMs, toOpenMs) {
-      const DAY = 86_400_000;
       const wanted = new Set(coins);
       const saved = new Map<string, number[]>(coins.map((c) => [c, []]));
       try {
         for (const f of await dayFiles(exchange, intervalMinutes)) {
-          if (f.dayMs + DAY <= fromOpenMs || f.dayMs > toOpenMs) continue;
+          if (f.dayMs + DAY_MS <= fromOpenMs || f.dayMs > toOpenMs) continue;
           await repair(pathOf(f.name));
           for (const row of await readRows(pathOf(f.name))) {
             if (wanted.has(row.coin) && row.openTimeMs >= fromOpenMs && row.openTimeMs <= toOpenMs) saved.get(row.coin)!.push(row.openTimeMs);
@@ -304,6 +281,29 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
       positions.clear();
     },
   };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Moves each coin's last position to its latest candle among `rows` (the later one of equal times);
+ * rows come in runs of one coin, so each run costs one map lookup.
+ */
+function advancePositions(map: Map<string, SeriesPosition>, rows: readonly Candle[]): void {
+  let best: Candle | undefined;
+  const flush = () => {
+    if (!best) return;
+    const current = map.get(best.coin);
+    if (!current || best.openTimeMs >= current.openTimeMs) map.set(best.coin, { openTimeMs: best.openTimeMs, close: best.close });
+  };
+  for (const c of rows) {
+    if (best && c.coin !== best.coin) {
+      flush();
+      best = undefined;
+    }
+    if (!best || c.openTimeMs >= best.openTimeMs) best = c;
+  }
+  flush();
 }
 
 async function exists(path: string): Promise<boolean> {

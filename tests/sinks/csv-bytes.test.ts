@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { type Candle, EXCHANGE_NAMES, type ExchangeId } from "../../src/domain/candle.ts";
-import { CsvBytes, formatNumber, renderRow } from "../../src/sinks/csv-format.ts";
+import { compareRows, CsvBytes, fileOrder, formatNumber, renderRow } from "../../src/sinks/csv-format.ts";
 import { createPrng } from "../../src/simulator/noise.ts";
 
 const EXCHANGES = Object.keys(EXCHANGE_NAMES) as ExchangeId[];
@@ -68,5 +68,42 @@ describe("CSV rows rendered into bytes", () => {
     const c: Candle = { exchange: "kraken", coin: "BTC", intervalMinutes: 1, openTimeMs: 8.64e15 + 1000, open: 1, high: 1, low: 1, close: 1, volume: 1, filled: false };
     expect(() => renderRow(c)).toThrow(RangeError);
     expect(() => rendered([c])).toThrow(RangeError);
+  });
+});
+
+describe("file order of a file's rows", () => {
+  type Row = { openTimeMs: number; coin: string; id: number };
+  /** What fileOrder replaces: a stable sort by time then coin, the first of a repeated key kept. */
+  const reference = (rows: readonly Row[]) => {
+    const sorted = [...rows].sort(compareRows);
+    return sorted.filter((r, i) => i === 0 || compareRows(r, sorted[i - 1]!) !== 0);
+  };
+
+  test("equals a stable sort with the first of each key kept, on grids, off them, sparse and with duplicates", () => {
+    const random = createPrng(17);
+    const coinPool = ["BTC", "ETH", "A", "AA", "B", "1INCH", "ÆTH", "币安", "ZZZ", "eth"];
+    let tableCases = 0;
+    for (let trial = 0; trial < 400; trial++) {
+      const size = [60_000, 300_000, 420_000, 86_400_000][trial % 4]!;
+      const base = (trial % 5 === 0 ? -1 : 1) * Math.floor(random() * 1e6) * size;
+      const coins = coinPool.slice(0, 1 + Math.floor(random() * coinPool.length));
+      const n = Math.floor(random() * 300);
+      const rows: Row[] = [];
+      for (let i = 0; i < n; i++) {
+        let t = base + Math.floor(random() * 200) * size;
+        if (trial % 7 === 3 && random() < 0.05) t += 1000; // off the grid
+        if (trial % 11 === 5 && i === 0) t += 1e9 * size; // too sparse for a table
+        const coin = coins[Math.floor(random() * coins.length)]!;
+        rows.push({ openTimeMs: t, coin, id: i });
+        if (random() < 0.1) rows.push({ openTimeMs: t, coin, id: n + i }); // a repeated key, later
+      }
+      // Mostly in runs of one coin, as a backfill sends them; sometimes shuffled.
+      if (trial % 3 === 0) rows.sort(() => random() - 0.5);
+      else rows.sort((a, b) => (a.coin < b.coin ? -1 : a.coin > b.coin ? 1 : 0) || a.openTimeMs - b.openTimeMs);
+      expect(fileOrder(rows, size)).toEqual(reference(rows));
+      if (trial % 7 !== 3 && trial % 11 !== 5) tableCases++;
+    }
+    expect(tableCases).toBeGreaterThan(250);
+    expect(fileOrder([], 60_000)).toEqual([]);
   });
 });
