@@ -119,7 +119,7 @@ export interface OurRun {
  * exchanges, replayed all at once with plain fetch, bodies read and dropped (no limiter, no
  * parsing, no saving). Each exchange's figure is when its last body arrived.
  */
-export async function measureFetchFloor(urls: Map<ExchangeId, string[]>, exchanges: readonly ExchangeId[]): Promise<Map<ExchangeId, number>> {
+export async function measureFetchFloor(urls: Map<ExchangeId, string[]>, exchanges: readonly ExchangeId[], bodies?: Map<string, string>): Promise<Map<ExchangeId, number>> {
   // Let every window the backfill used turn first (Poloniex counts per second).
   await Bun.sleep(2000);
   const doneAt = new Map<ExchangeId, number>();
@@ -130,6 +130,7 @@ export async function measureFetchFloor(urls: Map<ExchangeId, string[]>, exchang
         const response = await fetch(url);
         const text = await response.text();
         check(response.status === 200 && text.length > 2, `floor replay ${e}: status ${response.status}, ${text.length} bytes`);
+        bodies?.set(url, text);
         doneAt.set(e, Math.max(doneAt.get(e) ?? 0, performance.now() - t0));
       }),
     ),
@@ -152,6 +153,8 @@ export async function runOurBackfill(
   s: E2eScenario,
   store: { csvDirectory: string } | { database: DatabaseSink; url: string },
   exchanges: readonly ExchangeId[] = EXCHANGES,
+  /** Candle pages served from memory by URL (the pipeline alone: no simulator, no network for them). */
+  pages?: ReadonlyMap<string, string>,
 ): Promise<OurRun> {
   const lines: string[] = [];
   const logger = createLogger({ level: "info", write: (l) => lines.push(l) });
@@ -177,6 +180,8 @@ settle_seconds: 5`),
       if (!list) calls.urls.set(exchange, (list = []));
       list.push(url);
     }
+    const page = pages?.get(url);
+    if (page !== undefined) return Promise.resolve(new Response(page, { headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(page)) } }));
     const kraken = url.includes("/kraken/0/public/Trades") ? "trades" : url.includes("/kraken/0/public/OHLC") ? "ohlc" : undefined;
     if (!kraken) return fetch(input, init);
     calls[kraken]++;
@@ -359,6 +364,7 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
     let ourLines: string[] = [];
     let csvDir = "";
     let floor = new Map<ExchangeId, number>();
+    const pageBodies = new Map<string, string>();
     const fastExchanges = EXCHANGES.filter((e) => e !== "kraken");
     for (let i = 0; i < runs; i++) {
       ctx.log(`backfill: ours into CSV, run ${i + 1} of ${runs} (${s.coins.length} coins × ${minutes} minutes × 4 exchanges)`);
@@ -370,10 +376,20 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
       ourLines = lines;
       problems.push(...checkNoRefusals(`ours (CSV, run ${i + 1})`, Object.fromEntries(run.exchanges.map((e) => [e.exchange, e.counters]))));
       // The floor replays the first run's requests (the simulator then serves what it just served).
-      if (i === 0) floor = await measureFetchFloor(run.urls, fastExchanges);
+      if (i === 0) floor = await measureFetchFloor(run.urls, fastExchanges, pageBodies);
       csvRuns.push(run);
     }
     const ours = medianRun(csvRuns);
+    // The pipeline alone: the same backfill of the fast exchanges with every candle page served from
+    // memory (the floor's bodies), so neither the simulator's CPU nor the network is in the time.
+    const aloneRuns: OurRun[] = [];
+    for (let i = 0; i < runs; i++) {
+      const dir = tempDir("ci-bench-e2e-alone-");
+      const run = await runOurBackfill(sim, s, { csvDirectory: dir }, fastExchanges, pageBodies);
+      for (const e of run.exchanges) check(e.written === s.coins.length * s.bucketsPerSeries && e.requests === 0, `the pipeline alone, ${e.exchange}: ${e.written} rows, ${e.requests} requests reached the simulator`);
+      aloneRuns.push(run);
+    }
+    const alone = medianRun(aloneRuns);
     // 2. The ccxt baseline, same simulator, same range, same coins.
     ctx.log("backfill: ccxt baseline into CSV");
     const ccxtDir = tempDir("ci-bench-e2e-ccxt-");
@@ -483,6 +499,15 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
         baseline: `ours → CSV: ${fmtMs(o.elapsedMs)}`,
         ratio: `ours takes ${fmtRatio(o.elapsedMs / floorMs)} the floor's time`,
       });
+      const a = alone.exchanges.find((e) => e.exchange === exchange)!;
+      const aloneShare = a.written / (a.elapsedMs / 1000) / ceilingCandlesPerSecond(exchange, coins);
+      ctx.figures[`e2e.${exchange}.aloneShare`] = aloneShare;
+      section.rows.push({
+        what: `${exchange}, the pipeline alone: ours → CSV with every candle page served from memory (no simulator, no network)`,
+        figure: `saved after ${fmtMs(a.elapsedMs)}: ${fmtPct(aloneShare)} of the ceiling${runsText(shareOfRuns(aloneRuns, exchange, coins))}`,
+        baseline: `ours → CSV: ${fmtMs(o.elapsedMs)}`,
+        ratio: `ours takes ${fmtRatio(o.elapsedMs / a.elapsedMs)} the pipeline's own time`,
+      });
     }
     ctx.figures["e2e.worstShare"] = worstShare;
     ctx.figures["e2e.refusals"] = problems.length;
@@ -495,10 +520,10 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
     const cpuShare = fastDone.cpuMsAtDone / fastDone.elapsedMs;
     const neededMs = Math.max(...fast.map((e) => e.written / ceilingCandlesPerSecond(e.exchange, coins))) * 1000;
     section.notes.push(
-      `Where the time goes (ours → CSV, the median run${csvRuns.length > 1 ? ` of ${csvRuns.length}` : ""}): when ${fast.map((e) => e.exchange).join(", ")} were all saved (${fmtMs(fastDone.elapsedMs)} in), our process had used ${fmtMs(fastDone.cpuMsAtDone)} of CPU (${fmtPct(cpuShare)} of that time) for their ${fastCandles.toLocaleString("en-US")} candles and Kraken's first pages: ${((fastDone.cpuMsAtDone * 1000) / fastCandles).toFixed(1)} µs per candle on its one JavaScript thread. At their ceilings, side by side, those candles need ${fmtMs(neededMs)} of requests. ${cpuShare >= 0.6 ? "These three are bound by our CPU (reading the pages, building the candles, rendering and writing the CSV), not by their rate limits." : "Here our CPU is not saturated: round trips (20–50 ms each, slice after slice) weigh more than the rate limits."} Their workload is small (${fast.map((e) => `${e.exchange} ${e.requests}`).join(", ")} requests): each fits in one window of its exchange's limit, so the limiter sends it at once. By then the simulator process had used ${fmtMs(fastDone.simCpuMsAtDone)} of CPU serving them (its pages are generated per request), so the two processes used ${fmtPct((fastDone.cpuMsAtDone + fastDone.simCpuMsAtDone) / (2 * fastDone.elapsedMs))} of the machine's two cores over that time.`,
+      `Where the time goes (ours → CSV, the median run${csvRuns.length > 1 ? ` of ${csvRuns.length}` : ""}): when ${fast.map((e) => e.exchange).join(", ")} were all saved (${fmtMs(fastDone.elapsedMs)} in), our process had used ${fmtMs(fastDone.cpuMsAtDone)} of CPU (${fmtPct(cpuShare)} of that time) for their ${fastCandles.toLocaleString("en-US")} candles and Kraken's first pages: ${((fastDone.cpuMsAtDone * 1000) / fastCandles).toFixed(1)} µs of CPU per candle (all of its threads: JavaScript, HTTP, garbage collection, the JIT). At their ceilings, side by side, those candles need ${fmtMs(neededMs)} of requests. ${cpuShare >= 0.6 ? "These three are bound by our CPU (reading the pages, building the candles, rendering and writing the CSV), not by their rate limits." : "Here our CPU is not saturated: round trips (20–50 ms each, slice after slice) weigh more than the rate limits."} Their workload is small (${fast.map((e) => `${e.exchange} ${e.requests}`).join(", ")} requests): each fits in one window of its exchange's limit, so the limiter sends it at once. By then the simulator process had used ${fmtMs(fastDone.simCpuMsAtDone)} of CPU serving them (its pages are generated per request), so the two processes used ${fmtPct((fastDone.cpuMsAtDone + fastDone.simCpuMsAtDone) / (2 * fastDone.elapsedMs))} of the machine's two cores over that time.`,
     );
     section.notes.push(
-      `The floor rows replay, after our first CSV run, the very candle requests it sent to ${fastExchanges.join(", ")}, all at once with plain \`fetch\` and no limiter, reading each body and dropping it: what the simulator (its own process, on the same 2 cores) and loopback allow before any parsing or saving. A share of the ceiling above the floor's is out of reach on this machine whatever the pipeline does; the distance between our time and the floor's is ours.`,
+      `The floor rows replay, after our first CSV run, the very candle requests it sent to ${fastExchanges.join(", ")}, all at once with plain \`fetch\` and no limiter, reading each body and dropping it: what the simulator (its own process, on the same 2 cores) and loopback allow before any parsing or saving. A share of the ceiling above the floor's is out of reach on this machine whatever the pipeline does. The "pipeline alone" rows are the other side: the same backfill of the same three exchanges (limiter, parsing, building, CSV) with each candle page handed over from memory, the floor's bodies, so the simulator's CPU and the network are out of the time: what the pipeline itself takes on this machine.`,
     );
     const kr = ours.exchanges.find((e) => e.exchange === "kraken")!;
     const krc = baseline.exchanges.find((e) => e.exchange === "kraken")!;
