@@ -151,19 +151,19 @@ export class CsvBytes {
     this.raw(name);
     this.buf[this.pos++] = COMMA_BYTE;
     this.raw(coin);
-    this.buf[this.pos++] = COMMA_BYTE;
-    this.number(c.open);
-    this.buf[this.pos++] = COMMA_BYTE;
-    this.number(c.high);
-    this.buf[this.pos++] = COMMA_BYTE;
-    this.number(c.low);
-    this.buf[this.pos++] = COMMA_BYTE;
-    this.number(c.close);
-    this.buf[this.pos++] = COMMA_BYTE;
-    this.number(c.volume);
+    this.commaNumber(c.open);
+    this.commaNumber(c.high);
+    this.commaNumber(c.low);
+    this.commaNumber(c.close);
+    this.commaNumber(c.volume);
     this.buf[this.pos++] = COMMA_BYTE;
     this.digits(c.intervalMinutes);
     this.buf[this.pos++] = NEWLINE_BYTE;
+  }
+
+  private commaNumber(value: number): void {
+    this.buf[this.pos++] = COMMA_BYTE;
+    this.number(value);
   }
 
   private ascii(s: string): void {
