@@ -56,7 +56,13 @@ export function scanRows(text: string, from: number, shape: RowShape, emit: (val
       const kind: ColumnKind = column < columns.length ? columns[column]! : "any";
       const c = text.charCodeAt(i);
       let value = Number.NaN;
-      if (c === QUOTE) {
+      if (c === QUOTE && kind === "decimal") {
+        // A decimal string, read in the same pass that finds its closing quote.
+        const j = decimalEnd(text, i + 1);
+        if (j < 0 || text.charCodeAt(j) !== QUOTE) return undefined;
+        value = decimalValue;
+        i = j + 1;
+      } else if (c === QUOTE) {
         // A string: find its end; escapes and control characters are left to JSON.parse.
         const start = i + 1;
         let j = start;
@@ -66,10 +72,7 @@ export function scanRows(text: string, from: number, shape: RowShape, emit: (val
           if (d === BACKSLASH || d < 32) return undefined;
         }
         if (j >= n) return undefined;
-        if (kind === "decimal") {
-          value = decimalText(text, start, j);
-          if (value !== value) return undefined;
-        } else if (kind === "intString") {
+        if (kind === "intString") {
           value = integerText(text, start, j);
           if (value !== value) return undefined;
         } else if (kind === "int") {
@@ -120,60 +123,59 @@ export function scanRows(text: string, from: number, shape: RowShape, emit: (val
   }
 }
 
+/** The number `decimalEnd` read last (a module slot: no object per value). */
+let decimalValue = Number.NaN;
+
 /**
- * `Number(text)` for a string `decimalString` accepts (`-?\d+(\.\d+)?([eE][-+]?\d+)?`), else NaN.
- * Up to 15 significant digits without an exponent it divides two exact doubles (one correctly
- * rounded division: the same double as Number); otherwise it calls Number on the slice.
+ * Reads `-?\d+(\.\d+)?([eE][-+]?\d+)?` from `start` (`decimalString`'s form); returns the index after
+ * it (the caller checks what follows) with the number in `decimalValue`, or -1 when no such
+ * number starts there. Up to 15 significant digits without an exponent it divides two exact doubles
+ * (one correctly rounded division: the same double as Number); otherwise it calls Number on the text.
  */
-function decimalText(text: string, start: number, end: number): number {
+function decimalEnd(text: string, start: number): number {
   let i = start;
   const negative = text.charCodeAt(i) === MINUS;
   if (negative) i++;
   let m = 0;
-  let digits = 0;
-  let intDigits = 0;
-  for (; i < end; i++) {
-    const d = text.charCodeAt(i);
-    if (d < ZERO || d > NINE) break;
+  const intFrom = i;
+  let d = text.charCodeAt(i);
+  while (d >= ZERO && d <= NINE) {
     m = m * 10 + (d - ZERO);
-    intDigits++;
+    d = text.charCodeAt(++i);
   }
-  if (intDigits === 0) return Number.NaN;
-  digits = intDigits;
+  let digits = i - intFrom;
+  if (digits === 0) return -1;
   let scale = 0;
-  if (i < end && text.charCodeAt(i) === DOT) {
-    i++;
-    const fracFrom = i;
-    for (; i < end; i++) {
-      const d = text.charCodeAt(i);
-      if (d < ZERO || d > NINE) break;
+  if (d === DOT) {
+    const fracFrom = ++i;
+    d = text.charCodeAt(i);
+    while (d >= ZERO && d <= NINE) {
       m = m * 10 + (d - ZERO);
+      d = text.charCodeAt(++i);
     }
     scale = i - fracFrom;
-    if (scale === 0) return Number.NaN;
+    if (scale === 0) return -1;
     digits += scale;
   }
-  if (i === end) {
-    // Leading zeros do not count towards precision, but keep it simple: count every digit.
-    if (digits <= 15 && scale <= 22) {
-      const v = scale === 0 ? m : m / POW10[scale]!;
-      return negative ? -v : v;
-    }
-    return Number(text.slice(start, end));
+  if (d === 101 || d === 69) {
+    // An exponent: check its form, then let Number convert.
+    i++;
+    const sign = text.charCodeAt(i);
+    if (sign === 43 || sign === MINUS) i++;
+    const expFrom = i;
+    d = text.charCodeAt(i);
+    while (d >= ZERO && d <= NINE) d = text.charCodeAt(++i);
+    if (i === expFrom) return -1;
+    decimalValue = Number(text.slice(start, i));
+    return i;
   }
-  // An exponent: check its form, then let Number convert.
-  const e = text.charCodeAt(i);
-  if (e !== 101 && e !== 69) return Number.NaN;
-  i++;
-  const sign = text.charCodeAt(i);
-  if (sign === 43 || sign === MINUS) i++;
-  const expFrom = i;
-  for (; i < end; i++) {
-    const d = text.charCodeAt(i);
-    if (d < ZERO || d > NINE) return Number.NaN;
+  if (digits <= 15 && scale <= 22) {
+    const v = scale === 0 ? m : m / POW10[scale]!;
+    decimalValue = negative ? -v : v;
+  } else {
+    decimalValue = Number(text.slice(start, i));
   }
-  if (i === expFrom) return Number.NaN;
-  return Number(text.slice(start, end));
+  return i;
 }
 
 /** `Number(text)` for a string `integerString` accepts (1 to 16 digits), else NaN. */
