@@ -1,6 +1,6 @@
 import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
 import { CALENDAR_MONTHS, everyMinutes, MONDAY_WEEKS, rowsFrom, rowsUpTo, type BucketScheme, type SeriesRow } from "./candle-series.ts";
-import { createAsciiWriter, type AsciiWriter } from "./ascii-writer.ts";
+import { createAsciiWriter, type AsciiWriter } from "../ascii-writer.ts";
 import { fixed } from "./decimal-text.ts";
 import { createFixedWindow } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";

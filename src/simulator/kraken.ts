@@ -1,6 +1,6 @@
 import { MINUTE_MS } from "../domain/interval.ts";
 import { bucketBack, bucketFloor, currentRow, everyMinutes, MONDAY_WEEKS, rowsFrom, type BucketScheme, type SeriesRow } from "./candle-series.ts";
-import { createAsciiWriter, type AsciiWriter } from "./ascii-writer.ts";
+import { createAsciiWriter, type AsciiWriter } from "../ascii-writer.ts";
 import { fixed } from "./decimal-text.ts";
 import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
 import { getSeries, minuteTicks, priceDecimals, SIM_LISTED_FROM_MS, vwapTicks, type SimSeries, type TickCandle } from "./price-model.ts";

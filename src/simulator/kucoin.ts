@@ -1,5 +1,5 @@
 import { CALENDAR_MONTHS, everyMinutes, MONDAY_WEEKS, rowsUpTo, type BucketScheme, type SeriesRow } from "./candle-series.ts";
-import { createAsciiWriter, type AsciiWriter } from "./ascii-writer.ts";
+import { createAsciiWriter, type AsciiWriter } from "../ascii-writer.ts";
 import { trimmed } from "./decimal-text.ts";
 import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
 import { getSeries, priceDecimals, type SimSeries } from "./price-model.ts";

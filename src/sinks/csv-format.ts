@@ -1,5 +1,6 @@
 /** The CSV layout of SPEC section 5, pure: file names, header, row rendering and parsing. */
 import { type Candle, candleEndMs, EXCHANGE_NAMES, type ExchangeId } from "../domain/candle.ts";
+import { type AsciiWriter, createAsciiWriter } from "../ascii-writer.ts";
 import { shortDecimalDigits } from "../domain/decimal.ts";
 import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
 
@@ -93,177 +94,80 @@ export function compareRows(a: { openTimeMs: number; coin: string }, b: { openTi
  */
 
 const encoder = new TextEncoder();
+const COMMA = 44;
 
-/** A growing byte buffer of CSV text. */
-export class CsvBytes {
-  private buf: Uint8Array;
-  private pos = 0;
-  private readonly names = new Map<string, Uint8Array>();
-  private dayCache = Number.NaN;
-  private dayBytes = new Uint8Array(0);
-
-  constructor(capacity = 1 << 16) {
-    this.buf = new Uint8Array(capacity);
-  }
-
-  get length(): number {
-    return this.pos;
-  }
-
-  /** The bytes written so far (a view, valid until the next write). */
-  bytes(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
-  }
-
-  private ensure(extra: number): void {
-    if (this.pos + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + extra) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
-
-  /** Any text (UTF-8). */
-  text(s: string): void {
-    this.ensure(s.length * 3);
-    this.pos += encoder.encodeInto(s, this.buf.subarray(this.pos)).written;
-  }
-
-  private cached(s: string): Uint8Array {
-    let b = this.names.get(s);
-    if (!b) this.names.set(s, (b = encoder.encode(s)));
-    return b;
-  }
-
-  private raw(b: Uint8Array): void {
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  /** `renderRow(c)` followed by a newline. */
-  row(c: Candle): void {
-    const name = this.cached(EXCHANGE_NAMES[c.exchange]);
-    const coin = this.cached(c.coin);
-    this.ensure(64 + name.length + coin.length + 5 * 48);
-    this.timestamp(candleEndMs(c));
-    this.buf[this.pos++] = COMMA_BYTE;
-    this.raw(name);
-    this.buf[this.pos++] = COMMA_BYTE;
-    this.raw(coin);
-    this.commaNumber(c.open);
-    this.commaNumber(c.high);
-    this.commaNumber(c.low);
-    this.commaNumber(c.close);
-    this.commaNumber(c.volume);
-    this.buf[this.pos++] = COMMA_BYTE;
-    this.digits(c.intervalMinutes);
-    this.buf[this.pos++] = NEWLINE_BYTE;
-  }
-
-  private commaNumber(value: number): void {
-    this.buf[this.pos++] = COMMA_BYTE;
-    this.number(value);
-  }
-
-  private ascii(s: string): void {
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
-    this.pos = p;
-  }
-
-  private timestamp(ms: number): void {
+/** `prefix` (ASCII), then `renderRow(c)` and a newline for each candle, as bytes. */
+export function renderRowBytes(candles: readonly Candle[], prefix = "", initialBytes = candles.length * 100 + prefix.length + 64): Uint8Array {
+  const w = createAsciiWriter(initialBytes);
+  const names = new Map<string, Uint8Array>();
+  const encoded = (text: string) => {
+    let bytes = names.get(text);
+    if (!bytes) names.set(text, (bytes = encoder.encode(text)));
+    return bytes;
+  };
+  let day = Number.NaN;
+  let dayBytes = new Uint8Array(0);
+  w.text(prefix);
+  for (const c of candles) {
+    // TimeStamp as isoTimestamp writes it: the day's text once a day, the time of day from digits.
+    const ms = candleEndMs(c);
     if (ms % 1000 !== 0 || !(Math.abs(ms) <= MAX_DATE_MS)) {
-      this.ascii(new Date(ms).toISOString());
-      return;
+      w.text(new Date(ms).toISOString());
+    } else {
+      const d = Math.floor(ms / DAY_MS);
+      if (d !== day) {
+        day = d;
+        dayBytes = encoder.encode(dayText(d));
+      }
+      w.raw(dayBytes);
+      const seconds = (ms - d * DAY_MS) / 1000;
+      w.byte(84); // T
+      w.padded(Math.floor(seconds / 3600), 2);
+      w.byte(58); // :
+      w.padded(Math.floor(seconds / 60) % 60, 2);
+      w.byte(58); // :
+      w.padded(seconds % 60, 2);
+      w.byte(90); // Z
     }
-    const day = Math.floor(ms / DAY_MS);
-    if (day !== this.dayCache) {
-      this.dayBytes = encoder.encode(dayText(day));
-      this.dayCache = day;
-    }
-    this.raw(this.dayBytes);
-    const seconds = (ms - day * DAY_MS) / 1000;
-    const buf = this.buf;
-    let p = this.pos;
-    const h = Math.floor(seconds / 3600);
-    const m = Math.floor(seconds / 60) % 60;
-    const s = seconds % 60;
-    buf[p++] = 84; // T
-    buf[p++] = 48 + Math.floor(h / 10);
-    buf[p++] = 48 + (h % 10);
-    buf[p++] = 58; // :
-    buf[p++] = 48 + Math.floor(m / 10);
-    buf[p++] = 48 + (m % 10);
-    buf[p++] = 58;
-    buf[p++] = 48 + Math.floor(s / 10);
-    buf[p++] = 48 + (s % 10);
-    buf[p++] = 90; // Z
-    this.pos = p;
+    w.byte(COMMA);
+    w.raw(encoded(EXCHANGE_NAMES[c.exchange]));
+    w.byte(COMMA);
+    w.raw(encoded(c.coin));
+    commaNumber(w, c.open);
+    commaNumber(w, c.high);
+    commaNumber(w, c.low);
+    commaNumber(w, c.close);
+    commaNumber(w, c.volume);
+    w.byte(COMMA);
+    if (Number.isSafeInteger(c.intervalMinutes) && c.intervalMinutes >= 0) w.int(c.intervalMinutes);
+    else w.text(String(c.intervalMinutes));
+    w.byte(10);
   }
-
-  /**
-   * `formatNumber(value)`. A value that is a decimal of at most 8 places and 15 digits, and at least
-   * 1e-6 (where JavaScript's own text has no exponent), is written from its digits: that decimal is
-   * the one text of 15 or fewer significant digits that reads as this double, so it is the shortest
-   * text that round-trips, which is what `String` and `formatNumber` give. Anything else takes
-   * `formatNumber`.
-   */
-  private number(value: number): void {
-    if (value === 0) {
-      this.buf[this.pos++] = 48;
-      return;
-    }
-    const a = value < 0 ? -value : value;
-    const scaled = a >= 1e-6 ? shortDecimalDigits(a) : -1;
-    if (scaled < 0) {
-      this.ascii(formatNumber(value));
-      return;
-    }
-    const buf = this.buf;
-    if (value < 0) buf[this.pos++] = 45;
-    // Both parts fit 32 bits: the whole part is below 10^7, the fraction below 10^8.
-    const whole = Math.floor(scaled / 1e8) | 0;
-    let frac = (scaled - whole * 1e8) | 0;
-    this.digits(whole);
-    if (frac === 0) return;
-    let places = 8;
-    for (let q = (frac / 10) | 0; frac === q * 10; q = (frac / 10) | 0) {
-      frac = q;
-      places--;
-    }
-    const p = this.pos;
-    buf[p] = 46; // .
-    for (let i = p + places; i > p; i--) {
-      const q = (frac / 10) | 0;
-      buf[i] = 48 + frac - q * 10;
-      frac = q;
-    }
-    this.pos = p + places + 1;
-  }
-
-  /** A non-negative integer's digits (anything else as `String` writes it). */
-  private digits(n: number): void {
-    if (!(n >= 0 && n <= 0x7fffffff && n === Math.floor(n))) {
-      this.ascii(String(n));
-      return;
-    }
-    const buf = this.buf;
-    let len = 1;
-    for (let t = n; t >= 10; t = (t / 10) | 0) len++;
-    const p = this.pos;
-    for (let i = p + len - 1; i >= p; i--) {
-      const q = (n / 10) | 0;
-      buf[i] = 48 + n - q * 10;
-      n = q;
-    }
-    this.pos = p + len;
-  }
+  return w.bytes();
 }
 
-const COMMA_BYTE = 44;
-const NEWLINE_BYTE = 10;
+/**
+ * A comma, then `formatNumber(value)`. A value that is a decimal of at most 8 places and 15 digits,
+ * and at least 1e-6 (where JavaScript's own text has no exponent), is written from its digits: that
+ * decimal is the one text of 15 or fewer significant digits that reads as this double, so it is the
+ * shortest text that round-trips, which is what `String` and `formatNumber` give. Anything else
+ * takes `formatNumber`.
+ */
+function commaNumber(w: AsciiWriter, value: number): void {
+  w.byte(COMMA);
+  if (value === 0) {
+    w.byte(48);
+    return;
+  }
+  const a = value < 0 ? -value : value;
+  const scaled = a >= 1e-6 ? shortDecimalDigits(a) : -1;
+  if (scaled < 0) {
+    w.text(formatNumber(value));
+    return;
+  }
+  if (value < 0) w.byte(45);
+  w.trimmed(scaled, 8);
+}
 
 /**
  * The rows in file order (time, then coin), the first of any repeated key kept. The times of one

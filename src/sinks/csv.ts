@@ -11,7 +11,7 @@ import { type BucketRange, missingRuns } from "../domain/gaps.ts";
 import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
 import { describeError, SinkError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { compareRows, CSV_HEADER, CsvBytes, csvFileName, fileOrder, parseCsvFileName, parseRow, renderRow, type CsvRow } from "./csv-format.ts";
+import { compareRows, CSV_HEADER, csvFileName, fileOrder, parseCsvFileName, parseRow, renderRow, renderRowBytes, type CsvRow } from "./csv-format.ts";
 import type { CandleSink } from "./types.ts";
 
 export interface CsvSinkOptions {
@@ -111,25 +111,17 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
     return map;
   }
 
-  /** The rows as file text: a header first when asked, then one line per candle. */
-  function renderLines(candles: readonly Candle[], header: boolean): Uint8Array {
-    const out = new CsvBytes(candles.length * 100 + 128);
-    if (header) out.text(CSV_HEADER + "\n");
-    for (const c of candles) out.row(c);
-    return out.bytes();
-  }
-
   async function writeFileRows(name: string, candles: Candle[]): Promise<number> {
     const path = pathOf(name);
     const state = await fileState(name);
     const unique = fileOrder(candles, candles[0]!.intervalMinutes * MINUTE_MS);
     if (state.last === undefined && !(await exists(path))) {
-      await atomicWrite(path, renderLines(unique, true));
+      await atomicWrite(path, renderRowBytes(unique, CSV_HEADER + "\n"));
       state.last = unique[unique.length - 1]!;
       return unique.length;
     }
     if (state.last === undefined || compareRows(unique[0]!, state.last) > 0) {
-      const chunk = renderLines(unique, false);
+      const chunk = renderRowBytes(unique);
       const before = (await stat(path)).size;
       try {
         await appendFile(path, chunk);

@@ -1,18 +1,16 @@
 import { describe, expect, test } from "bun:test";
 import { type Candle, EXCHANGE_NAMES, type ExchangeId } from "../../src/domain/candle.ts";
-import { compareRows, CsvBytes, fileOrder, formatNumber, renderRow } from "../../src/sinks/csv-format.ts";
+import { compareRows, fileOrder, formatNumber, renderRow, renderRowBytes } from "../../src/sinks/csv-format.ts";
 import { createPrng } from "../../src/simulator/noise.ts";
 
 const EXCHANGES = Object.keys(EXCHANGE_NAMES) as ExchangeId[];
 const decoder = new TextDecoder();
 
-/** The text `renderRow` gives, one line per candle: what CsvBytes must write byte for byte. */
+/** The text `renderRow` gives, one line per candle: what renderRowBytes must write byte for byte. */
 const reference = (candles: readonly Candle[]) => candles.map((c) => renderRow(c) + "\n").join("");
 
 function rendered(candles: readonly Candle[], capacity?: number): string {
-  const out = new CsvBytes(capacity);
-  for (const c of candles) out.row(c);
-  return decoder.decode(out.bytes());
+  return decoder.decode(renderRowBytes(candles, "", capacity));
 }
 
 /** Numbers of every kind a candle can hold: exchange decimals, sums with float noise, tiny, huge, negative. */
