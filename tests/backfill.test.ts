@@ -21,7 +21,7 @@ afterEach(async () => {
   harnesses = [];
 });
 
-async function harness(interval: string, extra = "", intercept?: (url: string) => Response | undefined): Promise<Harness> {
+async function harness(interval: string, extra = "", intercept?: (url: string) => Response | Promise<Response> | undefined): Promise<Harness> {
   const h = await startHarness({ startMs: NOW, yaml: `bucketing_interval: ${interval}\nn_coins_to_poll: 0\nlist_coins_to_poll: ${COINS}\n${extra}`, intercept });
   harnesses.push(h);
   return h;
@@ -132,6 +132,41 @@ describe("backfill", () => {
     expect(snapshot(join(h.dir, "csv"))).toEqual(snapshot(join(reference.dir, "csv")));
     expect(h.sim.stats().total.rateLimited).toBe(0);
   }, 120_000);
+});
+
+describe("backfill pacing", () => {
+  // Each slice is one page per series and is written when its answer is in; later slices are
+  // fetched meanwhile. With a fixed 4 slices ahead, Poloniex's 500-row pages (6 for 2 days) left
+  // the last 2 waiting on the first one's answer and write, so Poloniex finished last of all.
+  test("about 4000 candles a series are in flight: all 6 Poloniex pages of 2 days a coin are asked for before any is answered", async () => {
+    let holding = true;
+    const held: (() => void)[] = [];
+    let asked = 0;
+    const h = await harness("1m", "exchanges: [poloniex]\n", (url) => {
+      if (!holding || !url.includes("/candles")) return undefined;
+      asked++;
+      return new Promise<Response>((resolve) => held.push(() => resolve(fetch(url))));
+    });
+    const run = backfill(h, ["--from", "2024-05-02"]);
+    // Wait (real time) until no further page is asked for, then let them all through.
+    let seen = -1;
+    while (seen !== asked) {
+      seen = asked;
+      await Bun.sleep(300);
+    }
+    const inFlight = asked;
+    holding = false;
+    for (const release of held) release();
+    const { code, out } = await run;
+    expect(code).toBe(0);
+    expect(out).toContain("failed ranges 0");
+    // 2 days = 2880 minutes, plus the look-back seed: 6 pages of 500 for each of 5 coins.
+    expect(inFlight).toBe(5 * 6);
+    const rows = readCsvDir(join(h.dir, "csv"));
+    expect(rows.length).toBe(5 * 2880);
+    expect(duplicates(rows)).toEqual([]);
+    expect(mismatches(rows)).toEqual([]);
+  }, 60_000);
 });
 
 describe("backfill arguments", () => {

@@ -37,7 +37,11 @@ export interface BackfillOptions {
   repair: boolean;
   /** Only inside each series' saved span: never before its oldest saved bucket (the live repair). */
   withinSaved?: boolean;
-  /** Fetch windows in flight per series (the rate limiter still paces them). */
+  /**
+   * Slices (one page per series) in flight ahead of the one being written; the rate limiter still
+   * paces them. Default: about 4000 candles a series, at least 4 slices, so an exchange with small
+   * pages (Poloniex, 500) keeps as much ahead as one with large ones and is not left waiting on a write.
+   */
   windowsInFlight?: number;
   /** Series fetched at once per exchange. */
   seriesInFlight?: number;
@@ -142,7 +146,7 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
   const sliceMs = sliceBuckets * size;
   const firstOpen = Math.min(...plans.flatMap((p) => p.runs.map((r) => r.fromOpenMs)));
   const states = new Map<string, SeriesState>(plans.map((p) => [p.market.coin, { exchange, coin: p.market.coin, intervalMinutes: interval, previousClose: undefined }]));
-  const windowsInFlight = Math.max(1, options.windowsInFlight ?? 4);
+  const windowsInFlight = Math.max(1, options.windowsInFlight ?? Math.max(4, Math.ceil(4000 / rt.adapter.maxCandlesPerRequest)));
 
   type SliceFetch = { plan: SeriesPlan; part: BucketRange; seeded: boolean; results: Promise<WindowResult[]> };
   const startSlice = (sliceStart: number): SliceFetch[] => {

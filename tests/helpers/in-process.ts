@@ -25,8 +25,8 @@ export async function startHarness(options: {
   startMs: number;
   yaml: string;
   sinks?: (dir: string) => CandleSink[];
-  /** Sees every request first: answer it (a fault) or return undefined to pass it on. */
-  intercept?: (url: string) => Response | undefined;
+  /** Sees every request first: answer it (a fault, or a held answer) or return undefined to pass it on. */
+  intercept?: (url: string) => Response | Promise<Response> | undefined;
 }): Promise<Harness> {
   const clock = createFastClock(options.startMs);
   const sim = startSimulator({ clock });
