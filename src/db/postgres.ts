@@ -7,6 +7,7 @@ import { MINUTE_MS } from "../domain/interval.ts";
 import { versionMetadata } from "../domain/metadata.ts";
 import { DatabaseError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { numberArrayLiteral, textArrayLiteral } from "./array-literal.ts";
 import { migrationsFor } from "./migrations.ts";
 import { coins, exchanges, klinesData, metadata } from "./schema/pg.ts";
 import {
@@ -127,7 +128,7 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
       c[i] = k.close;
       v[i] = k.volume;
       interval[i] = k.intervalMinutes;
-      filled[i] = k.filled ? 1 : 0; // postgres.js sends boolean arrays with the wrong type: 0/1 cast on the server
+      filled[i] = k.filled ? 1 : 0; // sent as int[] and cast to boolean on the server
     }
     const newCoins = distinct(coin).sort();
     return client.begin(async (tx) => {
@@ -140,7 +141,8 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
         WITH written AS (
           INSERT INTO klines_data AS k (exchange, coin, "timestamp", open_price, high_price, low_price, close_price, volume, bucket_interval, filled)
           SELECT e, c, to_timestamp(t / 1000), o, h, l, cl, v, i, f::boolean
-          FROM unnest(${ex}::text[], ${coin}::text[], ${endMs}::float8[], ${o}::float8[], ${h}::float8[], ${l}::float8[], ${c}::float8[], ${v}::float8[], ${interval}::int[], ${filled}::int[])
+          FROM unnest(${textArrayLiteral(ex)}::text[], ${textArrayLiteral(coin)}::text[], ${numberArrayLiteral(endMs)}::float8[], ${numberArrayLiteral(o)}::float8[], ${numberArrayLiteral(h)}::float8[], ${numberArrayLiteral(l)}::float8[],
+                      ${numberArrayLiteral(c)}::float8[], ${numberArrayLiteral(v)}::float8[], ${numberArrayLiteral(interval)}::int[], ${numberArrayLiteral(filled)}::int[])
             AS u(e, c, t, o, h, l, cl, v, i, f)
           ON CONFLICT (exchange, coin, bucket_interval, "timestamp") DO UPDATE SET
             open_price = excluded.open_price, high_price = excluded.high_price, low_price = excluded.low_price,

@@ -124,6 +124,17 @@ export function defineStoreSuite(dialect: Dialect, available: boolean): void {
       expect(await sink.readCandles("binance", "BTC", 5, T0 + 2 * M5, T0 + 2 * M5)).toEqual([{ ...c, close: 99 }]);
     });
 
+    test("reads back exactly what it wrote: awkward coin names, float noise, tiny and large values", async () => {
+      const { sink } = await openSink();
+      const odd = ['A"B', "C\\D", "x,y {z}", "NULL"];
+      const written = odd.flatMap((coin, i) =>
+        series(3, { coin, open: 0.1 + 0.2, high: 123456789.12345678 + i, low: 1e-8, close: 1 / 3, volume: 7.5e-7 * (i + 1) }),
+      );
+      expect(await sink.write(written)).toBe(written.length);
+      for (const coin of odd) expect(await sink.readCandles("binance", coin, 5, T0, T0 + 2 * M5)).toEqual(written.filter((c) => c.coin === coin));
+      expect(await sink.write(written)).toBe(0);
+    });
+
     test("stores the bucket end in the timestamp column and the exchange's display name", async () => {
       const { sink, db } = await openSink();
       await sink.write([candle({ exchange: "kraken", filled: true })]);

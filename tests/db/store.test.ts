@@ -43,6 +43,26 @@ test("uniqueCandles keeps the last copy of a key, in first-seen order", () => {
   expect(uniqueCandles([c(at(0), 1), c(at(1), 2), c(at(0), 3), c(at(0), 4, "ETH")])).toEqual([c(at(0), 3), c(at(1), 2), c(at(0), 4, "ETH")]);
 });
 
+test.each([
+  ["a series that comes back after another", ["BTC", 0, 1], ["ETH", 0, 2], ["BTC", 0, 3]],
+  ["the same time twice in a row", ["BTC", 0, 1], ["BTC", 0, 2]],
+  ["a time that goes back", ["BTC", 1, 1], ["BTC", 0, 2], ["BTC", 1, 3]],
+] as [string, ...[string, number, number][]][])("uniqueCandles finds a repeated key in runs that are not ascending: %s", (_, ...rows) => {
+  const c = ([coin, i, close]: [string, number, number]): Candle => ({ exchange: "kraken", coin, intervalMinutes: 5, openTimeMs: at(i), open: 1, high: 9, low: 1, close, volume: 1, filled: false });
+  const out = uniqueCandles(rows.map(c));
+  const keys = out.map((k) => `${k.coin}|${k.openTimeMs}`);
+  expect(new Set(keys).size).toBe(keys.length);
+  expect(out.length).toBe(rows.length - 1);
+  // The later copy wins.
+  expect(out.find((k) => k.coin === "BTC" && k.openTimeMs === at(rows.at(-1)![1]))!.close).toBe(rows.at(-1)![2]);
+});
+
+test("uniqueCandles keeps a batch of ascending series runs as it is", () => {
+  const c = (coin: string, i: number, intervalMinutes = 5): Candle => ({ exchange: "binance", coin, intervalMinutes, openTimeMs: at(i), open: 1, high: 9, low: 1, close: i, volume: 1, filled: false });
+  const batch = [c("BTC", 0), c("BTC", 1), c("BTC", 3), c("ETH", 0), c("ETH", 1), c("BTC", 0, 15), c("BTC", 3, 15)];
+  expect(uniqueCandles(batch)).toEqual(batch);
+});
+
 describe("driver errors", () => {
   const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
 

@@ -1,0 +1,53 @@
+/**
+ * PostgreSQL array literals (`{1.5,2,"BTC"}`) for the batch upsert: each column goes to the server
+ * as one text parameter, cast there (`$1::float8[]`). postgres.js would otherwise serialise every
+ * element in JavaScript, about 6 µs of client CPU a row, more than the rest of a backfill's work
+ * per candle. Numbers are written as the shortest text that reads back as the same double (pure).
+ */
+import { createAsciiWriter } from "../ascii-writer.ts";
+import { shortDecimalDigits } from "../domain/decimal.ts";
+
+const COMMA = 44;
+const decoder = new TextDecoder();
+
+/** `{…}` of finite numbers; each element reads back as exactly the same double. */
+export function numberArrayLiteral(values: readonly number[]): string {
+  const w = createAsciiWriter(values.length * 12 + 2);
+  w.byte(123);
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) w.byte(COMMA);
+    const value = values[i]!;
+    if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`);
+    if (Number.isSafeInteger(value) && value >= 0) {
+      w.int(value);
+      continue;
+    }
+    const a = value < 0 ? -value : value;
+    // A decimal of at most 8 places and 15 digits is its own shortest text; the rest take String's.
+    const scaled = a >= 1e-6 ? shortDecimalDigits(a) : -1;
+    if (scaled < 0) {
+      w.text(String(value));
+      continue;
+    }
+    if (value < 0) w.byte(45);
+    w.trimmed(scaled, 8);
+  }
+  w.byte(125);
+  return decoder.decode(w.bytes());
+}
+
+/** `{"…",…}` of strings, each quoted, with `"` and `\` escaped. */
+export function textArrayLiteral(values: readonly string[]): string {
+  const quoted = new Map<string, string>();
+  const out = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    let q = quoted.get(value);
+    if (q === undefined) {
+      q = `"${value.replace(/["\\]/g, "\\$&")}"`;
+      quoted.set(value, q);
+    }
+    out[i] = q;
+  }
+  return `{${out.join(",")}}`;
+}
