@@ -45,7 +45,7 @@ export async function dropPostgresDatabase(name: string): Promise<void> {
 }
 
 /** The rows as COPY's text format reads them, rendered once (the baseline does not pay for rendering). */
-function copyChunks(candles: readonly Candle[]): string[] {
+export function copyChunks(candles: readonly Candle[]): string[] {
   const chunks: string[] = [];
   let lines: string[] = [];
   for (const c of candles) {
@@ -61,7 +61,7 @@ function copyChunks(candles: readonly Candle[]): string[] {
 }
 
 /** COPY FROM STDIN. postgres.js does not surface an error the server raises mid-COPY (the stream just stalls), hence the deadline. */
-async function copyRows(sql: Sql, chunks: readonly string[], deadlineMs = 600_000): Promise<void> {
+export async function copyRows(sql: Sql, chunks: readonly string[], deadlineMs = 600_000): Promise<void> {
   const stream = await sql.unsafe(`COPY klines_data (${COLUMNS}) FROM STDIN`).writable();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stalled = new Promise<never>((_, reject) => {
@@ -90,13 +90,13 @@ async function copyRows(sql: Sql, chunks: readonly string[], deadlineMs = 600_00
 }
 
 /** One candle of each series: enough for the sink to record every coin and exchange. */
-function distinctSeries(candles: readonly Candle[]): Candle[] {
+export function distinctSeries(candles: readonly Candle[]): Candle[] {
   const seen = new Map<string, Candle>();
   for (const c of candles) if (!seen.has(`${c.exchange}|${c.coin}`)) seen.set(`${c.exchange}|${c.coin}`, c);
   return [...seen.values()];
 }
 
-async function countRows(sql: Sql): Promise<number> {
+export async function countRows(sql: Sql): Promise<number> {
   const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM klines_data`;
   return row!.n;
 }

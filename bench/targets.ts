@@ -32,7 +32,11 @@ export function evaluateTargets(f: Figures, only?: readonly string[]): TargetRes
     for (const e of EXCHANGES) {
       const what = e === "kraken" ? "each pair's calls/s over its own time against 1 call/s per pair (its history comes from Trades)" : "candles/s against its ceiling";
       const floor = f[`e2e.${e}.floorShare`];
-      out.push(target(`Backfill: ${e} ≥ 80% of its rate-limit ceiling, ${what}`, f[`e2e.${e}.share`], (v) => v >= 0.8, (v) => `${fmtPct(v)} into CSV${first(f[`e2e.${e}.shareFirst`])}${f[`e2e.${e}.sharePg`] === undefined ? "" : `, ${fmtPct(f[`e2e.${e}.sharePg`]!)} into PostgreSQL${first(f[`e2e.${e}.sharePgFirst`])}`}${floor === undefined ? "" : ` (the floor on this machine, its requests fetched and dropped: ${fmtPct(floor)}${f[`e2e.${e}.aloneShare`] === undefined ? "" : `; the pipeline alone, pages served from memory: ${fmtPct(f[`e2e.${e}.aloneShare`]!)}`})`}`));
+      out.push(target(`Backfill into CSV: ${e} ≥ 80% of its rate-limit ceiling, ${what}`, f[`e2e.${e}.share`], (v) => v >= 0.8, (v) => `${fmtPct(v)}${first(f[`e2e.${e}.shareFirst`])}${floor === undefined ? "" : ` (the floor on this machine, its requests fetched and dropped: ${fmtPct(floor)}${f[`e2e.${e}.aloneShare`] === undefined ? "" : `; the pipeline alone, pages served from memory: ${fmtPct(f[`e2e.${e}.aloneShare`]!)}`})`}`));
+    }
+    for (const e of EXCHANGES) {
+      const pgFloor = e === "kraken" ? undefined : f["e2e.pgFloorShare"];
+      out.push(target(`Backfill into PostgreSQL: ${e} ≥ 80% of its rate-limit ceiling`, f[`e2e.${e}.sharePg`], (v) => v >= 0.8, (v) => `${fmtPct(v)}${first(f[`e2e.${e}.sharePgFirst`])}${pgFloor === undefined ? "" : ` (the most binance, kucoin and poloniex can reach together here, bound by PostgreSQL's own COPY: ${fmtPct(pgFloor)})`}`));
     }
     out.push(target("Backfill: no rate-limit refusal served by the simulator (ours and ccxt)", f["e2e.refusals"], (v) => v === 0, (v) => (v === 0 ? "none" : `${v} exchange runs were refused (see the backfill notes)`)));
   }

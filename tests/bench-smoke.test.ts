@@ -71,4 +71,13 @@ describe("bench smoke (quick, checks only)", () => {
     expect(text).toContain("**PASS** Idle RSS under 100 MB: 80.0 MB");
     expect(text).toContain("**NOT MEASURED** Start to a healthy /health under 200 ms");
   });
+
+  test("each exchange's share of its ceiling is judged into CSV and into PostgreSQL alike, the database's own bound beside it", () => {
+    const targets = evaluateTargets({ "e2e.binance.share": 1.2, "e2e.binance.sharePg": 0.27, "e2e.pgFloorShare": 0.3, "e2e.kraken.sharePg": 0.93 }, ["backfill"]);
+    const verdict = (name: string) => targets.find((t) => t.target.startsWith(name));
+    expect(verdict("Backfill into CSV: binance")?.pass).toBe(true);
+    expect(verdict("Backfill into PostgreSQL: binance")).toMatchObject({ pass: false, measured: expect.stringContaining("bound by PostgreSQL's own COPY: 30.0%") });
+    expect(verdict("Backfill into PostgreSQL: kraken")).toMatchObject({ pass: true, measured: "93.0%" });
+    expect(verdict("Backfill into PostgreSQL: kucoin")?.pass).toBeUndefined();
+  });
 });
