@@ -4,6 +4,8 @@
  * thousands of small strings and the join that flattens them, which dominated when built from
  * template strings.
  */
+import { shortDecimalDigits } from "./domain/decimal.ts";
+
 export interface AsciiWriter {
   /** An ASCII string as is (JSON punctuation, quoted names). */
   text(value: string): void;
@@ -172,4 +174,25 @@ class AsciiBuffer implements AsciiWriter {
   bytes(): Uint8Array {
     return this.buf.subarray(0, this.len);
   }
+}
+
+/**
+ * `value` as the shortest text that reads back as it, written from its digits when it is a decimal
+ * of at most 8 places and 15 digits and at least 1e-6 in size (where JavaScript's own text has no
+ * exponent): that decimal is the one text of 15 or fewer significant digits that reads as this
+ * double, which is what `String` gives. Zero is `0`. Anything else is written as `otherwise(value)`.
+ */
+export function writeShortDecimal(w: AsciiWriter, value: number, otherwise: (value: number) => string): void {
+  if (value === 0) {
+    w.byte(48);
+    return;
+  }
+  const a = value < 0 ? -value : value;
+  const scaled = a >= 1e-6 ? shortDecimalDigits(a) : -1;
+  if (scaled < 0) {
+    w.text(otherwise(value));
+    return;
+  }
+  if (value < 0) w.byte(45);
+  w.trimmed(scaled, 8);
 }

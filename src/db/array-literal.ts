@@ -4,8 +4,7 @@
  * element in JavaScript, about 6 µs of client CPU a row, more than the rest of a backfill's work
  * per candle. Numbers are written as the shortest text that reads back as the same double (pure).
  */
-import { createAsciiWriter } from "../ascii-writer.ts";
-import { shortDecimalDigits } from "../domain/decimal.ts";
+import { createAsciiWriter, writeShortDecimal } from "../ascii-writer.ts";
 
 const COMMA = 44;
 const decoder = new TextDecoder();
@@ -22,15 +21,7 @@ export function numberArrayLiteral(values: readonly number[]): string {
       w.int(value);
       continue;
     }
-    const a = value < 0 ? -value : value;
-    // A decimal of at most 8 places and 15 digits is its own shortest text; the rest take String's.
-    const scaled = a >= 1e-6 ? shortDecimalDigits(a) : -1;
-    if (scaled < 0) {
-      w.text(String(value));
-      continue;
-    }
-    if (value < 0) w.byte(45);
-    w.trimmed(scaled, 8);
+    writeShortDecimal(w, value, String);
   }
   w.byte(125);
   return decoder.decode(w.bytes());

@@ -1,7 +1,6 @@
 /** The CSV layout of SPEC section 5, pure: file names, header, row rendering and parsing. */
 import { type Candle, candleEndMs, EXCHANGE_NAMES, type ExchangeId } from "../domain/candle.ts";
-import { type AsciiWriter, createAsciiWriter } from "../ascii-writer.ts";
-import { shortDecimalDigits } from "../domain/decimal.ts";
+import { type AsciiWriter, createAsciiWriter, writeShortDecimal } from "../ascii-writer.ts";
 import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
 
 export const CSV_HEADER = "TimeStamp,Exchange,Coin,OpenPrice,HighPrice,LowPrice,ClosePrice,Volume,Bucket_Interval";
@@ -146,27 +145,10 @@ export function renderRowBytes(candles: readonly Candle[], prefix = "", initialB
   return w.bytes();
 }
 
-/**
- * A comma, then `formatNumber(value)`. A value that is a decimal of at most 8 places and 15 digits,
- * and at least 1e-6 (where JavaScript's own text has no exponent), is written from its digits: that
- * decimal is the one text of 15 or fewer significant digits that reads as this double, so it is the
- * shortest text that round-trips, which is what `String` and `formatNumber` give. Anything else
- * takes `formatNumber`.
- */
+/** A comma, then `formatNumber(value)` (from its digits where that is the shortest text). */
 function commaNumber(w: AsciiWriter, value: number): void {
   w.byte(COMMA);
-  if (value === 0) {
-    w.byte(48);
-    return;
-  }
-  const a = value < 0 ? -value : value;
-  const scaled = a >= 1e-6 ? shortDecimalDigits(a) : -1;
-  if (scaled < 0) {
-    w.text(formatNumber(value));
-    return;
-  }
-  if (value < 0) w.byte(45);
-  w.trimmed(scaled, 8);
+  writeShortDecimal(w, value, formatNumber);
 }
 
 /**
