@@ -7,6 +7,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import postgres from "postgres";
 import { parseConfig } from "../src/config.ts";
 import type { Candle, ExchangeId } from "../src/domain/candle.ts";
 import type { Market } from "../src/exchanges/types.ts";
@@ -21,7 +22,6 @@ import { SIM_COINS, SIM_LISTINGS } from "../src/simulator/market-data.ts";
 import type { SimCounters, SimServiceId, SimStats } from "../src/simulator/server.ts";
 import { duplicates, mismatches, readCsvDir } from "../tests/helpers/oracle.ts";
 import { type CcxtRun, type PairCalls, runCcxtBackfill } from "./ccxt-baseline.ts";
-import postgres from "postgres";
 import { copyChunks, copyRows, countRows, distinctSeries, dropPostgresDatabase, postgresReachable, postgresUrl, uniqueDatabaseName } from "./database.bench.ts";
 import { type BenchContext, check, fmtMs, fmtPct, fmtRate, fmtRatio, type Section } from "./results.ts";
 import { processCpuMs, type SimulatorProcess, startSimulatorProcess } from "./simulator-process.ts";
@@ -218,12 +218,11 @@ settle_seconds: 5`),
       await Promise.all(exchanges.map(() => store.database.listSeries()));
       serverPids = postgresServerPids();
     }
-    const serverCpu = () => serverPids.reduce((sum, pid) => sum + (processCpuMs(pid) || 0), 0);
     const serverCpuAt = new Map<string, number>();
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const simCpu0 = sim.cpuMs();
-    const serverCpu0 = serverCpu();
+    const serverCpu0 = cpuMsOf(serverPids);
     const progress: Progress = {
       setTotal() {},
       add(key) {
@@ -231,7 +230,7 @@ settle_seconds: 5`),
         const used = process.cpuUsage(cpu0);
         cpuAt.set(key, (used.user + used.system) / 1000);
         simCpuAt.set(key, sim.cpuMs() - simCpu0);
-        if (serverPids.length > 0) serverCpuAt.set(key, serverCpu() - serverCpu0);
+        if (serverPids.length > 0) serverCpuAt.set(key, cpuMsOf(serverPids) - serverCpu0);
       },
       finish() {},
     };
@@ -350,9 +349,9 @@ function postgresServerPids(): number[] {
   return pids;
 }
 
-/** CPU time (user + system) of every PostgreSQL server process on this machine. */
-function postgresServerCpuMs(): number {
-  return postgresServerPids().reduce((sum, pid) => sum + (processCpuMs(pid) || 0), 0);
+/** CPU time (user + system) the given processes have used; a process gone meanwhile counts 0. */
+function cpuMsOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + (processCpuMs(pid) || 0), 0);
 }
 
 /**
@@ -371,14 +370,16 @@ async function measureCopyFloor(candles: readonly Candle[], runs: number): Promi
     await sink.open();
     // COPY checks the foreign keys: the coin and exchange rows must exist first (the sink adds them).
     await sink.write(distinctSeries(candles));
+    // Every session connected before the server's processes are listed and the clock starts.
+    await Promise.all(sessions.map((sql) => sql`SELECT 1`));
+    const pids = postgresServerPids();
     const results: { wallMs: number; serverCpuMs: number }[] = [];
     for (let i = 0; i < runs; i++) {
       await sessions[0]!`TRUNCATE klines_data`;
-      await Promise.all(sessions.map((sql) => sql`SELECT 1`)); // every session connected before the clock starts
-      const cpu0 = postgresServerCpuMs();
+      const cpu0 = cpuMsOf(pids);
       const t0 = performance.now();
       await Promise.all(groups.map((chunks, g) => copyRows(sessions[g]!, chunks)));
-      results.push({ wallMs: performance.now() - t0, serverCpuMs: postgresServerCpuMs() - cpu0 });
+      results.push({ wallMs: performance.now() - t0, serverCpuMs: cpuMsOf(pids) - cpu0 });
       check((await countRows(sessions[0]!)) === candles.length, "COPY floor: the table holds a different number of rows than copied");
     }
     return medianBy(results, (r) => r.wallMs);
@@ -586,31 +587,30 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
         ratio: `ours takes ${fmtRatio(o.elapsedMs / a.elapsedMs)} the pipeline's own time`,
       });
     }
+    // At their ceilings, side by side, the fast exchanges' candles arrive in this time.
+    const neededMs = Math.max(...fastExchanges.map((e) => ours.exchanges.find((x) => x.exchange === e)!.written / ceilingCandlesPerSecond(e, coins))) * 1000;
     if (pgRun && pgFloor !== undefined) {
-      // All three fast exchanges' candles go into the one database side by side: at their ceilings
-      // they arrive in `neededMs`; if the database takes longer than that to load them even by COPY,
-      // no share above neededMs / COPY's time is reachable for all three together.
-      const neededMs = Math.max(...fastExchanges.map((e) => ours.exchanges.find((x) => x.exchange === e)!.written / ceilingCandlesPerSecond(e, coins))) * 1000;
+      // They all go into the one database: if it takes longer than `neededMs` to load them even by
+      // COPY, no share above neededMs / COPY's time is reachable for all three together.
       const bound = Math.min(1, neededMs / pgFloor.wallMs);
       ctx.figures["e2e.pgFloorShare"] = bound;
-      const lastPg = Math.max(...pgRun.exchanges.filter((e) => e.exchange !== "kraken").map((e) => e.elapsedMs));
+      const pgLast = pgRun.exchanges.filter((e) => e.exchange !== "kraken").reduce((a, e) => (e.elapsedMs > a.elapsedMs ? e : a));
       const rows = fastSaved.length;
       section.rows.push({
         what: `PostgreSQL floor: the ${rows.toLocaleString("en-US")} candles of ${fastExchanges.join(", ")} loaded by \`COPY … FROM STDIN\` into the SPEC schema, a session per exchange in parallel, nothing else running`,
         figure: `${fmtMs(pgFloor.wallMs)} (${fmtRate(rows / (pgFloor.wallMs / 1000))} rows/s, ${fmtMs(pgFloor.serverCpuMs)} of server CPU): at most ${fmtPct(bound)} of their ceilings together on this machine (at their ceilings they arrive in ${fmtMs(neededMs)})`,
-        baseline: `ours → PostgreSQL: all three saved after ${fmtMs(lastPg)} (median run)`,
-        ratio: `ours takes ${fmtRatio(lastPg / pgFloor.wallMs)} COPY's time`,
+        baseline: `ours → PostgreSQL: all three saved after ${fmtMs(pgLast.elapsedMs)} (median run)`,
+        ratio: `ours takes ${fmtRatio(pgLast.elapsedMs / pgFloor.wallMs)} COPY's time`,
       });
       const schema = `the SPEC's \`klines_data\` (two foreign keys checked per row, primary key, coin index)`;
-      const pgLast = pgRun.exchanges.filter((e) => e.exchange !== "kraken").reduce((a, e) => (e.elapsedMs > a.elapsedMs ? e : a));
       const busy = pgLast.cpuMsAtDone + pgLast.simCpuMsAtDone + pgLast.serverCpuMsAtDone;
       const during = Number.isFinite(busy)
-        ? ` By then (${fmtMs(pgLast.elapsedMs)} in, the median run) the server had used ${fmtMs(pgLast.serverCpuMsAtDone)} of CPU, our process ${fmtMs(pgLast.cpuMsAtDone)} and the simulator ${fmtMs(pgLast.simCpuMsAtDone)}: ${fmtPct(busy / (2 * pgLast.elapsedMs))} of the machine's two cores over that time.`
+        ? ` By then (the median run) the server had used ${fmtMs(pgLast.serverCpuMsAtDone)} of CPU, our process ${fmtMs(pgLast.cpuMsAtDone)} and the simulator ${fmtMs(pgLast.simCpuMsAtDone)}: ${fmtPct(busy / (2 * pgLast.elapsedMs))} of the machine's two cores over that time.`
         : "";
       section.notes.push(
         bound < 0.8
-          ? `Into PostgreSQL the three fast exchanges are bound by the database: on this 2-core machine the server loads their ${rows.toLocaleString("en-US")} candles into ${schema} no faster than ${fmtRate(rows / (pgFloor.wallMs / 1000))} rows/s even by COPY, so ${fmtPct(bound)} of their ceilings is the most all three can reach together; the 80% target is out of reach into PostgreSQL here whatever the pipeline does. All three were saved after ${fmtMs(lastPg)}.${during}`
-          : `Into PostgreSQL the database is the largest cost: the server alone loads the three fast exchanges' ${rows.toLocaleString("en-US")} candles into ${schema} by COPY in ${fmtMs(pgFloor.wallMs)}, using ${fmtMs(pgFloor.serverCpuMs)} of CPU (${fmtPct(pgFloor.serverCpuMs / (2 * pgFloor.wallMs))} of both cores), which would allow ${fmtPct(bound)} of their ceilings together with nothing else running. In the backfill the server shares the 2 cores with our process (fetching, parsing, building and sending the rows) and the simulator, and takes the rows through the sink's idempotent upsert (the database section compares it with COPY on a million rows): all three were saved after ${fmtMs(lastPg)}, ${fmtRatio(lastPg / pgFloor.wallMs)} COPY's time.${during}`,
+          ? `Into PostgreSQL the three fast exchanges are bound by the database: on this 2-core machine the server loads their ${rows.toLocaleString("en-US")} candles into ${schema} no faster than ${fmtRate(rows / (pgFloor.wallMs / 1000))} rows/s even by COPY, so ${fmtPct(bound)} of their ceilings is the most all three can reach together; the 80% target is out of reach into PostgreSQL here whatever the pipeline does. All three were saved after ${fmtMs(pgLast.elapsedMs)}.${during}`
+          : `Into PostgreSQL the database is the largest cost: the server alone loads the three fast exchanges' ${rows.toLocaleString("en-US")} candles into ${schema} by COPY in ${fmtMs(pgFloor.wallMs)}, using ${fmtMs(pgFloor.serverCpuMs)} of CPU (${fmtPct(pgFloor.serverCpuMs / (2 * pgFloor.wallMs))} of both cores), which would allow ${fmtPct(bound)} of their ceilings together with nothing else running. In the backfill the server shares the 2 cores with our process (fetching, parsing, building and sending the rows) and the simulator, and takes the rows through the sink's idempotent upsert (the database section compares it with COPY on a million rows): all three were saved after ${fmtMs(pgLast.elapsedMs)}, ${fmtRatio(pgLast.elapsedMs / pgFloor.wallMs)} COPY's time.${during}`,
       );
     }
     ctx.figures["e2e.worstShare"] = worstShare;
@@ -622,7 +622,6 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
     const fastDone = fast.reduce((a, e) => (e.elapsedMs > a.elapsedMs ? e : a));
     const fastCandles = fast.reduce((n, e) => n + e.written, 0);
     const cpuShare = fastDone.cpuMsAtDone / fastDone.elapsedMs;
-    const neededMs = Math.max(...fast.map((e) => e.written / ceilingCandlesPerSecond(e.exchange, coins))) * 1000;
     section.notes.push(
       `Where the time goes (ours → CSV, the median run${csvRuns.length > 1 ? ` of ${csvRuns.length}` : ""}): when ${fast.map((e) => e.exchange).join(", ")} were all saved (${fmtMs(fastDone.elapsedMs)} in), our process had used ${fmtMs(fastDone.cpuMsAtDone)} of CPU (${fmtPct(cpuShare)} of that time) for their ${fastCandles.toLocaleString("en-US")} candles and Kraken's first pages: ${((fastDone.cpuMsAtDone * 1000) / fastCandles).toFixed(1)} µs of CPU per candle (all of its threads: JavaScript, HTTP, garbage collection, the JIT). At their ceilings, side by side, those candles need ${fmtMs(neededMs)} of requests. ${cpuShare >= 0.6 ? "These three are bound by our CPU (reading the pages, building the candles, rendering and writing the CSV), not by their rate limits." : "Here our CPU is not saturated: round trips (20–50 ms each, slice after slice) weigh more than the rate limits."} Their workload is small (${fast.map((e) => `${e.exchange} ${e.requests}`).join(", ")} requests): each fits in one window of its exchange's limit, so the limiter sends it at once. By then the simulator process had used ${fmtMs(fastDone.simCpuMsAtDone)} of CPU serving them (its pages are generated per request), so the two processes used ${fmtPct((fastDone.cpuMsAtDone + fastDone.simCpuMsAtDone) / (2 * fastDone.elapsedMs))} of the machine's two cores over that time.`,
     );

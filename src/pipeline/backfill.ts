@@ -67,6 +67,9 @@ export interface ExchangeBackfillReport {
 
 /** Look-back for the previous close when a run starts after a gap or at the range start. */
 const SEED_BUCKETS = 60;
+/** Slices fetched ahead of the one being written: about this many candles a series, at least 4 slices. */
+const LOOKAHEAD_CANDLES = 4000;
+const MIN_SLICES_AHEAD = 4;
 
 export async function runBackfill(deps: BackfillDeps, runtimes: readonly ExchangeRuntime[], options: BackfillOptions, signal?: AbortSignal): Promise<ExchangeBackfillReport[]> {
   let effective = options;
@@ -146,7 +149,7 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
   const sliceMs = sliceBuckets * size;
   const firstOpen = Math.min(...plans.flatMap((p) => p.runs.map((r) => r.fromOpenMs)));
   const states = new Map<string, SeriesState>(plans.map((p) => [p.market.coin, { exchange, coin: p.market.coin, intervalMinutes: interval, previousClose: undefined }]));
-  const windowsInFlight = Math.max(1, options.windowsInFlight ?? Math.max(4, Math.ceil(4000 / rt.adapter.maxCandlesPerRequest)));
+  const windowsInFlight = Math.max(1, options.windowsInFlight ?? Math.max(MIN_SLICES_AHEAD, Math.ceil(LOOKAHEAD_CANDLES / rt.adapter.maxCandlesPerRequest)));
 
   type SliceFetch = { plan: SeriesPlan; part: BucketRange; seeded: boolean; results: Promise<WindowResult[]> };
   const startSlice = (sliceStart: number): SliceFetch[] => {
