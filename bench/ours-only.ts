@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExchangeId } from "../src/domain/candle.ts";
-import { ceilingCandlesPerSecond, checkOurCsv, EXCHANGES, measureFetchFloor, runOurBackfill, scenario, startLatentSimulator } from "./backfill.bench.ts";
+import { ceilingCandlesPerSecond, checkOurCsv, EXCHANGES, measureFetchFloor, runOurBackfill, scenario, startLatentSimulator, warmSimulator } from "./backfill.bench.ts";
 
 const argv = process.argv.slice(2);
 const arg = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
@@ -14,6 +14,7 @@ const exchanges = (arg("--exchanges")?.split(",") as ExchangeId[] | undefined) ?
 const runs = Number(arg("--runs") ?? 1);
 const s = scenario(10, 2 * 1440);
 const sim = await startLatentSimulator();
+if (!argv.includes("--cold-simulator")) console.log(`simulator warmed with ${await warmSimulator(sim, s)} requests`);
 try {
   for (let i = 0; i < runs; i++) {
     const dir = mkdtempSync(join(tmpdir(), "ci-ours-only-"));
