@@ -35,8 +35,13 @@ export function evaluateTargets(f: Figures, only?: readonly string[]): TargetRes
       out.push(target(`Backfill into CSV: ${e} ≥ 80% of its rate-limit ceiling, ${what}`, f[`e2e.${e}.share`], (v) => v >= 0.8, (v) => `${fmtPct(v)}${first(f[`e2e.${e}.shareFirst`])}${floor === undefined ? "" : ` (the floor on this machine, its requests fetched and dropped: ${fmtPct(floor)}${f[`e2e.${e}.aloneShare`] === undefined ? "" : `; the pipeline alone, pages served from memory: ${fmtPct(f[`e2e.${e}.aloneShare`]!)}`})`}`));
     }
     for (const e of EXCHANGES) {
-      const pgFloor = e === "kraken" ? undefined : f["e2e.pgFloorShare"];
-      out.push(target(`Backfill into PostgreSQL: ${e} ≥ 80% of its rate-limit ceiling`, f[`e2e.${e}.sharePg`], (v) => v >= 0.8, (v) => `${fmtPct(v)}${first(f[`e2e.${e}.sharePgFirst`])}${pgFloor === undefined ? "" : ` (the most binance, kucoin and poloniex can reach together here, bound by PostgreSQL's own COPY: ${fmtPct(pgFloor)})`}`));
+      const side = f[`e2e.${e}.pgCopyShare`];
+      const alone = f[`e2e.${e}.pgCopyAloneShare`];
+      const bound =
+        side === undefined || alone === undefined
+          ? ""
+          : ` (PostgreSQL's own COPY of these rows, nothing else running, reaches ${fmtPct(side)} side by side with the other exchanges, ${fmtPct(alone)} alone${alone < 0.8 ? ": out of reach into PostgreSQL on this machine" : ""})`;
+      out.push(target(`Backfill into PostgreSQL: ${e} ≥ 80% of its rate-limit ceiling`, f[`e2e.${e}.sharePg`], (v) => v >= 0.8, (v) => `${fmtPct(v)}${first(f[`e2e.${e}.sharePgFirst`])}${bound}`));
     }
     out.push(target("Backfill: no rate-limit refusal served by the simulator (ours and ccxt)", f["e2e.refusals"], (v) => v === 0, (v) => (v === 0 ? "none" : `${v} exchange runs were refused (see the backfill notes)`)));
   }
