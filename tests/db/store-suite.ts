@@ -159,6 +159,28 @@ export function defineStoreSuite(dialect: Dialect, available: boolean): void {
       expect(await countRows(db, "klines_data")).toBe(many.length + 2);
     });
 
+    test("writers racing over the same new rows leave each row once and count it once", async () => {
+      const { sink, db } = await openSink();
+      const { sink: other } = await openSink({ db });
+      // Overlapping batches of rows new to the table, written at once from two connections: on
+      // PostgreSQL both try the plain INSERT, and the one that waits on the other's keys must fall
+      // back to the upsert, not fail or write a row twice.
+      const rounds = 5;
+      let counted = 0;
+      for (let r = 0; r < rounds; r++) {
+        const from = T0 + r * 300 * M5;
+        const a = series(200, { coin: "BTC" }, from);
+        const b = series(200, { coin: "BTC" }, from + 100 * M5).map((c, i) => (i < 100 ? c : { ...c, close: 1 }));
+        const [x, y] = await Promise.all([sink.write(a), other.write(b)]);
+        counted += x + y;
+      }
+      expect(counted).toBe(rounds * 300);
+      expect(await countRows(db, "klines_data")).toBe(rounds * 300);
+      const read = await sink.readCandles("binance", "BTC", 5, T0, T0 + rounds * 300 * M5);
+      expect(read.length).toBe(rounds * 300);
+      expect(new Set(read.map((c) => c.openTimeMs)).size).toBe(rounds * 300);
+    });
+
     test("resumes from the newest saved bucket of each series, with its close", async () => {
       const { sink } = await openSink();
       expect(await sink.lastSaved("binance", "BTC", 5)).toBeUndefined();
