@@ -23,7 +23,7 @@ import { SIM_COINS, SIM_LISTINGS } from "../src/simulator/market-data.ts";
 import type { SimCounters, SimServiceId, SimStats } from "../src/simulator/server.ts";
 import { duplicates, mismatches, readCsvDir } from "../tests/helpers/oracle.ts";
 import { type CcxtRun, type PairCalls, runCcxtBackfill } from "./ccxt-baseline.ts";
-import { copyChunks, copyRows, countRows, distinctSeries, dropPostgresDatabase, postgresReachable, postgresUrl, uniqueDatabaseName } from "./database.bench.ts";
+import { copyChunks, copyRows, countRows, distinctSeries, dropPostgresDatabase, postgresReachable, postgresUrl, settlePostgres, uniqueDatabaseName } from "./database.bench.ts";
 import { type BenchContext, check, fmtMs, fmtPct, fmtRate, fmtRatio, type Section } from "./results.ts";
 import { processCpuMs, type SimulatorProcess, startSimulatorProcess } from "./simulator-process.ts";
 
@@ -255,6 +255,7 @@ settle_seconds: 5`),
     let serverPids: number[] = [];
     if ("database" in store) {
       await Promise.all(exchanges.map(() => store.database.listSeries()));
+      await settlePostgres();
       serverPids = postgresServerPids();
     }
     const serverCpuAt = new Map<string, number>();
@@ -437,6 +438,7 @@ async function measureCopyFloor(candles: readonly Candle[], runs: number): Promi
     const alone = exchanges.map((): number[] => []);
     for (let i = 0; i < runs; i++) {
       await sessions[0]!`TRUNCATE klines_data`;
+      await settlePostgres();
       const cpu0 = cpuMsOf(pids);
       const t0 = performance.now();
       await Promise.all(groups.map(async (chunks, g) => {
@@ -447,6 +449,7 @@ async function measureCopyFloor(candles: readonly Candle[], runs: number): Promi
       check((await countRows(sessions[0]!)) === candles.length, "COPY floor: the table holds a different number of rows than copied");
       for (const [g, chunks] of groups.entries()) {
         await sessions[0]!`TRUNCATE klines_data`;
+        await settlePostgres();
         const t1 = performance.now();
         await copyRows(sessions[g]!, chunks);
         alone[g]!.push(performance.now() - t1);
