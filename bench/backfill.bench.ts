@@ -397,12 +397,7 @@ function cpuMsOf(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + (processCpuMs(pid) || 0), 0);
 }
 
-/**
- * PostgreSQL's floor: the given candles loaded with `COPY … FROM STDIN` (pre-rendered, no
- * idempotence), one session per exchange in parallel as the backfill writes them, into a fresh
- * database with the SPEC schema (foreign keys, primary key, coin index): the fastest way in. The
- * median of `runs` loads, each into the emptied table and checked by count, with the server's CPU.
- */
+/** PostgreSQL's floor (see measureCopyFloor): medians over the loads. */
 interface CopyFloor {
   /** All of the rows, a session per exchange in parallel (the median run). */
   wallMs: number;
@@ -414,9 +409,10 @@ interface CopyFloor {
 }
 
 /**
- * What the database allows before anything of ours runs: the same rows loaded by COPY into the SPEC
- * schema, first a session per exchange side by side (as the backfill writes them), then each
- * exchange's rows alone. A share of the ceiling above the one COPY reaches alone is out of reach
+ * What the database allows before anything of ours runs: the same rows loaded by COPY (pre-rendered,
+ * no idempotence: the fastest way in) into a fresh database with the SPEC schema, first a session per
+ * exchange side by side (as the backfill writes them), then each exchange's rows alone; `runs` times,
+ * each into the emptied table and checked by count. A share of the ceiling above the one COPY reaches alone is out of reach
  * into this PostgreSQL on this machine whatever the pipeline does.
  */
 async function measureCopyFloor(candles: readonly Candle[], runs: number): Promise<CopyFloor> {
@@ -438,7 +434,7 @@ async function measureCopyFloor(candles: readonly Candle[], runs: number): Promi
     const alone = exchanges.map((): number[] => []);
     for (let i = 0; i < runs; i++) {
       await sessions[0]!`TRUNCATE klines_data`;
-      await settlePostgres();
+      await settlePostgres(sessions[0]);
       const cpu0 = cpuMsOf(pids);
       const t0 = performance.now();
       await Promise.all(groups.map(async (chunks, g) => {
@@ -449,7 +445,7 @@ async function measureCopyFloor(candles: readonly Candle[], runs: number): Promi
       check((await countRows(sessions[0]!)) === candles.length, "COPY floor: the table holds a different number of rows than copied");
       for (const [g, chunks] of groups.entries()) {
         await sessions[0]!`TRUNCATE klines_data`;
-        await settlePostgres();
+        await settlePostgres(sessions[0]);
         const t1 = performance.now();
         await copyRows(sessions[g]!, chunks);
         alone[g]!.push(performance.now() - t1);

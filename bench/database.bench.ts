@@ -48,17 +48,18 @@ export async function dropPostgresDatabase(name: string): Promise<void> {
  * Waits for the server to write out what earlier runs left in its buffers (`CHECKPOINT`), so a timed
  * run does not share the 2 cores with the checkpointer flushing a million rows loaded before it
  * (after the database section, the backfill's COPY floor took 1.07 s unsettled and 0.76 s settled).
- * Needs a superuser or pg_checkpoint; without that the run goes on unsettled.
+ * Needs a superuser or pg_checkpoint; without that the run goes on unsettled. Runs on `session`
+ * when one is open (any database: CHECKPOINT is server-wide), else on a connection of its own.
  */
-export async function settlePostgres(): Promise<boolean> {
-  const admin = postgres(postgresUrl("postgres"), { max: 1, onnotice: () => {} });
+export async function settlePostgres(session?: Sql): Promise<boolean> {
+  const sql = session ?? postgres(postgresUrl("postgres"), { max: 1, onnotice: () => {} });
   try {
-    await admin`CHECKPOINT`;
+    await sql`CHECKPOINT`;
     return true;
   } catch {
     return false;
   } finally {
-    await admin.end({ timeout: 1 });
+    if (session === undefined) await sql.end({ timeout: 1 });
   }
 }
 
@@ -241,7 +242,7 @@ export async function runDatabaseBench(ctx: BenchContext): Promise<Section> {
         await pg.sink.write(distinctSeries(candles));
         const empty = async () => {
           await pg.sql`TRUNCATE klines_data`;
-          await settlePostgres();
+          await settlePostgres(pg.sql);
         };
         const full = async () => check((await countRows(pg.sql)) === n, "PostgreSQL: a timed run left a different number of rows");
         ctx.log(`database: timing PostgreSQL (${n} rows, COPY then the sink)`);
@@ -261,7 +262,7 @@ export async function runDatabaseBench(ctx: BenchContext): Promise<Section> {
         ctx.figures["pg.rowsPerSecond"] = n / (result.subject.p50Ms / 1000);
         // The same rows again, every one already saved: the sink's upsert path (nothing changes).
         ctx.log(`database: timing PostgreSQL, the same ${n} rows written again`);
-        await settlePostgres();
+        await settlePostgres(pg.sql);
         const t0 = performance.now();
         const added = await pg.sink.write(candles);
         const againMs = performance.now() - t0;

@@ -12,10 +12,8 @@ function target(name: string, value: number | undefined, pass: (v: number) => bo
   return { target: name, pass: pass(value), measured: show(value) };
 }
 
-/** The first run's figure beside a median of several runs. */
-const first = (share: number | undefined) => (share === undefined ? "" : ` (median of the runs; the first, in a fresh process: ${fmtPct(share)})`);
-/** The warm-up run's figure beside the median of the counted runs after it. */
-const warmup = (share: number | undefined) => (share === undefined ? "" : ` (median of the runs after a warm-up run; the warm-up run, in a fresh process: ${fmtPct(share)})`);
+/** One run's figure (`which`) beside a median of several runs (`runs` says which runs). */
+const besideMedian = (runs: string, which: string, share: number | undefined) => (share === undefined ? "" : ` (median of the runs${runs}; ${which}: ${fmtPct(share)})`);
 
 export function evaluateTargets(f: Figures, only?: readonly string[]): TargetResult[] {
   const wanted = (section: string) => only === undefined || only.includes(section);
@@ -34,7 +32,7 @@ export function evaluateTargets(f: Figures, only?: readonly string[]): TargetRes
     for (const e of EXCHANGES) {
       const what = e === "kraken" ? "each pair's calls/s over its own time against 1 call/s per pair (its history comes from Trades)" : "candles/s against its ceiling";
       const floor = f[`e2e.${e}.floorShare`];
-      out.push(target(`Backfill into CSV: ${e} ≥ 80% of its rate-limit ceiling, ${what}`, f[`e2e.${e}.share`], (v) => v >= 0.8, (v) => `${fmtPct(v)}${first(f[`e2e.${e}.shareFirst`])}${warmup(f[`e2e.${e}.shareWarmup`])}${floor === undefined ? "" : ` (the floor on this machine, its requests fetched and dropped: ${fmtPct(floor)}${f[`e2e.${e}.aloneShare`] === undefined ? "" : `; the pipeline alone, pages served from memory: ${fmtPct(f[`e2e.${e}.aloneShare`]!)}`})`}`));
+      out.push(target(`Backfill into CSV: ${e} ≥ 80% of its rate-limit ceiling, ${what}`, f[`e2e.${e}.share`], (v) => v >= 0.8, (v) => `${fmtPct(v)}${besideMedian("", "the first, in a fresh process", f[`e2e.${e}.shareFirst`])}${besideMedian(" after a warm-up run", "the warm-up run, in a fresh process", f[`e2e.${e}.shareWarmup`])}${floor === undefined ? "" : ` (the floor on this machine, its requests fetched and dropped: ${fmtPct(floor)}${f[`e2e.${e}.aloneShare`] === undefined ? "" : `; the pipeline alone, pages served from memory: ${fmtPct(f[`e2e.${e}.aloneShare`]!)}`})`}`));
     }
     for (const e of EXCHANGES) {
       const side = f[`e2e.${e}.pgCopyShare`];
@@ -43,7 +41,7 @@ export function evaluateTargets(f: Figures, only?: readonly string[]): TargetRes
         side === undefined || alone === undefined
           ? ""
           : ` (PostgreSQL's own COPY of these rows, nothing else running, reaches ${fmtPct(side)} side by side with the other exchanges, ${fmtPct(alone)} alone${alone < 0.8 ? ": out of reach into PostgreSQL on this machine" : ""})`;
-      out.push(target(`Backfill into PostgreSQL: ${e} ≥ 80% of its rate-limit ceiling`, f[`e2e.${e}.sharePg`], (v) => v >= 0.8, (v) => `${fmtPct(v)}${f[`e2e.${e}.sharePgFirst`] === undefined ? "" : ` (median of the runs, after the runs into CSV; the first: ${fmtPct(f[`e2e.${e}.sharePgFirst`]!)})`}${bound}`));
+      out.push(target(`Backfill into PostgreSQL: ${e} ≥ 80% of its rate-limit ceiling`, f[`e2e.${e}.sharePg`], (v) => v >= 0.8, (v) => `${fmtPct(v)}${besideMedian(", after the runs into CSV", "the first", f[`e2e.${e}.sharePgFirst`])}${bound}`));
     }
     out.push(target("Backfill: no rate-limit refusal served by the simulator (ours and ccxt)", f["e2e.refusals"], (v) => v === 0, (v) => (v === 0 ? "none" : `${v} exchange runs were refused (see the backfill notes)`)));
   }

@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, gte, isNull, lte, max, min, sql as dsql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import { drizzle } from "drizzle-orm/postgres-js";
-import postgres, { type Sql } from "postgres";
+import postgres, { type Sql, type TransactionSql } from "postgres";
 import { candleEndMs, type Candle } from "../domain/candle.ts";
 import { MINUTE_MS } from "../domain/interval.ts";
 import { versionMetadata } from "../domain/metadata.ts";
@@ -138,6 +138,13 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
       textArrayLiteral(ex), textArrayLiteral(coin), numberArrayLiteral(endMs), numberArrayLiteral(o), numberArrayLiteral(h), numberArrayLiteral(l),
       numberArrayLiteral(c), numberArrayLiteral(v), numberArrayLiteral(interval), numberArrayLiteral(filled),
     ] as const;
+    // The batch's rows into klines_data, arrays unnested server-side; run as is, or as the upsert's core.
+    const insertRows = (q: TransactionSql) => q`
+      INSERT INTO klines_data AS k (exchange, coin, "timestamp", open_price, high_price, low_price, close_price, volume, bucket_interval, filled)
+      SELECT e, c, to_timestamp(t / 1000), o, h, l, cl, v, i, f::boolean
+      FROM unnest(${columns[0]}::text[], ${columns[1]}::text[], ${columns[2]}::float8[], ${columns[3]}::float8[], ${columns[4]}::float8[], ${columns[5]}::float8[],
+                  ${columns[6]}::float8[], ${columns[7]}::float8[], ${columns[8]}::int[], ${columns[9]}::int[])
+        AS u(e, c, t, o, h, l, cl, v, i, f)`;
     return client.begin(async (tx) => {
       // Referenced rows first (sorted, so concurrent writers lock in one order); track() fills in names.
       await tx`INSERT INTO exchanges (exchange) SELECT unnest(${distinct(ex).sort()}::text[]) ON CONFLICT DO NOTHING`;
@@ -149,24 +156,14 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
       // the unique key refuses the whole statement, nothing of it stays (the savepoint), and the
       // upsert below writes the batch instead: the outcome is the upsert's either way.
       try {
-        return await tx.savepoint(async (sp) => (await sp`
-          INSERT INTO klines_data (exchange, coin, "timestamp", open_price, high_price, low_price, close_price, volume, bucket_interval, filled)
-          SELECT e, c, to_timestamp(t / 1000), o, h, l, cl, v, i, f::boolean
-          FROM unnest(${columns[0]}::text[], ${columns[1]}::text[], ${columns[2]}::float8[], ${columns[3]}::float8[], ${columns[4]}::float8[], ${columns[5]}::float8[],
-                      ${columns[6]}::float8[], ${columns[7]}::float8[], ${columns[8]}::int[], ${columns[9]}::int[])
-            AS u(e, c, t, o, h, l, cl, v, i, f)`).count);
+        return await tx.savepoint(async (sp) => (await insertRows(sp)).count);
       } catch (error) {
         if (errorCode(error) !== UNIQUE_VIOLATION) throw error;
       }
-      // One statement per batch: arrays unnested server-side, an upsert that skips unchanged rows,
-      // and a count of the rows that were new (xmax = 0 marks an insert, not an update).
+      // The upsert skips unchanged rows and counts the rows that were new (xmax = 0 marks an insert).
       const [row] = await tx`
         WITH written AS (
-          INSERT INTO klines_data AS k (exchange, coin, "timestamp", open_price, high_price, low_price, close_price, volume, bucket_interval, filled)
-          SELECT e, c, to_timestamp(t / 1000), o, h, l, cl, v, i, f::boolean
-          FROM unnest(${columns[0]}::text[], ${columns[1]}::text[], ${columns[2]}::float8[], ${columns[3]}::float8[], ${columns[4]}::float8[], ${columns[5]}::float8[],
-                      ${columns[6]}::float8[], ${columns[7]}::float8[], ${columns[8]}::int[], ${columns[9]}::int[])
-            AS u(e, c, t, o, h, l, cl, v, i, f)
+          ${insertRows(tx)}
           ON CONFLICT (exchange, coin, bucket_interval, "timestamp") DO UPDATE SET
             open_price = excluded.open_price, high_price = excluded.high_price, low_price = excluded.low_price,
             close_price = excluded.close_price, volume = excluded.volume, filled = excluded.filled
