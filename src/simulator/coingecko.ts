@@ -1,5 +1,5 @@
 import { SIM_COINS, SIM_LISTINGS, simPreviousClose, type SimCoin } from "./market-data.ts";
-import type { ExchangeId } from "../domain/candle.ts";
+import type { SimExchangeId } from "./listings.ts";
 import { createFixedWindow } from "./rate-window.ts";
 import { param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
 
@@ -12,7 +12,7 @@ import { param, reply, type SimReply, type SimRequest, type SimService } from ".
 export const COINGECKO_CALLS_PER_MINUTE = 30;
 const MAX_PER_PAGE = 250;
 const VS_CURRENCIES: Record<string, number> = { usd: 1, usdt: 1, eur: 0.92 };
-const EXCHANGES_BY_DEPTH: readonly ExchangeId[] = ["binance", "kucoin", "kraken", "poloniex"];
+const EXCHANGES_BY_DEPTH: readonly SimExchangeId[] = ["binance", "kucoin", "kraken", "poloniex", "okx", "bybit", "coinbase"];
 
 export function createCoingeckoService(seed: number): SimService {
   const calls = createFixedWindow(60_000);

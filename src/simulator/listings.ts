@@ -1,4 +1,9 @@
-import type { ExchangeId } from "../domain/candle.ts";
+/**
+ * The exchanges the simulator serves: the four native ones and three served for the ccxt path.
+ * Every per-exchange table of the simulator is a `Record` over these, so the compiler asks for each.
+ */
+export const SIM_EXCHANGE_IDS = ["binance", "kraken", "kucoin", "poloniex", "okx", "coinbase", "bybit"] as const;
+export type SimExchangeId = (typeof SIM_EXCHANGE_IDS)[number];
 
 /**
  * Which markets each simulated exchange lists, named the way that exchange names them. Realistic
@@ -7,7 +12,7 @@ import type { ExchangeId } from "../domain/candle.ts";
  * A few markets are listed but not tradable. SafeMoon (SFM) is listed nowhere.
  */
 export interface SimMarket {
-  exchange: ExchangeId;
+  exchange: SimExchangeId;
   /** The exchange's symbol for requests: `BTCUSDT`, `XXBTZUSD`, `BTC-USDT`, `BTC_USDT`. */
   symbol: string;
   /** Common ticker of the coin (`BTC`, never `XBT`). */
@@ -20,7 +25,7 @@ export interface SimMarket {
   /** Kraken only: `XBTUSD` and `XBT/USD`. */
   altname?: string;
   wsname?: string;
-  /** The listing's status as the exchange spells it (`TRADING`, `online`, `NORMAL`; KuCoin: `true`/`false`). */
+  /** The listing's status as the exchange spells it (`TRADING`, `online`, `NORMAL`, `live`, `Trading`; KuCoin: `true`/`false`). */
   status: string;
   tradable: boolean;
 }
@@ -63,6 +68,21 @@ const KUCOIN_DISABLED = words("XMR BSV");
 const POLONIEX_USDT = words(`BTC ETH XRP SOL USDC DOGE TRX ADA LINK AVAX XLM SHIB BCH LTC DOT UNI XMR PEPE NEAR APT
   ETC ARB FIL ATOM ALGO OP NEO EOS ZEC DASH BAT APE SAND MANA AXS CRV SNX COMP ENJ`);
 const POLONIEX_STATE: Record<string, string> = { DASH: "PAUSE", ENJ: "OFFLINE" };
+
+const OKX_USDT = words(`BTC ETH SOL XRP DOGE TON ADA AVAX SHIB TRX DOT LINK BCH NEAR UNI LTC ICP SUI PEPE APT ETC
+  FIL ATOM OP ARB TIA INJ GRT LDO CRV NEO`);
+const OKX_USDC = words("BTC ETH SOL");
+const OKX_SUSPENDED = words("NEO");
+
+const COINBASE_USD = words(`BTC ETH SOL XRP DOGE ADA AVAX SHIB DOT LINK BCH NEAR UNI LTC ICP APT ETC FIL ATOM OP ARB
+  GRT LDO CRV USDT XLM ALGO`);
+const COINBASE_USDC = words("BTC ETH SOL");
+const COINBASE_DISABLED = words("XLM");
+
+const BYBIT_USDT = words(`BTC ETH SOL XRP DOGE TON ADA AVAX SHIB TRX DOT LINK BCH NEAR UNI LTC ICP SUI PEPE APT
+  ETC FIL ATOM OP ARB TIA INJ MNT GRT LDO NEO`);
+const BYBIT_USDC = words("BTC ETH");
+const BYBIT_SUSPENDED = words("NEO");
 
 function words(text: string): string[] {
   return text.split(/\s+/).filter((w) => w.length > 0);
@@ -107,12 +127,39 @@ function poloniexMarkets(): SimMarket[] {
   });
 }
 
+function okxMarkets(): SimMarket[] {
+  const market = (coin: string, quote: string): SimMarket => {
+    const status = OKX_SUSPENDED.includes(coin) ? "suspend" : "live";
+    return { exchange: "okx", symbol: `${coin}-${quote}`, coin, quote, baseAsset: coin, quoteAsset: quote, status, tradable: status === "live" };
+  };
+  return [...OKX_USDT.map((c) => market(c, "USDT")), ...OKX_USDC.map((c) => market(c, "USDC"))];
+}
+
+function coinbaseMarkets(): SimMarket[] {
+  const market = (coin: string, quote: string): SimMarket => {
+    const status = COINBASE_DISABLED.includes(coin) ? "STATUS_DISABLED" : "online";
+    return { exchange: "coinbase", symbol: `${coin}-${quote}`, coin, quote, baseAsset: coin, quoteAsset: quote, status, tradable: status === "online" };
+  };
+  return [...COINBASE_USD.map((c) => market(c, "USD")), ...COINBASE_USDC.map((c) => market(c, "USDC"))];
+}
+
+function bybitMarkets(): SimMarket[] {
+  const market = (coin: string, quote: string): SimMarket => {
+    const status = BYBIT_SUSPENDED.includes(coin) ? "Suspending" : "Trading";
+    return { exchange: "bybit", symbol: coin + quote, coin, quote, baseAsset: coin, quoteAsset: quote, status, tradable: status === "Trading" };
+  };
+  return [...BYBIT_USDT.map((c) => market(c, "USDT")), ...BYBIT_USDC.map((c) => market(c, "USDC"))];
+}
+
 /** Every market each exchange lists, tradable or not, in listing order. */
-export const SIM_LISTINGS: Readonly<Record<ExchangeId, readonly SimMarket[]>> = {
+export const SIM_LISTINGS: Readonly<Record<SimExchangeId, readonly SimMarket[]>> = {
   binance: binanceMarkets(),
   kraken: krakenMarkets(),
   kucoin: kucoinMarkets(),
   poloniex: poloniexMarkets(),
+  okx: okxMarkets(),
+  coinbase: coinbaseMarkets(),
+  bybit: bybitMarkets(),
 };
 
 const LOOKUP = new Map<string, SimMarket>();
@@ -124,16 +171,16 @@ for (const markets of Object.values(SIM_LISTINGS)) {
 }
 
 /** The market an exchange symbol names (Kraken: its key or altname), whether or not it is tradable. */
-export function findSimMarket(exchange: ExchangeId, symbol: string): SimMarket | undefined {
+export function findSimMarket(exchange: SimExchangeId, symbol: string): SimMarket | undefined {
   return LOOKUP.get(`${exchange}|${symbol}`);
 }
 
 /** Common tickers of the coins an exchange lists with at least one tradable market. */
-export function simListedCoins(exchange: ExchangeId): string[] {
+export function simListedCoins(exchange: SimExchangeId): string[] {
   return [...new Set(SIM_LISTINGS[exchange].filter((m) => m.tradable).map((m) => m.coin))];
 }
 
 /** Whether an exchange lists the coin at all (any market, tradable or not): it then has candles. */
-export function isSimListed(exchange: ExchangeId, coin: string): boolean {
+export function isSimListed(exchange: SimExchangeId, coin: string): boolean {
   return SIM_LISTINGS[exchange].some((m) => m.coin === coin);
 }

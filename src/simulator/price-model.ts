@@ -1,7 +1,6 @@
-import type { ExchangeId } from "../domain/candle.ts";
 import { MINUTE_MS } from "../domain/interval.ts";
 import { simCoinByTicker } from "./coins.ts";
-import { isSimListed } from "./listings.ts";
+import { isSimListed, type SimExchangeId } from "./listings.ts";
 import { hashAt, hashString, mix32, unitAt } from "./noise.ts";
 
 /**
@@ -37,7 +36,7 @@ export interface TickCandle {
 }
 
 export interface SimSeries {
-  exchange: ExchangeId;
+  exchange: SimExchangeId;
   coin: string;
   seed: number;
   /** Hash key of the series (exchange-specific noise). */
@@ -78,11 +77,14 @@ interface ExchangeProfile {
   salt: number;
 }
 
-const PROFILES: Record<ExchangeId, ExchangeProfile> = {
+const PROFILES: Record<SimExchangeId, ExchangeProfile> = {
   binance: { volumeShare: 1, emptiness: 1, premium: 0, salt: 1 },
   kraken: { volumeShare: 0.15, emptiness: 1.6, premium: 0.0003, salt: 2 },
   kucoin: { volumeShare: 0.3, emptiness: 1.3, premium: -0.0002, salt: 3 },
   poloniex: { volumeShare: 0.05, emptiness: 2.2, premium: 0.0005, salt: 4 },
+  okx: { volumeShare: 0.4, emptiness: 1.2, premium: 0.0001, salt: 5 },
+  coinbase: { volumeShare: 0.25, emptiness: 1.4, premium: 0.0002, salt: 6 },
+  bybit: { volumeShare: 0.35, emptiness: 1.25, premium: -0.0001, salt: 7 },
 };
 
 const STABLECOINS = new Set(["USDT", "USDC", "DAI", "USDE", "FDUSD"]);
@@ -113,7 +115,7 @@ export function priceDecimals(coin: string): number {
 }
 
 /** The series of a coin on an exchange, or undefined when that exchange does not list the coin. */
-export function getSeries(exchange: ExchangeId, coin: string, seed: number): SimSeries | undefined {
+export function getSeries(exchange: SimExchangeId, coin: string, seed: number): SimSeries | undefined {
   const cacheKey = `${seed}|${exchange}|${coin}`;
   let series = seriesCache.get(cacheKey);
   if (series === undefined) {
@@ -123,7 +125,7 @@ export function getSeries(exchange: ExchangeId, coin: string, seed: number): Sim
   return series ?? undefined;
 }
 
-function createSeries(exchange: ExchangeId, coin: string, seed: number): SimSeries | null {
+function createSeries(exchange: SimExchangeId, coin: string, seed: number): SimSeries | null {
   const info = simCoinByTicker(coin);
   if (!info || !isSimListed(exchange, coin)) return null;
   const profile = PROFILES[exchange];

@@ -1,12 +1,15 @@
 import type { Server } from "bun";
 import { systemClock, type Clock } from "../clock.ts";
-import type { ExchangeId } from "../domain/candle.ts";
 import { createBinanceService } from "./binance.ts";
+import { createBybitService } from "./bybit.ts";
+import { createCoinbaseService } from "./coinbase.ts";
 import { createCoingeckoService } from "./coingecko.ts";
 import { faultsSchema, GARBAGE_BODY, planFaults, truncateBody, type FaultPlan, type Faults } from "./faults.ts";
 import { createKrakenService } from "./kraken.ts";
 import { createKucoinService } from "./kucoin.ts";
+import { SIM_EXCHANGE_IDS, type SimExchangeId } from "./listings.ts";
 import { createPrng } from "./noise.ts";
+import { createOkxService } from "./okx.ts";
 import { createPoloniexService } from "./poloniex.ts";
 import { SIM_DEFAULT_SEED } from "./price-model.ts";
 import type { SimReply, SimService, Tally } from "./reply.ts";
@@ -16,8 +19,19 @@ import type { SimReply, SimService, Tally } from "./reply.ts";
  * faults applied before the service answers, counters per service, and control routes under `/_sim`.
  * `startSimulator` serves it on a loopback port with Bun.serve.
  */
-export type SimServiceId = ExchangeId | "coingecko";
-export const SIM_SERVICES: readonly SimServiceId[] = ["binance", "kraken", "kucoin", "poloniex", "coingecko"];
+export type SimServiceId = SimExchangeId | "coingecko";
+export const SIM_SERVICES: readonly SimServiceId[] = [...SIM_EXCHANGE_IDS, "coingecko"];
+
+/** Each simulated exchange's service: one line an exchange (see docs/adding-an-exchange.md). */
+const SIM_EXCHANGE_SERVICES = {
+  binance: createBinanceService,
+  kraken: createKrakenService,
+  kucoin: createKucoinService,
+  poloniex: createPoloniexService,
+  okx: createOkxService,
+  coinbase: createCoinbaseService,
+  bybit: createBybitService,
+} satisfies Record<SimExchangeId, (seed: number) => SimService>;
 
 export type { Faults };
 
@@ -58,13 +72,7 @@ const MAX_HANG_MS = 120_000;
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const clock = options.clock ?? systemClock;
   const seed = options.seed ?? SIM_DEFAULT_SEED;
-  const services: Record<SimServiceId, SimService> = {
-    binance: createBinanceService(seed),
-    kraken: createKrakenService(seed),
-    kucoin: createKucoinService(seed),
-    poloniex: createPoloniexService(seed),
-    coingecko: createCoingeckoService(seed),
-  };
+  const services = perService((id) => (id === "coingecko" ? createCoingeckoService(seed) : SIM_EXCHANGE_SERVICES[id](seed)));
   const initialFaults = () => perService((id) => ({ ...options.faults?.[id] }));
   const zeroCounters = () => perService(() => ({ requests: 0, rateLimited: 0, banned: 0, errors: 0 }));
   const createPrngs = () => perService((_, i) => createPrng(seed * 7919 + i * 104729));
