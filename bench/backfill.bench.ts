@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { parseConfig } from "../src/config.ts";
-import type { Candle, ExchangeId } from "../src/domain/candle.ts";
-import { EXCHANGES as ADAPTERS } from "../src/exchanges/index.ts";
+import type { Candle } from "../src/domain/candle.ts";
+import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
+import { NATIVE_EXCHANGES as ADAPTERS } from "../src/exchanges/index.ts";
 import type { Market } from "../src/exchanges/types.ts";
 import { buildUrl, type FetchFn } from "../src/http/client.ts";
 import { createLogger } from "../src/log.ts";
@@ -246,7 +247,7 @@ settle_seconds: 5`),
       check(list.length === s.coins.length, `${e}: tracking ${list.length} markets, expected ${s.coins.length} (${list.map((m) => m.coin).join(",")})`);
       markets.set(e, list);
     }
-    const runtimes = runtime.adapters.map((adapter) => ({ adapter, client: runtime.clients.get(adapter.id)!, markets: markets.get(adapter.id)! }));
+    const runtimes = runtime.adapters.map((adapter) => ({ adapter, client: runtime.clients.get(adapter.id)!, markets: markets.get(adapter.id as ExchangeId)! }));
     const doneAt = new Map<string, number>();
     const cpuAt = new Map<string, number>();
     const simCpuAt = new Map<string, number>();
@@ -419,7 +420,7 @@ async function measureCopyFloor(candles: readonly Candle[], runs: number): Promi
   const database = uniqueDatabaseName();
   const url = postgresUrl(database);
   const sink = createDatabaseSink({ url, logger: createLogger({ level: "error", write: () => {} }) });
-  const exchanges = [...new Set(candles.map((c) => c.exchange))];
+  const exchanges = [...new Set(candles.map((c) => c.exchange as ExchangeId))];
   const groups = exchanges.map((e) => copyChunks(candles.filter((c) => c.exchange === e)));
   const sessions = groups.map(() => postgres(url, { max: 1, onnotice: () => {} }));
   try {

@@ -1,5 +1,6 @@
 /** Deterministic synthetic candles for the benchmarks: the same data on every run. */
-import type { Candle, ExchangeId, RawCandle } from "../src/domain/candle.ts";
+import type { Candle, RawCandle } from "../src/domain/candle.ts";
+import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
 import { compareRows, CSV_HEADER, csvFileName, renderRow } from "../src/sinks/csv-format.ts";
 import { createPrng } from "../src/simulator/noise.ts";
 

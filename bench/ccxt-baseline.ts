@@ -10,7 +10,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ccxt, { type Exchange, type OHLCV, type Trade } from "ccxt";
-import type { Candle, ExchangeId } from "../src/domain/candle.ts";
+import type { Candle } from "../src/domain/candle.ts";
+import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
 import type { Market } from "../src/exchanges/types.ts";
 import type { SimServiceId } from "../src/simulator/server.ts";
 import { renderCsvFiles } from "./candles.ts";

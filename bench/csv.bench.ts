@@ -5,7 +5,8 @@
 import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Candle, ExchangeId } from "../src/domain/candle.ts";
+import type { Candle } from "../src/domain/candle.ts";
+import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
 import { createMemoryLogger } from "../src/log.ts";
 import { createCsvSink } from "../src/sinks/csv.ts";
 import type { CandleSink } from "../src/sinks/types.ts";

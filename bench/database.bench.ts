@@ -8,7 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres, { type Sql } from "postgres";
-import { candleEndMs, type Candle, EXCHANGE_NAMES, type ExchangeId } from "../src/domain/candle.ts";
+import { candleEndMs, type Candle } from "../src/domain/candle.ts";
+import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
+import { exchangeName } from "../src/exchanges/names.ts";
 import { createMemoryLogger } from "../src/log.ts";
 import { createDatabaseSink, type DatabaseSink } from "../src/sinks/database.ts";
 import { tcpReachable } from "../tests/db/servers.ts";
@@ -69,7 +71,7 @@ export function copyChunks(candles: readonly Candle[]): string[] {
   let lines: string[] = [];
   for (const c of candles) {
     const ts = new Date(candleEndMs(c)).toISOString();
-    lines.push(`${EXCHANGE_NAMES[c.exchange]}\t${c.coin}\t${ts}\t${c.open}\t${c.high}\t${c.low}\t${c.close}\t${c.volume}\t${c.intervalMinutes}\t${c.filled ? "t" : "f"}`);
+    lines.push(`${exchangeName(c.exchange)}\t${c.coin}\t${ts}\t${c.open}\t${c.high}\t${c.low}\t${c.close}\t${c.volume}\t${c.intervalMinutes}\t${c.filled ? "t" : "f"}`);
     if (lines.length === 10_000) {
       chunks.push(lines.join("\n") + "\n");
       lines = [];
@@ -197,7 +199,7 @@ export async function prepareSqlite(candles: Candle[]): Promise<SqliteCase> {
     check((await sink.write(candles.filter((_, i) => i % 101 === 0))) === 0, "SQLite: writing saved rows again reported new rows");
     const statement = client.prepare(`INSERT INTO klines_data (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const insert = client.transaction((rows: readonly Candle[]) => {
-      for (const c of rows) statement.run(EXCHANGE_NAMES[c.exchange], c.coin, candleEndMs(c), c.open, c.high, c.low, c.close, c.volume, c.intervalMinutes, c.filled ? 1 : 0);
+      for (const c of rows) statement.run(exchangeName(c.exchange), c.coin, candleEndMs(c), c.open, c.high, c.low, c.close, c.volume, c.intervalMinutes, c.filled ? 1 : 0);
       return rows.length;
     });
     client.run("DELETE FROM klines_data");

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ExchangeId } from "../src/domain/candle.ts";
+import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
 import { ceilingCandlesPerSecond, checkOurCsv, EXCHANGES, measureFetchFloor, runOurBackfill, scenario, startLatentSimulator, warmSimulator } from "./backfill.bench.ts";
 
 const argv = process.argv.slice(2);

@@ -4,8 +4,9 @@
  * `JSON.parse` of the same body; and the same with the fast paths off (`JSON.parse` + the zod
  * schemas), for reference. The bodies come from the simulator, in each exchange's wire format.
  */
-import type { ExchangeId, RawCandle } from "../src/domain/candle.ts";
-import { EXCHANGES } from "../src/exchanges/index.ts";
+import type { RawCandle } from "../src/domain/candle.ts";
+import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
+import { NATIVE_EXCHANGES as EXCHANGES } from "../src/exchanges/index.ts";
 import type { ExchangeAdapter, Market } from "../src/exchanges/types.ts";
 import { fastWire } from "../src/exchanges/wire.ts";
 import { createSimulator } from "../src/simulator/server.ts";

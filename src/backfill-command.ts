@@ -1,11 +1,11 @@
 /** `cryptointellect backfill`: argument parsing (pure) and the run (edge). */
 import { fetchRanking } from "./coins/coingecko.ts";
 import { buildUniverse } from "./coins/universe.ts";
-import type { Config } from "./config.ts";
+import { type Config, DEFAULT_QUOTES } from "./config.ts";
 import type { ExchangeId } from "./domain/candle.ts";
 import { formatInterval } from "./domain/interval.ts";
 import { describeError, UsageError } from "./errors.ts";
-import { EXCHANGE_IDS } from "./exchanges/index.ts";
+import { isNativeExchange, NATIVE_EXCHANGES, type NativeExchangeId } from "./exchanges/index.ts";
 import { type ExchangeBackfillReport, runBackfill } from "./pipeline/backfill.ts";
 import { createProgress } from "./progress.ts";
 import type { Runtime } from "./runtime.ts";
@@ -50,7 +50,7 @@ export function parseBackfillArgs(args: readonly string[], nowMs: number): Backf
       case "--exchange":
       case "--exchanges": {
         const names = list(v());
-        for (const n of names) if (!(EXCHANGE_IDS as string[]).includes(n.toLowerCase())) throw new UsageError(`backfill: unknown exchange "${n.slice(0, 40)}" (known: ${EXCHANGE_IDS.join(", ")})`);
+        for (const n of names) if (!/^[a-z0-9]{2,40}$/i.test(n)) throw new UsageError(`backfill: "${n.slice(0, 40).replace(/[\u0000-\u001f]/g, "?")}" is not an exchange id`);
         out.exchanges = [...new Set(names.map((n) => n.toLowerCase() as ExchangeId))];
         break;
       }
@@ -84,11 +84,21 @@ function list(text: string): string[] {
 /** Narrows the config to the selected exchanges and coins (unknown coins: a UsageError, nothing fetched). */
 export async function selectBackfill(config: Config, args: BackfillArgs, runtime: Pick<Runtime, "logger" | "clients"> & { coingecko: Parameters<typeof fetchRanking>[0] }): Promise<Config> {
   const exchanges = args.exchanges ?? config.exchanges;
-  if (!args.coins) return { ...config, exchanges };
+  const unknown = exchanges.filter((e) => !config.exchanges.includes(e) && !isNativeExchange(e));
+  if (unknown.length > 0) throw new UsageError(`backfill: unknown exchange for this config: ${unknown.join(", ")} (configured: ${config.exchanges.join(", ")}); add it to exchanges first`);
+  // A native exchange the config does not name is collected natively, with the default quotes.
+  const exchangeAdapters = { ...config.exchangeAdapters };
+  const quoteCurrencies = { ...config.quoteCurrencies };
+  for (const e of exchanges) {
+    exchangeAdapters[e] ??= "native";
+    quoteCurrencies[e] ??= [...(NATIVE_EXCHANGES[e as NativeExchangeId]?.defaultQuotes ?? DEFAULT_QUOTES)];
+  }
+  config = { ...config, exchanges, exchangeAdapters, quoteCurrencies };
+  if (!args.coins) return config;
   const ranking = await fetchRanking(runtime.coingecko, args.coins, runtime.logger, config.coingeckoApiKey);
   const universe = buildUniverse(ranking.coins, 0, args.coins);
   if (universe.unresolved.length > 0) throw new UsageError(`backfill: unknown coin${universe.unresolved.length > 1 ? "s" : ""}: ${universe.unresolved.join(", ")}`);
-  return { ...config, exchanges, topN: 0, coinsToPoll: universe.coins.map((c) => c.id) };
+  return { ...config, topN: 0, coinsToPoll: universe.coins.map((c) => c.id) };
 }
 
 export function formatBackfillSummary(reports: readonly ExchangeBackfillReport[], intervalMinutes: number, unlisted: readonly string[] = []): string {

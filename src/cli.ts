@@ -1,17 +1,21 @@
 /** Command-line parsing, pure: argv in, a command out, or a UsageError naming what is wrong. */
 import { UsageError } from "./errors.ts";
+import { NATIVE_EXCHANGES } from "./exchanges/index.ts";
 
 export type Command =
   | { name: "run" | "once" | "config" | "migrate"; configFlag?: string }
+  | { name: "exchanges"; nativeOnly: boolean }
   | { name: "backfill"; configFlag?: string; args: string[] }
   | { name: "simulate"; args: string[] }
   | { name: "healthcheck"; url?: string; configFlag?: string; timeoutMs: number }
   | { name: "help"; topic?: string }
   | { name: "version" };
 
-export const COMMANDS = ["run", "once", "backfill", "migrate", "config", "simulate", "healthcheck"] as const;
+export const COMMANDS = ["run", "once", "backfill", "migrate", "config", "exchanges", "simulate", "healthcheck"] as const;
 
-export const USAGE = `cryptointellect — OHLCV candles from Binance, Kraken, KuCoin and Poloniex, to CSV and SQL
+const NATIVE_NAMES = Object.values(NATIVE_EXCHANGES).map((a) => a.name);
+
+export const USAGE = `cryptointellect — OHLCV candles from ${NATIVE_NAMES.slice(0, -1).join(", ")} and ${NATIVE_NAMES.at(-1)}, and ~90 more exchanges through ccxt, to CSV and SQL
 
 Usage:
   cryptointellect [run]       [-c FILE]   the service: scheduler + HTTP endpoint (the default command)
@@ -19,6 +23,7 @@ Usage:
   cryptointellect backfill    --from DATE [--to DATE] [--exchange a,b] [--coin BTC,ETH] [-c FILE]
   cryptointellect migrate     [-c FILE]   create the database if needed and apply migrations
   cryptointellect config      [-c FILE]   validate; print the effective config with secrets redacted
+  cryptointellect exchanges   [--native]  list the exchanges: id, name, native or ccxt, intervals, page limit
   cryptointellect simulate    [--port N]  the built-in exchange simulator
   cryptointellect healthcheck [--url U]   probe /health; exit 0 when healthy
   cryptointellect --help | --version
@@ -30,7 +35,7 @@ Options:
 Environment:
   CRYPTOINTELLECT_CONFIG      config file path when -c is not given
   DATABASE_URL                overrides database_connection
-  CRYPTOINTELLECT_<NAME>_URL  base URL of binance, kraken, kucoin, poloniex or coingecko
+  CRYPTOINTELLECT_<NAME>_URL  base URL of a configured exchange (BINANCE, OKX, …) or COINGECKO
   COINGECKO_API_KEY           CoinGecko demo API key
 
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad config.
@@ -77,6 +82,14 @@ database_connection or DATABASE_URL; with no URL, the embedded SQLite file).
 Validates the config and prints the effective config (defaults and environment applied) with
 secrets redacted. Every problem is listed with its field path; exit 2 when there is any.
 `,
+  exchanges: `Usage: cryptointellect exchanges [--native]
+
+Lists every exchange CryptoIntellect collects from: the native adapters (${NATIVE_NAMES.join(", ")})
+and every exchange ccxt serves candles for (loading ccxt, which --native skips). For each: the id to
+name in the config's exchanges:, the Exchange column's name, native or ccxt, the intervals served
+natively (others are aggregated from them), the candles a request may return, and the history depth
+where known.
+`,
   simulate: `Usage: cryptointellect simulate [--port N] [--host H] [--latency MIN-MAX] [--error-rate R] [--garbage-rate R] [--seed N]
 
 Serves the public market-data endpoints of Binance, Kraken, KuCoin, Poloniex and CoinGecko in
@@ -103,6 +116,11 @@ export function parseCommandLine(argv: readonly string[]): Command {
   }
   if (args.includes("--help") || args.includes("-h")) return { name: "help", topic: name };
   if (name === "simulate") return { name, args };
+  if (name === "exchanges") {
+    const extra = args.find((a) => a !== "--native");
+    if (extra !== undefined) throw new UsageError(`${name}: unexpected argument "${printable(extra)}"`);
+    return { name, nativeOnly: args.includes("--native") };
+  }
   if (name === "backfill") {
     const configFlag = takeConfigFlag(args, name);
     return { name, configFlag, args };

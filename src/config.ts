@@ -6,25 +6,34 @@ import { z } from "zod";
 import type { ExchangeId } from "./domain/candle.ts";
 import { formatInterval, parseInterval } from "./domain/interval.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
-import { EXCHANGE_IDS } from "./exchanges/index.ts";
+import { ccxtCatalog, closestIds, type ExchangeCatalog } from "./exchanges/ccxt-catalog.ts";
+import { isNativeExchange, NATIVE_EXCHANGE_IDS, NATIVE_EXCHANGES } from "./exchanges/index.ts";
 import { databaseSecrets, parseDatabaseUrl, redactDatabaseUrl } from "./db/url.ts";
 
-export type ApiName = ExchangeId | "coingecko";
-export const API_NAMES: readonly ApiName[] = ["binance", "kraken", "kucoin", "poloniex", "coingecko"];
+/** An exchange id or `coingecko`: the keys of `api_base_urls`. */
+export type ApiName = string;
+const COINGECKO_BASE_URL = "https://api.coingecko.com";
 
-export const DEFAULT_BASE_URLS: Record<ApiName, string> = {
-  binance: "https://api.binance.com",
-  kraken: "https://api.kraken.com",
-  kucoin: "https://api.kucoin.com",
-  poloniex: "https://api.poloniex.com",
-  coingecko: "https://api.coingecko.com",
+/** Where each native exchange and CoinGecko are reached unless `api_base_urls` says otherwise. */
+export const DEFAULT_BASE_URLS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(Object.values(NATIVE_EXCHANGES).map((a) => [a.id, a.defaultBaseUrl])),
+  coingecko: COINGECKO_BASE_URL,
 };
+
+/** The quote preference when the config gives none, for exchanges that declare none of their own. */
+export const DEFAULT_QUOTES: readonly string[] = ["USDT", "USD"];
+/** ccxt exchanges whose main books are in USD: USD first (the native adapters declare their own). */
+const CCXT_USD_FIRST = new Set(["coinbase", "coinbaseexchange", "coinbaseinternational", "kraken", "bitstamp", "gemini", "binanceus", "okxus"]);
+
+export type AdapterKind = "native" | "ccxt";
 
 export const DEFAULT_SQLITE_URL = "sqlite:./cryptointellect/cryptointellect.db";
 
 export interface Config {
   bucketIntervalMinutes: number;
   exchanges: ExchangeId[];
+  /** How each configured exchange is collected: native adapter, or ccxt (the only way for non-native ids). */
+  exchangeAdapters: Record<ExchangeId, AdapterKind>;
   /** Connection URL when database mode is on (the SQLite default filled in); undefined otherwise. */
   databaseUrl: string | undefined;
   coinsToPoll: string[];
@@ -32,8 +41,10 @@ export interface Config {
   saveToCsv: boolean;
   saveToDatabase: boolean;
   csvDirectory: string;
-  quoteCurrencies: string[];
+  /** The quote preference of each configured exchange. */
+  quoteCurrencies: Record<ExchangeId, string[]>;
   http: { host: string; port: number };
+  /** Base URL per exchange id and `coingecko`; a ccxt exchange without one uses ccxt's own URLs. */
   apiBaseUrls: Record<ApiName, string>;
   coingeckoApiKey: string | undefined;
   catchUpLimitMinutes: number;
@@ -58,14 +69,13 @@ const coinName = z
   .max(64, "is longer than 64 characters")
   .regex(/^[\p{L}\p{N} ._()+-]+$/u, "may hold only letters, digits, spaces and . _ ( ) + -");
 
-const exchangeName = z.string().transform((name, ctx) => {
-  const id = name.trim().toLowerCase();
-  if (!(EXCHANGE_IDS as string[]).includes(id)) {
-    ctx.addIssue({ code: "custom", message: `unknown exchange "${name.slice(0, 40)}" (known: ${EXCHANGE_IDS.join(", ")})` });
-    return z.NEVER;
-  }
-  return id as ExchangeId;
-});
+// Checked against the registry and ccxt after parsing: ccxt is loaded only for a non-native id.
+const exchangeName = z
+  .string()
+  .transform((name) => name.trim().toLowerCase())
+  .pipe(z.string().regex(/^[a-z0-9]{2,40}$/, "must be an exchange id like binance or okx"));
+const quoteTicker = z.string().regex(/^[A-Za-z0-9]{2,10}$/, "must be a ticker like USDT");
+const quoteList = z.array(quoteTicker).min(1);
 
 const baseUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 
@@ -80,14 +90,15 @@ const FileSchema = z.strictObject({
   save_to_csv: z.boolean().optional(),
   save_to_database: z.boolean().optional(),
   csv_directory: z.string().min(1).refine((p) => !/[\u0000-\u001f]/.test(p), "must not contain control characters").optional(),
-  quote_currencies: z.array(z.string().regex(/^[A-Za-z0-9]{2,10}$/, "must be a ticker like USDT")).min(1).optional(),
+  quote_currencies: z.union([quoteList, z.record(z.string(), quoteList)]).optional(),
+  exchange_adapters: z.record(z.string(), z.enum(["native", "ccxt"], { error: "must be native or ccxt" })).optional(),
   http: z
     .strictObject({
       host: z.string().min(1).optional(),
       port: z.number().int().min(0).max(65535).optional(),
     })
     .optional(),
-  api_base_urls: z.partialRecord(z.enum(API_NAMES as [ApiName, ...ApiName[]]), baseUrl).optional(),
+  api_base_urls: z.record(z.string(), baseUrl).optional(),
   coingecko_api_key: z.string().min(1).nullable().optional(),
   catch_up_limit: intervalText(1).optional(),
   settle_seconds: z.number().int("must be a whole number").min(0).max(3600).optional(),
@@ -98,7 +109,7 @@ type FileConfig = z.infer<typeof FileSchema>;
 export type Env = Record<string, string | undefined>;
 
 /** Parses YAML text (undefined: no file) into the effective config, or throws ConfigError listing every problem. */
-export function parseConfig(text: string | undefined, source: string, env: Env = {}): Config {
+export function parseConfig(text: string | undefined, source: string, env: Env = {}, catalog: ExchangeCatalog = ccxtCatalog): Config {
   const issues: ConfigIssue[] = [];
   let raw: unknown = {};
   if (text !== undefined) {
@@ -154,8 +165,31 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
   }
   if (saveToDatabase && !databaseUrl) databaseUrl = DEFAULT_SQLITE_URL;
 
-  const apiBaseUrls = { ...DEFAULT_BASE_URLS, ...(file.api_base_urls ?? {}) } as Record<ApiName, string>;
-  for (const name of API_NAMES) {
+  const exchanges = file.exchanges ? [...new Set(file.exchanges)] : [...NATIVE_EXCHANGE_IDS];
+  // Named exchanges are checked even when another field failed, so every problem is listed at once.
+  const named = parsed.success ? file.exchanges : z.array(exchangeName).safeParse((raw as { exchanges?: unknown }).exchanges).data;
+  named?.forEach((id, i) => {
+    const problem = exchangeProblem(id, catalog);
+    if (problem) issues.push({ path: `exchanges[${i}]`, message: problem });
+  });
+  const exchangeAdapters: Record<ExchangeId, AdapterKind> = {};
+  for (const id of exchanges) exchangeAdapters[id] = isNativeExchange(id) ? "native" : "ccxt";
+  for (const [key, kind] of Object.entries(file.exchange_adapters ?? {})) {
+    const id = key.toLowerCase();
+    if (!exchanges.includes(id)) issues.push({ path: `exchange_adapters.${key}`, message: `"${key.slice(0, 40)}" is not in exchanges (${exchanges.join(", ")})` });
+    else if (kind === "native" && !isNativeExchange(id)) issues.push({ path: `exchange_adapters.${key}`, message: `no native adapter for ${id}: only ${NATIVE_EXCHANGE_IDS.join(", ")} have one` });
+    else if (kind === "ccxt" && isNativeExchange(id) && !catalog.describe(id)?.hasOhlcv) issues.push({ path: `exchange_adapters.${key}`, message: `ccxt has no candles for ${id}` });
+    else exchangeAdapters[id] = kind;
+  }
+  const apiNames = [...new Set([...NATIVE_EXCHANGE_IDS, ...exchanges, "coingecko"])];
+  const apiBaseUrls: Record<ApiName, string> = { ...DEFAULT_BASE_URLS };
+  for (const [key, url] of Object.entries(file.api_base_urls ?? {})) {
+    const name = key.toLowerCase();
+    if (apiNames.includes(name)) apiBaseUrls[name] = url;
+    else issues.push({ path: `api_base_urls.${key}`, message: `not a configured exchange or coingecko (known: ${apiNames.join(", ")})` });
+  }
+  const quoteCurrencies = resolveQuotes(file.quote_currencies, exchanges, issues);
+  for (const name of apiNames) {
     const override = env[`CRYPTOINTELLECT_${name.toUpperCase()}_URL`];
     if (override) {
       if (baseUrl.safeParse(override).success) apiBaseUrls[name] = override;
@@ -167,20 +201,55 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
   const interval = intervalField ? (parseInterval(intervalField) as { minutes: number }).minutes : 1;
   return {
     bucketIntervalMinutes: interval,
-    exchanges: file.exchanges ? [...new Set(file.exchanges)] : [...EXCHANGE_IDS],
+    exchanges,
+    exchangeAdapters,
     databaseUrl: saveToDatabase ? databaseUrl : undefined,
     coinsToPoll: coinsField === undefined ? ["Safemoon", "Neo", "Optimism"] : (coinsField ?? []),
     topN: file.n_coins_to_poll ?? 30,
     saveToCsv,
     saveToDatabase,
     csvDirectory: file.csv_directory ?? "./cryptointellect/csv",
-    quoteCurrencies: (file.quote_currencies ?? ["USDT", "USD"]).map((q) => q.toUpperCase()),
+    quoteCurrencies,
     http: { host: file.http?.host ?? "0.0.0.0", port: file.http?.port ?? 8080 },
     apiBaseUrls,
     coingeckoApiKey: env.COINGECKO_API_KEY || file.coingecko_api_key || undefined,
     catchUpLimitMinutes: file.catch_up_limit ? (parseInterval(file.catch_up_limit) as { minutes: number }).minutes : 1440,
     settleSeconds: file.settle_seconds ?? 5,
   };
+}
+
+/** Why an exchange id cannot be collected, or undefined when it can (natively or through ccxt). */
+function exchangeProblem(id: string, catalog: ExchangeCatalog): string | undefined {
+  if (isNativeExchange(id)) return undefined;
+  const info = catalog.describe(id);
+  if (info?.hasOhlcv) return undefined;
+  if (info) return `${id} is known to ccxt but serves no candles (no fetchOHLCV)`;
+  const near = closestIds(id, [...new Set([...NATIVE_EXCHANGE_IDS, ...catalog.ids()])]);
+  return `unknown exchange "${id}"${near.length > 0 ? ` (did you mean ${near.join(", ")}?)` : ""}; \`cryptointellect exchanges\` lists them all`;
+}
+
+/** Each exchange's quote preference: a list for all, or a map by id (with `default`), else built-in defaults. */
+function resolveQuotes(given: string[] | Record<string, string[]> | undefined, exchanges: readonly string[], issues: ConfigIssue[]): Record<ExchangeId, string[]> {
+  const upper = (list: readonly string[]) => list.map((q) => q.toUpperCase());
+  const byId: Record<string, string[]> = {};
+  let fallback: string[] | undefined;
+  if (Array.isArray(given)) fallback = upper(given);
+  else if (given) {
+    for (const [key, list] of Object.entries(given)) {
+      const id = key.toLowerCase();
+      if (id === "default") fallback = upper(list);
+      else if (exchanges.includes(id)) byId[id] = upper(list);
+      else issues.push({ path: `quote_currencies.${key}`, message: `"${key.slice(0, 40)}" is not in exchanges (${exchanges.join(", ")}) nor default` });
+    }
+  }
+  const out: Record<ExchangeId, string[]> = {};
+  for (const id of exchanges) out[id] = byId[id] ?? fallback ?? [...builtInQuotes(id)];
+  return out;
+}
+
+function builtInQuotes(id: string): readonly string[] {
+  if (isNativeExchange(id)) return NATIVE_EXCHANGES[id].defaultQuotes ?? DEFAULT_QUOTES;
+  return CCXT_USD_FIRST.has(id) ? ["USD", "USDT", "USDC"] : DEFAULT_QUOTES;
 }
 
 /** Where the config comes from: `-c FILE`, else `CRYPTOINTELLECT_CONFIG`, else none (defaults). */
@@ -216,16 +285,19 @@ export function renderConfig(config: Config): string {
   const list = (items: readonly string[]) => (items.length === 0 ? " []" : "\n" + items.map((i) => `  - ${i}`).join("\n"));
   const lines = [
     `bucketing_interval: ${formatInterval(config.bucketIntervalMinutes)}`,
-    `exchanges:${list(config.exchanges.map((e) => e[0]!.toUpperCase() + e.slice(1)))}`,
+    `exchanges:${list(config.exchanges.map((e) => (isNativeExchange(e) ? NATIVE_EXCHANGES[e].name : e)))}`,
+    ...(Object.entries(config.exchangeAdapters).some(([id, kind]) => kind === "ccxt" && isNativeExchange(id))
+      ? [`exchange_adapters:\n${Object.entries(config.exchangeAdapters).map(([id, kind]) => `  ${id}: ${kind}`).join("\n")}`]
+      : []),
     `database_connection: ${config.databaseUrl ? JSON.stringify(redactDatabaseUrl(config.databaseUrl)) : "null"}`,
     `list_coins_to_poll:${list(config.coinsToPoll.map((c) => JSON.stringify(c)))}`,
     `n_coins_to_poll: ${config.topN}`,
     `save_to_csv: ${config.saveToCsv}`,
     `save_to_database: ${config.saveToDatabase}`,
     `csv_directory: ${JSON.stringify(config.csvDirectory)}`,
-    `quote_currencies:${list(config.quoteCurrencies)}`,
+    `quote_currencies:\n${Object.entries(config.quoteCurrencies).map(([id, quotes]) => `  ${id}: [${quotes.join(", ")}]`).join("\n")}`,
     `http:\n  host: ${JSON.stringify(config.http.host)}\n  port: ${config.http.port}`,
-    `api_base_urls:\n${API_NAMES.map((n) => `  ${n}: ${JSON.stringify(config.apiBaseUrls[n])}`).join("\n")}`,
+    `api_base_urls:\n${Object.entries(config.apiBaseUrls).map(([n, url]) => `  ${n}: ${JSON.stringify(url)}`).join("\n")}`,
     `coingecko_api_key: ${config.coingeckoApiKey ? '"***"' : "null"}`,
     `catch_up_limit: ${formatInterval(config.catchUpLimitMinutes)}`,
     `settle_seconds: ${config.settleSeconds}`,

@@ -4,6 +4,7 @@
  * shutdown, and maps errors to exit codes (0 success, 1 runtime failure, 2 bad usage or config).
  */
 // First: catch SIGTERM/SIGINT before anything else loads (see the module).
+import { exchangeRows, renderExchangeTable } from "./exchanges/catalog-table.ts";
 import { stopSignal, stopSignalName } from "./stop-signal.ts";
 import { executeBackfill, parseBackfillArgs, selectBackfill } from "./backfill-command.ts";
 import { clockFromEnv, systemClock } from "./clock.ts";
@@ -46,6 +47,9 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
         io.out(renderConfig(config));
         return 0;
       }
+      case "exchanges":
+        io.out(renderExchangeTable(exchangeRows({ nativeOnly: command.nativeOnly })));
+        return 0;
       case "healthcheck":
         return await healthcheck(command, env, io);
       case "backfill":

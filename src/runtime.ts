@@ -5,8 +5,13 @@
 import { type Clock, systemClock } from "./clock.ts";
 import { COINGECKO_BUDGET } from "./coins/coingecko.ts";
 import { type Config, configSecrets } from "./config.ts";
+import { ConfigError } from "./errors.ts";
 import type { ExchangeId } from "./domain/candle.ts";
-import { EXCHANGES } from "./exchanges/index.ts";
+import { createCcxtAdapter } from "./exchanges/ccxt.ts";
+import { brandName } from "./exchanges/ccxt-catalog.ts";
+import { isNativeExchange, NATIVE_EXCHANGES } from "./exchanges/index.ts";
+import { recordExchangeName } from "./exchanges/names.ts";
+import { createCcxtClient, openCcxtExchange } from "./http/ccxt-client.ts";
 import type { ExchangeAdapter } from "./exchanges/types.ts";
 import { createHealthTracker, type HealthTracker } from "./health.ts";
 import { createExchangeClient, type ExchangeClient, type FetchFn } from "./http/client.ts";
@@ -57,15 +62,29 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const fetchFn = overrides.fetch ?? ((input, init) => fetch(input, init));
   const logger = overrides.logger ?? createLogger({ secrets: configSecrets(config) });
   const metrics = createMetrics();
-  const adapters: ExchangeAdapter[] = config.exchanges.map((id) => EXCHANGES[id]!).filter(Boolean);
   const clientOptions = { fetch: fetchFn, clock, logger, metrics, random: overrides.random, ...overrides.http };
-  const clients = new Map<ExchangeId, ExchangeClient>(
-    adapters.map((adapter) => [adapter.id, createExchangeClient({ ...clientOptions, adapter, baseUrl: config.apiBaseUrls[adapter.id] })]),
-  );
+  const adapters: ExchangeAdapter[] = [];
+  const clients = new Map<ExchangeId, ExchangeClient>();
+  for (const id of config.exchanges) {
+    const viaCcxt = (config.exchangeAdapters[id] ?? (isNativeExchange(id) ? "native" : "ccxt")) === "ccxt";
+    if (!viaCcxt && isNativeExchange(id)) {
+      const adapter = NATIVE_EXCHANGES[id];
+      adapters.push(adapter);
+      clients.set(id, createExchangeClient({ ...clientOptions, adapter, baseUrl: config.apiBaseUrls[id] ?? adapter.defaultBaseUrl }));
+      continue;
+    }
+    // ccxt is loaded here, and only here: a config of native exchanges never reaches this line.
+    const opened = openCcxtExchange({ id, baseUrl: config.apiBaseUrls[id], fetch: fetchFn, clock, metrics, timeoutMs: overrides.http?.timeoutMs });
+    if (!opened) throw new ConfigError("config", [{ path: "exchanges", message: `ccxt has no exchange ${id}` }]);
+    const name = isNativeExchange(id) ? NATIVE_EXCHANGES[id].name : brandName(opened.exchange.name ?? id);
+    recordExchangeName(id, name);
+    adapters.push(createCcxtAdapter({ id, name, exchange: opened.exchange }));
+    clients.set(id, createCcxtClient({ ...clientOptions, id, ...opened }));
+  }
   const coingecko = createExchangeClient({
     ...clientOptions,
     adapter: { id: "coingecko", budget: COINGECKO_BUDGET },
-    baseUrl: config.apiBaseUrls.coingecko,
+    baseUrl: config.apiBaseUrls.coingecko ?? "https://api.coingecko.com",
     maxAttempts: 3,
   });
   const sinks = overrides.sinks ?? buildSinks(config, logger, clock);

@@ -6,7 +6,7 @@
 import type { Clock } from "./clock.ts";
 import { fetchRanking } from "./coins/coingecko.ts";
 import { buildUniverse, type RankedCoin } from "./coins/universe.ts";
-import type { Config } from "./config.ts";
+import { type Config, DEFAULT_QUOTES } from "./config.ts";
 import type { ExchangeId } from "./domain/candle.ts";
 import { describeError } from "./errors.ts";
 import type { ExchangeAdapter, Market } from "./exchanges/types.ts";
@@ -94,7 +94,7 @@ export function createService(deps: ServiceDeps): Service {
 
   async function loadListing(adapter: ExchangeAdapter, signal?: AbortSignal): Promise<void> {
     const client = deps.clients.get(adapter.id)!;
-    const listed = await client.request(adapter.marketsRequest(), (body) => adapter.parseMarkets(body, config.quoteCurrencies), signal);
+    const listed = await client.request(adapter.marketsRequest(), (body) => adapter.parseMarkets(body, config.quoteCurrencies[adapter.id] ?? DEFAULT_QUOTES), signal);
     listings.set(adapter.id, { markets: listed.filter((m) => TICKER.test(m.coin)), atMs: clock.now() });
   }
 

@@ -187,7 +187,7 @@ describe("backfill arguments", () => {
     [["--from", "2030-01-01"], "future"],
     [["--from", "2024-05-01", "--to", "2031-01-01"], "future"],
     [["--from", "yesterday"], "not a date"],
-    [["--from", "2024-05-01", "--exchange", "bitfinex"], "unknown exchange"],
+    [["--from", "2024-05-01", "--exchange", "bit/finex"], "not an exchange id"],
     [["--from", "2024-05-01", "--coin", "../etc"], "not a coin name"],
     [["--to", "2024-05-01"], "--from DATE is required"],
     [["--from"], "needs a value"],

@@ -1,4 +1,6 @@
-import { EXCHANGE_NAMES, type Candle, type ExchangeId, type SeriesPosition } from "../domain/candle.ts";
+import type { Candle, ExchangeId, SeriesPosition } from "../domain/candle.ts";
+import { exchangeIdOf } from "../exchanges/names.ts";
+export { exchangeIdOf, exchangeName } from "../exchanges/names.ts";
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import type { BucketRange } from "../domain/gaps.ts";
 import { MINUTE_MS } from "../domain/interval.ts";
@@ -61,17 +63,6 @@ export interface Store {
   close(): Promise<void>;
 }
 
-const EXCHANGE_IDS = new Map(Object.entries(EXCHANGE_NAMES).map(([id, name]) => [name, id as ExchangeId]));
-
-/** The name stored in the `exchange` columns (`Binance`), as in CSV. */
-export function exchangeName(id: ExchangeId): string {
-  return EXCHANGE_NAMES[id];
-}
-
-/** The id of a stored exchange name, or undefined for a name we do not collect. */
-export function exchangeIdOf(name: string): ExchangeId | undefined {
-  return EXCHANGE_IDS.get(name);
-}
 
 /** Distinct values in first-seen order. */
 export function distinct<T>(values: Iterable<T>): T[] {

@@ -1,15 +1,10 @@
 import { MINUTE_MS } from "./interval.ts";
 
-/** Exchange ids: lowercase keys of the adapter registry. */
-export type ExchangeId = "binance" | "kraken" | "kucoin" | "poloniex";
-
-/** The names users see in CSV and the database (SPEC section 4). */
-export const EXCHANGE_NAMES: Record<ExchangeId, string> = {
-  binance: "Binance",
-  kraken: "Kraken",
-  kucoin: "Kucoin",
-  poloniex: "Poloniex",
-};
+/**
+ * An exchange id: lowercase, a key of the native registry (`binance`) or a ccxt exchange id (`okx`).
+ * Its display name (the `Exchange` column) comes from `src/exchanges/names.ts`.
+ */
+export type ExchangeId = string;
 
 /** A candle of some interval as an exchange reported it, already mapped from the wire (base volume). */
 export interface RawCandle {

@@ -35,6 +35,9 @@ const BinanceError = z.looseObject({ code: z.number(), msg: z.string() });
 
 export const binance: ExchangeAdapter = {
   id: "binance",
+  name: "Binance",
+  defaultBaseUrl: "https://api.binance.com",
+  kind: "native",
   docs: "https://github.com/binance/binance-spot-api-docs/blob/master/rest-api.md",
   // REQUEST_WEIGHT is 6000 per minute per IP, counted per minute. 5400 in any 61 s: a whole window's
   // weight may go at once (a short backfill in one burst), wherever the server's minute starts, with

@@ -1,4 +1,3 @@
-import type { ExchangeId } from "../domain/candle.ts";
 import { binance } from "./binance.ts";
 import { kraken } from "./kraken.ts";
 import { kucoin } from "./kucoin.ts";
@@ -6,14 +5,20 @@ import { poloniex } from "./poloniex.ts";
 import type { ExchangeAdapter } from "./types.ts";
 
 /**
- * Every exchange we collect from. Config validation derives the allowed names from these keys, so
- * adding an exchange is one adapter file and one line here.
+ * The native exchanges: each adapter module declares its id, display name, base URL, limits and
+ * intervals, and every other list (config validation, defaults, `--help`, `exchanges`, test and
+ * bench helpers) derives from this object. Adding one: docs/adding-an-exchange.md.
  */
-export const EXCHANGES: Partial<Record<ExchangeId, ExchangeAdapter>> = {
+export const NATIVE_EXCHANGES = {
   binance,
   kraken,
   kucoin,
   poloniex,
-};
+} satisfies Record<string, ExchangeAdapter>;
 
-export const EXCHANGE_IDS = Object.keys(EXCHANGES) as ExchangeId[];
+export type NativeExchangeId = keyof typeof NATIVE_EXCHANGES;
+export const NATIVE_EXCHANGE_IDS = Object.keys(NATIVE_EXCHANGES) as NativeExchangeId[];
+
+export function isNativeExchange(id: string): id is NativeExchangeId {
+  return Object.hasOwn(NATIVE_EXCHANGES, id);
+}

@@ -124,6 +124,9 @@ function pairRows(body: unknown, where: string): { rows: unknown; last: unknown 
 
 export const kraken: ExchangeAdapter = {
   id: "kraken",
+  name: "Kraken",
+  defaultBaseUrl: "https://api.kraken.com",
+  kind: "native",
   docs: "https://docs.kraken.com/api-reference/market-data/get-ohlc-data",
   // OHLC and Trades are limited per IP *and per pair*; "1 per second (or less) stays within the
   // limits". Per pair: 0.9/s with a burst of 1 spaces calls 1.11 s apart, so no 1 s window holds two

@@ -59,6 +59,9 @@ function kucoinData(body: unknown, where: string): unknown {
 
 export const kucoin: ExchangeAdapter = {
   id: "kucoin",
+  name: "Kucoin",
+  defaultBaseUrl: "https://api.kucoin.com",
+  kind: "native",
   docs: "https://www.kucoin.com/docs/rest/spot-trading/market-data/get-klines",
   // The public pool is 2000 weight per 30 s per IP, a fixed window (candles weigh 3, symbols 4).
   // 1850 in any 31 s: a live cycle of 100 coins (300 weight) goes at once, the 150 left and the 1 s

@@ -69,6 +69,9 @@ function throwIfError(body: unknown, where: string): void {
 
 export const poloniex: ExchangeAdapter = {
   id: "poloniex",
+  name: "Poloniex",
+  defaultBaseUrl: "https://api.poloniex.com",
+  kind: "native",
   docs: "https://api-docs.poloniex.com/spot/api/public/market-data",
   // About 200 requests/s for unauthenticated market endpoints (ccxt), counted per second. 185 in any
   // 1.05 s: a backfill's first 185 pages go at once; the 15 left and 50 ms of slack absorb requests

@@ -46,6 +46,14 @@ export interface CandleContext {
  */
 export interface ExchangeAdapter {
   id: ExchangeId;
+  /** What the `Exchange` column says: `Binance`, `Kucoin`, `OKX`. */
+  name: string;
+  /** Where requests go unless `api_base_urls` says otherwise (ccxt exchanges: empty, ccxt's own URLs). */
+  defaultBaseUrl: string;
+  /** Quote preference when the config gives none: USD first where an exchange's main books are in USD. */
+  defaultQuotes?: readonly string[];
+  /** Where the candles come from: our own adapter, or ccxt's class for the exchange. */
+  kind: "native" | "ccxt";
   /** The public docs of the candles endpoint. */
   docs: string;
   budget: RateBudget;

@@ -11,7 +11,8 @@ import {
 import type { ExchangeAdapter, RequestSpec } from "../exchanges/types.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import { backoffMs, parseResetHeader, parseRetryAfter, RETRY_STATUSES } from "./retry-policy.ts";
+import { parseResetHeader, parseRetryAfter, RETRY_STATUSES } from "./retry-policy.ts";
+import { createRetryLoop, RetryableFailure } from "./retry-loop.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
 import { BodyTooLarge, readBodyText } from "./read-body.ts";
 
@@ -52,23 +53,12 @@ export interface ExchangeClient {
   status(): ExchangeClientStatus;
 }
 
-class RetryableFailure extends Error {
-  constructor(
-    readonly reason: string,
-    readonly final: Error,
-    readonly retryAfterMs?: number,
-  ) {
-    super(reason);
-  }
-}
-
 const DEFAULT_BAN_MS = 120_000;
 
 export function createExchangeClient(options: ExchangeClientOptions): ExchangeClient {
   const { adapter, clock, logger, metrics } = options;
   const id = adapter.id;
-  const random = options.random ?? Math.random;
-  const maxAttempts = options.maxAttempts ?? 5;
+  const loop = createRetryLoop({ ...options, id, uncounted: (error) => error instanceof BannedError });
   const timeoutMs = options.timeoutMs ?? 15_000;
   const maxBodyBytes = options.maxBodyBytes ?? 20 * 1024 * 1024;
   const base = options.baseUrl.replace(/\/+$/, "");
@@ -76,8 +66,6 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
   const bucket = createLimiter(budget, clock);
   const keyBuckets = new Map<string, Limiter>();
   let bannedUntilMs: number | undefined;
-  let lastSuccessMs: number | undefined;
-  let consecutiveFailures = 0;
 
   const keyBucket = (key: string) => {
     let b = keyBuckets.get(key);
@@ -193,30 +181,9 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     async request(spec, parse, signal, parseText) {
       const url = buildUrl(base, spec);
       const where = `${id} GET ${spec.path} ${spec.label}`;
-      for (let n = 1; ; n++) {
-        try {
-          const result = await attempt(spec, parse, where, url, signal, parseText);
-          lastSuccessMs = clock.now();
-          consecutiveFailures = 0;
-          metrics.set("cryptointellect_last_success_timestamp_seconds", { exchange: id }, Math.floor(lastSuccessMs / 1000));
-          return result;
-        } catch (error) {
-          if (!(error instanceof RetryableFailure)) {
-            if (!(error instanceof BannedError) && !signal?.aborted) consecutiveFailures++;
-            throw error;
-          }
-          if (n >= maxAttempts || signal?.aborted) {
-            consecutiveFailures++;
-            throw error.final;
-          }
-          const waitMs = Math.max(backoffMs(n, random, options.backoff), error.retryAfterMs ?? 0);
-          metrics.inc("cryptointellect_retries_total", { exchange: id, reason: error.reason });
-          logger.warn("request failed; retrying", { exchange: id, request: `${spec.path} ${spec.label}`, reason: error.reason, attempt: n, waitMs });
-          await clock.sleep(waitMs, signal);
-        }
-      }
+      return loop.run(`${spec.path} ${spec.label}`, () => attempt(spec, parse, where, url, signal, parseText), signal);
     },
-    status: () => ({ bannedUntilMs, lastSuccessMs, consecutiveFailures }),
+    status: () => ({ bannedUntilMs, ...loop.status() }),
   };
 }
 

@@ -171,16 +171,21 @@ for (const markets of Object.values(SIM_LISTINGS)) {
 }
 
 /** The market an exchange symbol names (Kraken: its key or altname), whether or not it is tradable. */
-export function findSimMarket(exchange: SimExchangeId, symbol: string): SimMarket | undefined {
+export function findSimMarket(exchange: string, symbol: string): SimMarket | undefined {
   return LOOKUP.get(`${exchange}|${symbol}`);
 }
 
 /** Common tickers of the coins an exchange lists with at least one tradable market. */
-export function simListedCoins(exchange: SimExchangeId): string[] {
-  return [...new Set(SIM_LISTINGS[exchange].filter((m) => m.tradable).map((m) => m.coin))];
+export function simListedCoins(exchange: string): string[] {
+  return [...new Set(simListing(exchange).filter((m) => m.tradable).map((m) => m.coin))];
 }
 
 /** Whether an exchange lists the coin at all (any market, tradable or not): it then has candles. */
-export function isSimListed(exchange: SimExchangeId, coin: string): boolean {
-  return SIM_LISTINGS[exchange].some((m) => m.coin === coin);
+export function isSimListed(exchange: string, coin: string): boolean {
+  return simListing(exchange).some((m) => m.coin === coin);
+}
+
+/** The markets of a simulated exchange, none for an id the simulator does not serve. */
+export function simListing(exchange: string): readonly SimMarket[] {
+  return (SIM_LISTINGS as Readonly<Record<string, readonly SimMarket[] | undefined>>)[exchange] ?? [];
 }

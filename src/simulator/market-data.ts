@@ -10,7 +10,7 @@ import { minuteTrades } from "./trades.ts";
  * minutes only (open of the first, close of the last, max high, min low, volume sum).
  */
 export { SIM_COINS, simCoinByTicker, type SimCoin } from "./coins.ts";
-export { findSimMarket, isSimListed, SIM_EXCHANGE_IDS, SIM_LISTINGS, simListedCoins, type SimExchangeId, type SimMarket } from "./listings.ts";
+export { findSimMarket, isSimListed, SIM_EXCHANGE_IDS, SIM_LISTINGS, simListedCoins, simListing, type SimExchangeId, type SimMarket } from "./listings.ts";
 export { SIM_DEFAULT_SEED, SIM_LISTED_FROM_MS } from "./price-model.ts";
 
 export interface SimCandle {
@@ -24,7 +24,7 @@ export interface SimCandle {
 }
 
 /** The final 1-minute candle, or null when nothing traded in it (or the exchange does not list the coin). */
-export function simMinute(exchange: SimExchangeId, coin: string, openTimeMs: number, seed = SIM_DEFAULT_SEED): SimCandle | null {
+export function simMinute(exchange: string, coin: string, openTimeMs: number, seed = SIM_DEFAULT_SEED): SimCandle | null {
   assertMinute(openTimeMs);
   const s = getSeries(exchange, coin, seed);
   return s ? toSimCandle(s, minuteTicks(s, openTimeMs)) : null;
@@ -36,7 +36,7 @@ export function simMinute(exchange: SimExchangeId, coin: string, openTimeMs: num
  * and months (the 1st), as the exchanges do.
  */
 export function simBucket(
-  exchange: SimExchangeId,
+  exchange: string,
   coin: string,
   intervalMinutes: number,
   openTimeMs: number,
@@ -48,7 +48,7 @@ export function simBucket(
 }
 
 /** Close of the last traded minute that ended at or before `beforeMs`, or null when none (before listing). */
-export function simPreviousClose(exchange: SimExchangeId, coin: string, beforeMs: number, seed = SIM_DEFAULT_SEED): number | null {
+export function simPreviousClose(exchange: string, coin: string, beforeMs: number, seed = SIM_DEFAULT_SEED): number | null {
   const s = getSeries(exchange, coin, seed);
   if (!s) return null;
   const close = previousCloseTicks(s, beforeMs);
@@ -61,7 +61,7 @@ export function simPreviousClose(exchange: SimExchangeId, coin: string, beforeMs
  * the bucket's last trade. Null when nothing has traded in the bucket yet.
  */
 export function simInProgress(
-  exchange: SimExchangeId,
+  exchange: string,
   coin: string,
   intervalMinutes: number,
   nowMs: number,
@@ -75,7 +75,7 @@ export function simInProgress(
 
 /** The trades of one minute made at or before `untilMs` (by default all of them), oldest first, as Kraken's Trades serves them. */
 export function simMinuteTrades(
-  exchange: SimExchangeId,
+  exchange: string,
   coin: string,
   openTimeMs: number,
   untilMs = openTimeMs + MINUTE_MS,

@@ -87,6 +87,8 @@ export function createPoloniexService(seed: number): SimService {
 
   function route(req: SimRequest): SimReply | undefined {
     if (req.path === "/timestamp") return reply(200, { serverTime: req.nowMs });
+    // The futures (v3) product list, which ccxt's poloniex class loads beside the spot markets: we simulate spot only.
+    if (req.path === SWAP_INSTRUMENTS) return reply(200, { code: "200", msg: "Success", data: [] });
     if (req.path === "/markets") return markets(req, undefined);
     const match = /^\/markets\/([^/]+)(\/candles)?$/.exec(req.path);
     if (!match) return undefined;
@@ -108,8 +110,10 @@ export function createPoloniexService(seed: number): SimService {
   };
 }
 
+const SWAP_INSTRUMENTS = "/v3/market/allInstruments";
+
 function isKnownPath(path: string): boolean {
-  return path === "/timestamp" || path === "/markets" || /^\/markets\/[^/]+(\/candles)?$/.test(path);
+  return path === "/timestamp" || path === SWAP_INSTRUMENTS || path === "/markets" || /^\/markets\/[^/]+(\/candles)?$/.test(path);
 }
 
 /**

@@ -115,7 +115,7 @@ export function priceDecimals(coin: string): number {
 }
 
 /** The series of a coin on an exchange, or undefined when that exchange does not list the coin. */
-export function getSeries(exchange: SimExchangeId, coin: string, seed: number): SimSeries | undefined {
+export function getSeries(exchange: string, coin: string, seed: number): SimSeries | undefined {
   const cacheKey = `${seed}|${exchange}|${coin}`;
   let series = seriesCache.get(cacheKey);
   if (series === undefined) {
@@ -125,10 +125,10 @@ export function getSeries(exchange: SimExchangeId, coin: string, seed: number): 
   return series ?? undefined;
 }
 
-function createSeries(exchange: SimExchangeId, coin: string, seed: number): SimSeries | null {
+function createSeries(exchange: string, coin: string, seed: number): SimSeries | null {
   const info = simCoinByTicker(coin);
   if (!info || !isSimListed(exchange, coin)) return null;
-  const profile = PROFILES[exchange];
+  const profile = PROFILES[exchange as SimExchangeId];
   const key = hashString(`${seed}:${exchange}:${coin}`);
   const decimals = priceDecimals(coin);
   const quotePerMinute = Math.max(50, info.marketCap * 1e-7);
@@ -138,7 +138,7 @@ function createSeries(exchange: SimExchangeId, coin: string, seed: number): SimS
   let emptyRate = ALWAYS_TRADED.has(coin) ? 0 : (profile.emptiness * rank) / 400;
   if (SOMETIMES_EMPTY.has(coin)) emptyRate = Math.max(emptyRate, 0.06 * profile.emptiness);
   return {
-    exchange,
+    exchange: exchange as SimExchangeId,
     coin,
     seed,
     key,

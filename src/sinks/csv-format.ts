@@ -1,5 +1,6 @@
 /** The CSV layout of SPEC section 5, pure: file names, header, row rendering and parsing. */
-import { type Candle, candleEndMs, EXCHANGE_NAMES, type ExchangeId } from "../domain/candle.ts";
+import { type Candle, candleEndMs, type ExchangeId } from "../domain/candle.ts";
+import { exchangeName } from "../exchanges/names.ts";
 import { type AsciiWriter, createAsciiWriter, writeShortDecimal } from "../ascii-writer.ts";
 import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
 
@@ -39,7 +40,7 @@ export function csvFileName(exchange: ExchangeId, intervalMinutes: number, openT
   return `${dayText(Math.floor(openTimeMs / DAY_MS))}_${exchange}_${formatInterval(intervalMinutes)}.csv`;
 }
 
-const FILE_PATTERN = /^(\d{4}-\d{2}-\d{2})_([a-z]+)_(\d+[mhd])\.csv$/;
+const FILE_PATTERN = /^(\d{4}-\d{2}-\d{2})_([a-z0-9]+)_(\d+[mhd])\.csv$/;
 
 export function parseCsvFileName(name: string): { day: string; exchange: string; label: string } | undefined {
   const m = FILE_PATTERN.exec(name);
@@ -58,7 +59,7 @@ export function formatNumber(value: number): string {
 }
 
 export function renderRow(c: Candle): string {
-  return `${isoTimestamp(candleEndMs(c))},${EXCHANGE_NAMES[c.exchange]},${c.coin},${formatNumber(c.open)},${formatNumber(c.high)},${formatNumber(c.low)},${formatNumber(c.close)},${formatNumber(c.volume)},${c.intervalMinutes}`;
+  return `${isoTimestamp(candleEndMs(c))},${exchangeName(c.exchange)},${c.coin},${formatNumber(c.open)},${formatNumber(c.high)},${formatNumber(c.low)},${formatNumber(c.close)},${formatNumber(c.volume)},${c.intervalMinutes}`;
 }
 
 export interface CsvRow {
@@ -129,7 +130,7 @@ export function renderRowBytes(candles: readonly Candle[], prefix = "", initialB
       w.byte(90); // Z
     }
     w.byte(COMMA);
-    w.raw(encoded(EXCHANGE_NAMES[c.exchange]));
+    w.raw(encoded(exchangeName(c.exchange)));
     w.byte(COMMA);
     w.raw(encoded(c.coin));
     commaNumber(w, c.open);

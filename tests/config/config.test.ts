@@ -24,7 +24,7 @@ describe("config", () => {
     expect(c.saveToDatabase).toBe(false);
     expect(c.databaseUrl).toBeUndefined();
     expect(c.csvDirectory).toBe("./cryptointellect/csv");
-    expect(c.quoteCurrencies).toEqual(["USDT", "USD"]);
+    expect(c.quoteCurrencies).toEqual({ binance: ["USDT", "USD"], kraken: ["USDT", "USD"], kucoin: ["USDT", "USD"], poloniex: ["USDT", "USD"] });
     expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
     expect(c.catchUpLimitMinutes).toBe(1440);
     expect(c.settleSeconds).toBe(5);
@@ -73,7 +73,7 @@ save_to_database: true
   });
 
   test("lists every problem at once with its field path", () => {
-    const found = problems("bucketing_interval: 0m\nexchanges: [Binance, Bitfinex]\nn_coins_to_poll: ten\nfoo: 1\n");
+    const found = problems("bucketing_interval: 0m\nexchanges: [Binance, Bitfinexx]\nn_coins_to_poll: ten\nfoo: 1\n");
     expect(found).toHaveLength(4);
     expect(found.join("\n")).toContain("bucketing_interval:");
     expect(found.join("\n")).toContain("exchanges[1]: unknown exchange");
@@ -101,5 +101,55 @@ save_to_database: true
     expect(text).toContain("postgres://admin:***@db:5432/ci");
     expect(configSecrets(c)).toContain("hunter2secret");
     expect(redactDatabaseUrl("mysql+pymysql://root:pw@h/db")).toBe("mysql+pymysql://root:***@h/db");
+  });
+});
+
+describe("config: exchanges beyond the native four", () => {
+  test("takes any ccxt id with candles, case-insensitive, collected through ccxt", () => {
+    const c = parseConfig("exchanges: [Binance, OKX, coinbase, ByBit]\n", "cfg.yml");
+    expect(c.exchanges).toEqual(["binance", "okx", "coinbase", "bybit"]);
+    expect(c.exchangeAdapters).toEqual({ binance: "native", okx: "ccxt", coinbase: "ccxt", bybit: "ccxt" });
+  });
+
+  test("an unknown id is refused naming it and suggesting the closest ids", () => {
+    const found = problems("exchanges: [okz, binanse]\n");
+    expect(found).toHaveLength(2);
+    expect(found[0]).toContain('exchanges[0]: unknown exchange "okz" (did you mean okx');
+    expect(found[1]).toContain("did you mean binance");
+  });
+
+  test("an id ccxt knows without candles is refused", () => {
+    const ccxt = require("ccxt");
+    const without = (ccxt.exchanges as string[]).find((id) => new ccxt[id]().has.fetchOHLCV !== true)!;
+    expect(without).toBeDefined();
+    expect(problems(`exchanges: [${without}]\n`)[0]).toContain("no fetchOHLCV");
+  });
+
+  test("exchange_adapters forces ccxt for a native exchange and refuses native for a ccxt one", () => {
+    const c = parseConfig("exchanges: [binance, okx]\nexchange_adapters: {binance: ccxt}\n", "cfg.yml");
+    expect(c.exchangeAdapters).toEqual({ binance: "ccxt", okx: "ccxt" });
+    expect(renderConfig(c)).toContain("exchange_adapters:\n  binance: ccxt");
+    expect(problems("exchanges: [okx]\nexchange_adapters: {okx: native}\n")[0]).toContain("no native adapter for okx");
+    expect(problems("exchanges: [binance]\nexchange_adapters: {kraken: ccxt}\n")[0]).toContain("exchange_adapters.kraken");
+  });
+
+  test("api_base_urls takes configured ccxt ids and refuses others", () => {
+    const c = parseConfig("exchanges: [okx]\napi_base_urls: {okx: 'http://127.0.0.1:9700/okx'}\n", "cfg.yml");
+    expect(c.apiBaseUrls.okx).toBe("http://127.0.0.1:9700/okx");
+    expect(problems("exchanges: [binance]\napi_base_urls: {okx: 'http://127.0.0.1:9700/okx'}\n")[0]).toContain("api_base_urls.okx");
+  });
+
+  test("quote preference: USD first where the main books are in USD, overridable per exchange or for all", () => {
+    const c = parseConfig("exchanges: [binance, coinbase]\n", "cfg.yml");
+    expect(c.quoteCurrencies).toEqual({ binance: ["USDT", "USD"], coinbase: ["USD", "USDT", "USDC"] });
+    const all = parseConfig("exchanges: [binance, coinbase]\nquote_currencies: [usdc]\n", "cfg.yml");
+    expect(all.quoteCurrencies).toEqual({ binance: ["USDC"], coinbase: ["USDC"] });
+    const map = parseConfig("exchanges: [binance, coinbase]\nquote_currencies: {default: [EUR], coinbase: [USDC]}\n", "cfg.yml");
+    expect(map.quoteCurrencies).toEqual({ binance: ["EUR"], coinbase: ["USDC"] });
+  });
+
+  test("a config of the native four never loads ccxt", () => {
+    const probe = Bun.spawnSync(["bun", "-e", "await import('./src/config.ts').then((m) => m.parseConfig('exchanges: [binance, kraken]\\n', 'x')); await import('./src/runtime.ts'); console.log(Object.keys(require.cache).some((k) => k.includes('/ccxt/')))"], { cwd: `${import.meta.dir}/../..` });
+    expect(probe.stdout.toString().trim()).toBe("false");
   });
 });

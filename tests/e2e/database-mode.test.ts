@@ -8,7 +8,7 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { renderConfig } from "../../src/config.ts";
-import type { ExchangeId } from "../../src/domain/candle.ts";
+import type { NativeExchangeId as ExchangeId } from "../../src/exchanges/index.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import type { DatabaseSink } from "../../src/sinks/database.ts";
 import { serverAvailable, startProxy, testDatabase, type TcpProxy, type TestDatabase } from "../db/servers.ts";

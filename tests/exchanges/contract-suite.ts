@@ -13,8 +13,8 @@ import type { RateLimit } from "../../src/http/limiter.ts";
 import { silentLogger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { fetchRange, fetchWindow, UnreachableRangeError, type FetchRangeOptions } from "../../src/pipeline/fetch-range.ts";
-import { SIM_LISTINGS, simMinute } from "../../src/simulator/market-data.ts";
-import { startSimulator, type RunningSimulator } from "../../src/simulator/server.ts";
+import { simListing, simMinute } from "../../src/simulator/market-data.ts";
+import { startSimulator, type RunningSimulator, type SimServiceId } from "../../src/simulator/server.ts";
 import { createAutoClock } from "../helpers/clocks.ts";
 import { fixture } from "./fixture.ts";
 
@@ -42,7 +42,7 @@ const MIN_USE = 0.85;
 function expectedMarkets(adapter: ExchangeAdapter): Market[] {
   const best = new Map<string, Market>();
   const rank = (quote: string) => (QUOTES as readonly string[]).indexOf(quote);
-  for (const m of SIM_LISTINGS[adapter.id]) {
+  for (const m of simListing(adapter.id)) {
     if (!m.tradable || rank(m.quote) < 0) continue;
     const current = best.get(m.coin);
     if (!current || rank(m.quote) < rank(current.quote)) best.set(m.coin, { coin: m.coin, symbol: m.symbol, quote: m.quote });
@@ -62,6 +62,7 @@ function expectWellFormed(candles: readonly RawCandle[], intervalMinutes: number
 }
 
 export function runContractSuite(adapter: ExchangeAdapter, options: ContractOptions): void {
+  const simId = adapter.id as SimServiceId;
   describe(`${adapter.id} adapter contract`, () => {
     const clock = createAutoClock(NOW_MS);
     let sim: RunningSimulator;
@@ -103,7 +104,7 @@ export function runContractSuite(adapter: ExchangeAdapter, options: ContractOpti
       };
       const client: ExchangeClient = createExchangeClient({
         adapter: subject,
-        baseUrl: sim.baseUrls[adapter.id],
+        baseUrl: sim.baseUrls[simId],
         fetch: (input, init) => {
           urls.push(new URL(String(input)));
           sentAt.push(clock.now());
@@ -149,7 +150,7 @@ export function runContractSuite(adapter: ExchangeAdapter, options: ContractOpti
       });
 
       test("leaves out markets that are halted, delisted or disabled", () => {
-        const halted = SIM_LISTINGS[adapter.id].filter((m) => !m.tradable).map((m) => m.symbol);
+        const halted = simListing(adapter.id).filter((m) => !m.tradable).map((m) => m.symbol);
         expect(halted.length).toBeGreaterThan(0);
         for (const symbol of halted) expect(markets.map((m) => m.symbol)).not.toContain(symbol);
       });
@@ -230,14 +231,14 @@ export function runContractSuite(adapter: ExchangeAdapter, options: ContractOpti
       });
 
       test("a market delisted after the listing was read fails with an UnknownSymbolError", async () => {
-        sim.setFaults(adapter.id, { delisted: ["BTC"] });
+        sim.setFaults(simId, { delisted: ["BTC"] });
         const c = connect();
         const error = await collect(rangeOptions(c, btc, 10)).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(UnknownSymbolError);
       });
 
       test("a body that is not JSON ends as a schema error, never as data", async () => {
-        sim.setFaults(adapter.id, { garbageRate: 1 });
+        sim.setFaults(simId, { garbageRate: 1 });
         const c = connect();
         const error = await collect(rangeOptions(c, btc, 10)).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ExchangeSchemaError);
@@ -276,7 +277,7 @@ export function runContractSuite(adapter: ExchangeAdapter, options: ContractOpti
             const spec = adapter.candlesRequest(btc, 1, openNow - 5 * MINUTE_MS, openNow);
             await c.client.request(spec, (body) => adapter.parseCandles(body, { market: btc, intervalMinutes: 1 }));
           }
-          const stats = sim.stats()[adapter.id];
+          const stats = sim.stats()[simId];
           expect(stats.rateLimited).toBe(0);
           expect(stats.banned).toBe(0);
           // No span of the limit's length, wherever it starts, holds more than the published limit.
@@ -305,11 +306,11 @@ export function runContractSuite(adapter: ExchangeAdapter, options: ContractOpti
           budget: { ...budget, ...faster(budget, 2, 2), ...(budget.perKey ? { perKey: faster(budget.perKey, 2, 4) } : {}) },
         });
         const openNow = bucketOpen(NOW_MS, 1);
-        for (let i = 0; i < options.rateTestRequests && sim.stats()[adapter.id].rateLimited === 0; i++) {
+        for (let i = 0; i < options.rateTestRequests && sim.stats()[simId].rateLimited === 0; i++) {
           const spec = adapter.candlesRequest(btc, 1, openNow - 5 * MINUTE_MS, openNow);
           await c.client.request(spec, (body) => adapter.parseCandles(body, { market: btc, intervalMinutes: 1 })).catch(() => undefined);
         }
-        expect(sim.stats()[adapter.id].rateLimited).toBeGreaterThan(0);
+        expect(sim.stats()[simId].rateLimited).toBeGreaterThan(0);
       }, 60_000);
     });
   });

@@ -32,7 +32,7 @@ export async function runBinary(args: string[], options: { cwd: string; env?: Re
 }
 
 /** Config YAML pointing every API at the simulator. */
-export function simulatorConfig(baseUrl: string, extra: string): string {
+export function simulatorConfig(baseUrl: string, extra: string, ccxtIds: readonly string[] = []): string {
   return `${extra.trim()}
 api_base_urls:
   binance: ${baseUrl}/binance
@@ -40,5 +40,5 @@ api_base_urls:
   kucoin: ${baseUrl}/kucoin
   poloniex: ${baseUrl}/poloniex
   coingecko: ${baseUrl}/coingecko
-`;
+${ccxtIds.map((id) => `  ${id}: ${baseUrl}/${id}\n`).join("")}`;
 }

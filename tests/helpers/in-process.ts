@@ -27,11 +27,14 @@ export async function startHarness(options: {
   sinks?: (dir: string) => CandleSink[];
   /** Sees every request first: answer it (a fault, or a held answer) or return undefined to pass it on. */
   intercept?: (url: string) => Response | Promise<Response> | undefined;
+  /** Non-native exchanges of the config, pointed at their simulated services. */
+  ccxtIds?: readonly string[];
 }): Promise<Harness> {
   const clock = createFastClock(options.startMs);
   const sim = startSimulator({ clock });
   const dir = mkdtempSync(join(tmpdir(), "ci-harness-"));
-  const config = parseConfig(simulatorConfig(sim.url, `csv_directory: ${join(dir, "csv")}\n${options.yaml}`), "test.yml");
+  const yaml = options.yaml.replace("sqlite:DBFILE", `sqlite:${join(dir, "db.sqlite")}`);
+  const config = parseConfig(simulatorConfig(sim.url, `csv_directory: ${join(dir, "csv")}\n${yaml}`, options.ccxtIds), "test.yml");
   const logger = createMemoryLogger();
   const runtime = createRuntime(config, {
     clock,

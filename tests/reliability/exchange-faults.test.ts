@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { ExchangeId } from "../../src/domain/candle.ts";
+import type { NativeExchangeId as ExchangeId } from "../../src/exchanges/index.ts";
 import type { HealthSnapshot } from "../../src/health.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import type { Faults } from "../../src/simulator/faults.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { ExchangeId } from "../../src/domain/candle.ts";
+import type { NativeExchangeId as ExchangeId } from "../../src/exchanges/index.ts";
 import {
   findSimMarket,
   SIM_COINS,

@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { type Candle, EXCHANGE_NAMES, type ExchangeId } from "../../src/domain/candle.ts";
+import type { Candle } from "../../src/domain/candle.ts";
+import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 import { compareRows, fileOrder, formatNumber, renderRow, renderRowBytes } from "../../src/sinks/csv-format.ts";
 import { createPrng } from "../../src/simulator/noise.ts";
 
-const EXCHANGES = Object.keys(EXCHANGE_NAMES) as ExchangeId[];
+const EXCHANGES = NATIVE_EXCHANGE_IDS;
 const decoder = new TextDecoder();
 
 /** The text `renderRow` gives, one line per candle: what renderRowBytes must write byte for byte. */

@@ -1,0 +1,154 @@
+/**
+ * The ccxt path end to end: ccxt's classes for all seven simulated exchanges (the native four forced
+ * onto ccxt by `exchange_adapters`), our paging, retries, aggregation and feed-forward, real HTTP to
+ * the simulator, rows compared with the simulator's own data.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { executeBackfill, parseBackfillArgs } from "../../src/backfill-command.ts";
+import { MINUTE_MS } from "../../src/domain/interval.ts";
+import { createCcxtAdapter } from "../../src/exchanges/ccxt.ts";
+import type { DatabaseSink } from "../../src/sinks/database.ts";
+import { renderRow } from "../../src/sinks/csv-format.ts";
+import { openCcxtExchange, rebaseUrls } from "../../src/http/ccxt-client.ts";
+import { createMetrics } from "../../src/metrics.ts";
+import { systemClock } from "../../src/clock.ts";
+import { SIM_EXCHANGE_IDS, type SimExchangeId } from "../../src/simulator/market-data.ts";
+import { type Harness, startHarness } from "../helpers/in-process.ts";
+import { duplicates, expectedRow, mismatches, readCsvDir } from "../helpers/oracle.ts";
+
+const NOW = Date.parse("2024-05-04T00:00:30Z");
+const FROM = Date.parse("2024-05-03T18:00:00Z");
+const COINS = ["BTC", "ETH", "DOGE"];
+const NATIVE = new Set(["binance", "kraken", "kucoin", "poloniex"]);
+
+let harnesses: Harness[] = [];
+afterEach(async () => {
+  for (const h of harnesses) await h.close();
+  harnesses = [];
+});
+
+/** A harness collecting `exchanges` through ccxt, each pointed at its simulated service. */
+async function ccxtHarness(exchanges: readonly SimExchangeId[], interval: string, extra = "", intercept?: (url: string) => Response | undefined): Promise<Harness> {
+  const adapters = exchanges.filter((e) => NATIVE.has(e)).map((e) => `  ${e}: ccxt`);
+  const yaml = [
+    `bucketing_interval: ${interval}`,
+    `exchanges: [${exchanges.join(", ")}]`,
+    ...(adapters.length > 0 ? ["exchange_adapters:", ...adapters] : []),
+    "n_coins_to_poll: 0",
+    `list_coins_to_poll: [${COINS.join(", ")}]`,
+    extra,
+  ].join("\n");
+  const h = await startHarness({ startMs: NOW, yaml, intercept, ccxtIds: exchanges.filter((e) => !NATIVE.has(e)) });
+  harnesses.push(h);
+  return h;
+}
+
+async function backfill(h: Harness, argv: string[]): Promise<{ code: number; out: string }> {
+  let out = "";
+  const code = await executeBackfill(h.runtime, parseBackfillArgs(argv, h.clock.now()), new AbortController().signal, (t) => (out += t), false);
+  return { code, out };
+}
+
+describe("ccxt path", () => {
+  describe.each([...SIM_EXCHANGE_IDS])("%s through ccxt", (exchange) => {
+    test.each([1, 5, 7, 60])("a backfill at %im saves the simulator's buckets exactly, the forming one never, quiet ones fed forward", async (minutes) => {
+      const h = await ccxtHarness([exchange], `${minutes}m`);
+      expect(h.runtime.adapters[0]!.kind).toBe("ccxt");
+      const { code, out } = await backfill(h, ["--from", new Date(FROM).toISOString()]);
+      expect(out).toContain("failed ranges 0");
+      expect(code).toBe(0);
+      const rows = readCsvDir(join(h.dir, "csv"));
+      expect(duplicates(rows)).toEqual([]);
+      expect(mismatches(rows)).toEqual([]);
+      const size = minutes * MINUTE_MS;
+      const first = Math.ceil(FROM / size) * size;
+      // The last closed bucket: its end plus settle is before now; the one after is still forming.
+      const last = Math.floor((NOW - 5000) / size) * size - size;
+      for (const coin of COINS) {
+        const opens = rows.filter((r) => r.coin === coin).map((r) => r.openTimeMs);
+        expect(opens.length).toBe((last - first) / size + 1);
+        expect(Math.max(...opens)).toBe(last);
+      }
+      if (minutes === 1) expect(rows.some((r) => r.line.endsWith(",0,1") && r.coin === "DOGE")).toBe(true);
+      const stats = h.sim.stats()[exchange];
+      expect(stats.rateLimited).toBe(0);
+      expect(stats.banned).toBe(0);
+    }, 60_000);
+  });
+
+  test("a live cycle through ccxt saves the last closed bucket into CSV and SQLite alike", async () => {
+    const h = await ccxtHarness(["okx", "coinbase", "bybit"], "1m", "save_to_database: true\ndatabase_connection: sqlite:DBFILE");
+    const report = await h.tickAt(NOW);
+    expect(report.reports.map((r) => [r.exchange, r.seriesFailed])).toEqual([["okx", 0], ["coinbase", 0], ["bybit", 0]]);
+    const rows = readCsvDir(join(h.dir, "csv"));
+    expect(mismatches(rows)).toEqual([]);
+    const open = Math.floor(NOW / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+    for (const exchange of ["okx", "coinbase", "bybit"]) {
+      for (const coin of COINS) expect(rows.filter((r) => r.exchange === exchange && r.coin === coin).map((r) => r.openTimeMs)).toEqual([open]);
+    }
+    const database = h.runtime.sinks.find((s): s is DatabaseSink => s.name === "database")!;
+    for (const exchange of ["okx", "coinbase", "bybit"]) {
+      for (const coin of COINS) {
+        const saved = await database.readCandles(exchange, coin, 1, open, open);
+        expect(saved.map((c) => renderRow(c))).toEqual([expectedRow(exchange, coin, 1, open)!]);
+      }
+    }
+  }, 60_000);
+
+  test("a window that keeps failing is retried, then reported, never skipped or invented", async () => {
+    let failedAsks = 0;
+    const h = await ccxtHarness(["okx"], "1m", "", (url) => {
+      if (url.includes("instId=ETH-USDT")) {
+        failedAsks++;
+        return new Response("<html>502 Bad Gateway</html>", { status: 502 });
+      }
+      return undefined;
+    });
+    const { code, out } = await backfill(h, ["--from", new Date(FROM).toISOString()]);
+    expect(code).not.toBe(0);
+    expect(out).toMatch(/failed ranges [1-9]/);
+    // Every attempt of every window, not one ask and a skip.
+    expect(failedAsks).toBeGreaterThanOrEqual(2);
+    const rows = readCsvDir(join(h.dir, "csv"));
+    expect(rows.filter((r) => r.coin === "ETH")).toEqual([]);
+    expect(rows.filter((r) => r.coin === "BTC").length).toBeGreaterThan(300);
+    expect(mismatches(rows)).toEqual([]);
+    expect(h.runtime.metrics.render()).toMatch(/cryptointellect_retries_total\{exchange="okx",reason="network"\} [1-9]/);
+  }, 60_000);
+
+  test("a rate-limit refusal is waited out, never pushed through", async () => {
+    let refused = 0;
+    const h = await ccxtHarness(["bybit"], "1m", "", (url) => {
+      if (url.includes("/v5/market/kline") && refused < 2) {
+        refused++;
+        return new Response("access too frequent", { status: 403, headers: { "retry-after": "1" } });
+      }
+      return undefined;
+    });
+    const { code } = await backfill(h, ["--from", new Date(FROM).toISOString()]);
+    expect(code).toBe(0);
+    expect(refused).toBe(2);
+    expect(mismatches(readCsvDir(join(h.dir, "csv")))).toEqual([]);
+    expect(h.runtime.metrics.render()).toMatch(/cryptointellect_rate_limited_total\{exchange="bybit"\} 2/);
+  }, 60_000);
+});
+
+describe("ccxt adapter", () => {
+  test("api_base_urls replaces scheme and host of every ccxt URL and keeps each path", () => {
+    const api = { rest: "https://www.okx.com", nested: { public: "https://api.{hostname}/v5", x: 1 } };
+    expect(rebaseUrls(api, "http://127.0.0.1:9700/okx/")).toEqual({ rest: "http://127.0.0.1:9700/okx", nested: { public: "http://127.0.0.1:9700/okx/v5", x: 1 } });
+  });
+
+  test("asks OKX's candles endpoint under the given base, within its page limit of 300", () => {
+    const opened = openCcxtExchange({ id: "okx", baseUrl: "http://127.0.0.1:9700/okx", fetch, clock: systemClock, metrics: createMetrics() })!;
+    const adapter = createCcxtAdapter({ id: "okx", name: "OKX", exchange: opened.exchange });
+    expect(adapter.maxCandlesPerRequest).toBe(300);
+    expect(adapter.nativeIntervals).toEqual(expect.arrayContaining([1, 5, 15, 60, 1440]));
+    const spec = adapter.candlesRequest({ coin: "BTC", symbol: "BTC/USDT", quote: "USDT" }, 1, 0, 1000 * MINUTE_MS);
+    expect(spec.query).toMatchObject({ symbol: "BTC/USDT", timeframe: "1m", since: 0, limit: 300 });
+    const urls = JSON.stringify(opened.exchange.urls.api);
+    expect(urls).toContain("http://127.0.0.1:9700/okx");
+    expect(urls).not.toContain("okx.com");
+  });
+});
