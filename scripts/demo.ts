@@ -5,10 +5,13 @@
  */
 import { parseConfig } from "../src/config.ts";
 import { createRuntime } from "../src/runtime.ts";
+import { SIM_EXCHANGE_IDS } from "../src/simulator/listings.ts";
 import { startSimulator } from "../src/simulator/server.ts";
 
 const sim = startSimulator({ port: 0 });
+// The native four, and OKX, Coinbase and Bybit through ccxt.
 const yaml = `bucketing_interval: 1m
+exchanges: [${SIM_EXCHANGE_IDS.join(", ")}]
 n_coins_to_poll: 10
 list_coins_to_poll: [Neo, Optimism]
 csv_directory: ./cryptointellect/demo-csv

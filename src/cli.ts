@@ -92,7 +92,7 @@ where known.
 `,
   simulate: `Usage: cryptointellect simulate [--port N] [--host H] [--latency MIN-MAX] [--error-rate R] [--garbage-rate R] [--seed N]
 
-Serves the public market-data endpoints of Binance, Kraken, KuCoin, Poloniex and CoinGecko in
+Serves the public market-data endpoints of Binance, Kraken, KuCoin, Poloniex, OKX, Coinbase, Bybit and CoinGecko in
 their real wire formats from deterministic synthetic data, for trying the pipeline offline.
 `,
   healthcheck: `Usage: cryptointellect healthcheck [--url URL] [-c FILE] [--timeout SECONDS]

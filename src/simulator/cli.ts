@@ -2,6 +2,7 @@ import { clockFromEnv, systemClock, type Clock } from "../clock.ts";
 import { UsageError } from "../errors.ts";
 import type { Faults } from "./faults.ts";
 import { SIM_SERVICES, startSimulator, type SimServiceId } from "./server.ts";
+import { SIM_EXCHANGE_IDS } from "./listings.ts";
 
 /**
  * `cryptointellect simulate`: serves the simulator until SIGINT/SIGTERM and prints where each
@@ -9,7 +10,7 @@ import { SIM_SERVICES, startSimulator, type SimServiceId } from "./server.ts";
  */
 export const SIMULATE_USAGE = `Usage: cryptointellect simulate [--port N] [--host H] [--latency MIN-MAX] [--error-rate R] [--garbage-rate R] [--seed N]
 
-Serves the public market-data endpoints of Binance, Kraken, KuCoin, Poloniex and CoinGecko in
+Serves the public market-data endpoints of Binance, Kraken, KuCoin, Poloniex, OKX, Coinbase, Bybit and CoinGecko in
 their real wire formats from deterministic synthetic data, for trying the pipeline offline.
 
   --port N            port to listen on (default 9700; 0 picks a free one)
@@ -116,7 +117,8 @@ export function describeEndpoints(baseUrls: Record<SimServiceId, string>): strin
     "CryptoIntellect exchange simulator (synthetic data, real wire formats)",
     ...SIM_SERVICES.map((id) => `  ${id.padEnd(width)}  ${baseUrls[id]}`),
     "",
-    "Point the service at it with:",
+    "Point the service at it with (OKX, Coinbase and Bybit are collected through ccxt):",
+    `exchanges: [${SIM_EXCHANGE_IDS.join(", ")}]`,
     "api_base_urls:",
     ...SIM_SERVICES.map((id) => `  ${id}: ${baseUrls[id]}`),
     "",

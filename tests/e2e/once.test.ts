@@ -40,6 +40,36 @@ function setup(name: string, topN = 0) {
 }
 
 describe("once (compiled binary)", () => {
+  test("collects OKX, Coinbase and Bybit through the ccxt bundled in the binary, as the simulator has them", async () => {
+    sim.reset();
+    const dir = join(work, "ccxt");
+    const cfg = join(work, "ccxt.yml");
+    const ids = ["okx", "coinbase", "bybit"];
+    writeFileSync(cfg, simulatorConfig(sim.url, `exchanges: [OKX, Coinbase, Bybit]\nbucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [bitcoin, Ethereum, DOGE]\ncsv_directory: ${dir}\n`, ids));
+    const result = await runBinary(["once", "-c", cfg], { cwd: work, env: { CRYPTOINTELLECT_TIME_WARP: warp } });
+    expect(result.stderr).not.toContain(" error ");
+    expect(result.code).toBe(0);
+    const rows = readCsvDir(dir);
+    const newest = Date.parse("2024-03-08T12:46:00Z");
+    expect(rows.length).toBe(3 * 3);
+    for (const exchange of ids) {
+      for (const coin of ["BTC", "ETH", "DOGE"]) expect(rows.find((r) => r.exchange === exchange && r.coin === coin)?.line).toBe(expectedRow(exchange, coin, 1, newest)!);
+    }
+    expect(readFileSync(join(dir, "2024-03-08_okx_1m.csv"), "utf8")).toContain(",OKX,BTC,");
+    expect(readFileSync(join(dir, "2024-03-08_coinbase_1m.csv"), "utf8")).toContain(",Coinbase,BTC,");
+    const stats = sim.stats();
+    for (const id of ["okx", "coinbase", "bybit"] as const) expect(stats[id].rateLimited + stats[id].banned).toBe(0);
+
+    const listed = await runBinary(["exchanges"], { cwd: work });
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^okx +OKX +ccxt /m);
+    expect(listed.stdout).toMatch(/^binance +Binance +native /m);
+    writeFileSync(join(work, "typo.yml"), "exchanges: [okz]\n");
+    const typo = await runBinary(["config", "-c", join(work, "typo.yml")], { cwd: work });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('exchanges[0]: unknown exchange "okz" (did you mean okx');
+  });
+
   test("writes exactly the newest closed bucket of every coin on every exchange, as the simulator has it", async () => {
     sim.reset();
     const { dir, cfg } = setup("plain");
@@ -91,7 +121,7 @@ describe("once (compiled binary)", () => {
   test("a config with three mistakes prints all three, exits 2 and creates nothing", async () => {
     const dir = join(work, "never");
     const cfg = join(work, "bad.yml");
-    writeFileSync(cfg, `bucketing_interval: 0m\nexchanges: [Binance, Bitfinex]\nn_coins_to_poll: 1000\ncsv_directory: ${dir}\n`);
+    writeFileSync(cfg, `bucketing_interval: 0m\nexchanges: [Binance, Bitfinexx]\nn_coins_to_poll: 1000\ncsv_directory: ${dir}\n`);
     const result = await runBinary(["once", "-c", cfg], { cwd: work });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("3 problems");

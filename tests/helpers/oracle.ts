@@ -5,6 +5,11 @@ import type { Candle, ExchangeId } from "../../src/domain/candle.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { CSV_HEADER, renderRow } from "../../src/sinks/csv-format.ts";
 import { simBucket, simPreviousClose } from "../../src/simulator/market-data.ts";
+import { brandName, newCcxtExchange } from "../../src/exchanges/ccxt-catalog.ts";
+import { recordExchangeName } from "../../src/exchanges/names.ts";
+
+// The simulated exchanges collected through ccxt are named as the runtime names them: ccxt's brand.
+for (const id of ["okx", "coinbase", "bybit"]) recordExchangeName(id, brandName(newCcxtExchange(id)!.name ?? id));
 
 /** The candle a bucket should be saved as: the simulator's bucket, or fed forward from its previous close. */
 export function expectedCandle(exchange: ExchangeId, coin: string, intervalMinutes: number, openTimeMs: number): Candle | undefined {

@@ -67,7 +67,7 @@ const BAD_CONFIGS: [string, string | Uint8Array, string][] = [
   ["interval as a list", "bucketing_interval: [1m]", "bucketing_interval"],
   ["exchanges as a string", "exchanges: Binance", "exchanges"],
   ["no exchanges", "exchanges: []", "exchanges"],
-  ["unknown exchange", "exchanges: [Binance, Bitfinex]", "exchanges[1]"],
+  ["unknown exchange", "exchanges: [Binance, Bitfinexx]", "exchanges[1]"],
   ["exchange as a number", "exchanges: [42]", "exchanges[0]"],
   ["exchange with a path", "exchanges: [../binance]", "exchanges[0]"],
   ["negative N", "n_coins_to_poll: -1", "n_coins_to_poll"],
