@@ -11,6 +11,7 @@ import { MINUTE_MS } from "../src/domain/interval.ts";
 import { UsageError } from "../src/errors.ts";
 import { type Harness, startHarness } from "./helpers/in-process.ts";
 import { duplicates, mismatches, readCsvDir } from "./helpers/oracle.ts";
+import { NATIVE_EXCHANGE_IDS } from "../src/exchanges/index.ts";
 
 const NOW = Date.parse("2024-05-04T00:00:30Z");
 const FROM = Date.parse("2024-05-01T00:00:00Z");
@@ -53,7 +54,7 @@ describe("backfill", () => {
     const first = Math.ceil(FROM / size) * size;
     const last = Math.floor((NOW - 5000) / size) * size - size;
     const expected = (last - first) / size + 1;
-    for (const exchange of ["binance", "kraken", "kucoin", "poloniex"]) {
+    for (const exchange of NATIVE_EXCHANGE_IDS) {
       for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
         const opens = rows.filter((r) => r.exchange === exchange && r.coin === coin).map((r) => r.openTimeMs);
         expect(opens.length).toBe(expected);
@@ -210,7 +211,7 @@ describe("backfill into PostgreSQL", () => {
       const { expectedCandle } = await import("./helpers/oracle.ts");
       const last = Date.parse("2024-05-03T23:59:00Z");
       let total = 0;
-      for (const exchange of ["binance", "kraken", "kucoin", "poloniex"] as const) {
+      for (const exchange of NATIVE_EXCHANGE_IDS) {
         for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
           const rows = await sink.readCandles(exchange, coin, 1, FROM, last);
           expect(rows.length).toBe((last - FROM) / MINUTE_MS + 1);

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { MINUTE_MS } from "../src/domain/interval.ts";
 import { type Harness, startHarness } from "./helpers/in-process.ts";
 import { duplicates, mismatches, readCsvDir } from "./helpers/oracle.ts";
+import { NATIVE_EXCHANGE_IDS } from "../src/exchanges/index.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
 let h: Harness | undefined;
@@ -100,7 +101,7 @@ describe("service at larger intervals", () => {
     expect(mismatches(rows)).toEqual([]);
     const minutes = Number.parseInt(interval) * (interval.endsWith("h") ? 60 : 1);
     const expected = Math.floor((9 * 60) / minutes) + 1;
-    for (const exchange of ["binance", "kraken", "kucoin", "poloniex"] as const) {
+    for (const exchange of NATIVE_EXCHANGE_IDS) {
       for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
         const n = rows.filter((r) => r.exchange === exchange && r.coin === coin).length;
         expect(n).toBeGreaterThanOrEqual(expected - 1);

@@ -17,6 +17,9 @@ import type { BackoffOptions } from "./retry-policy.ts";
 import { parseRetryAfter } from "./retry-policy.ts";
 import { createRetryLoop, RetryableFailure } from "./retry-loop.ts";
 
+/** What exchanges say of a market they do not have, in the messages ccxt passes on. */
+const UNKNOWN_MARKET = /unknown (asset )?pair|invalid (symbol|instrument|product|market)|(symbol|pair|instrument|product|market)s? (is |does )?(not|n't) (provided|exist|found|supported)|not supported symbols?|instrument id does not exist/i;
+
 /** How long to hold off after a refusal that named no time (ccxt's DDoSProtection, a 429 without Retry-After). */
 const REFUSAL_PAUSE_MS = 5_000;
 
@@ -33,6 +36,10 @@ export interface CcxtExchangeOptions {
 /** What the client learns from the responses ccxt receives: the last wait an exchange asked for. */
 interface ResponseNotes {
   retryAfterMs: number | undefined;
+  /** The status of the last response: ccxt maps some exchanges' "no such product" 404 to a plain ExchangeError. */
+  status: number | undefined;
+  /** The last 2xx body was not JSON (garbage, cut short): ccxt would read it as an empty page. */
+  unreadable: boolean;
 }
 
 /**
@@ -41,7 +48,7 @@ interface ResponseNotes {
  */
 export function openCcxtExchange(options: CcxtExchangeOptions): { exchange: Exchange; notes: ResponseNotes; limiter: Limiter } | undefined {
   const { id, clock, metrics } = options;
-  const notes: ResponseNotes = { retryAfterMs: undefined };
+  const notes: ResponseNotes = { retryAfterMs: undefined, status: undefined, unreadable: false };
   const exchange = newCcxtExchange(id, { enableRateLimit: true, timeout: options.timeoutMs ?? 15_000 });
   if (!exchange) return undefined;
   const fetchFn = options.fetch;
@@ -54,10 +61,21 @@ export function openCcxtExchange(options: CcxtExchangeOptions): { exchange: Exch
       throw error;
     }
     metrics.inc("cryptointellect_requests_total", { exchange: id, status: String(response.status) });
+    notes.status = response.status;
     if (response.status === 429 || response.status === 418 || response.status === 403 || response.status === 503) {
       notes.retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), clock.now());
     }
-    return response;
+    if (!response.ok) return response;
+    // ccxt hands a 2xx body it cannot parse to the parser as text, and a candle parser makes an
+    // empty page of it: quiet minutes, fed forward. A page that is not JSON is refused here instead.
+    const text = await response.text();
+    try {
+      JSON.parse(text);
+    } catch {
+      notes.unreadable = true;
+      throw new SyntaxError(`${id}: a ${response.status} body that is not JSON (${text.length} bytes)`);
+    }
+    return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
   exchange.milliseconds = () => Math.floor(clock.now());
   // ccxt's pace and endpoint costs, spent on our clock (its own throttler sleeps on the wall clock,
@@ -120,9 +138,10 @@ export function createCcxtClient(options: CcxtClientOptions): ExchangeClient {
   }
 
   /** Our error for a ccxt one: retryable ones wrapped, with the wait the exchange asked for. */
-  function classify(error: unknown, where: string): Error {
+  function classify(error: unknown, where: string, spec: RequestSpec): Error {
     const ccxt = loadCcxt();
     const detail = describeCcxtError(error);
+    if (notes.unreadable) return new RetryableFailure("unparseable", new ExchangeSchemaError(where, "body is not JSON"));
     if (error instanceof ccxt.RateLimitExceeded || error instanceof ccxt.DDoSProtection) {
       metrics.inc("cryptointellect_rate_limited_total", { exchange: id });
       const waitMs = notes.retryAfterMs ?? REFUSAL_PAUSE_MS;
@@ -132,6 +151,10 @@ export function createCcxtClient(options: CcxtClientOptions): ExchangeClient {
     if (error instanceof ccxt.RequestTimeout) return new RetryableFailure("timeout", new CryptoIntellectError("EXCHANGE_HTTP", `${where}: no answer in time`));
     if (error instanceof ccxt.NetworkError) return new RetryableFailure("network", new CryptoIntellectError("EXCHANGE_HTTP", `${where}: ${detail}`));
     if (error instanceof ccxt.BadSymbol) return new UnknownSymbolError(where);
+    // ccxt maps many exchanges' "no such market" to a plain ExchangeError or BadRequest (Coinbase's
+    // 404 NOT_FOUND, Kraken's "Unknown asset pair", KuCoin's "pair is not provided", Poloniex's
+    // "Invalid symbol"): for a candles call on a market from the listing, that is the market gone.
+    if (spec.path === "fetchOHLCV" && error instanceof ccxt.ExchangeError && (notes.status === 404 || UNKNOWN_MARKET.test(detail))) return new UnknownSymbolError(where);
     if (error instanceof ccxt.BadResponse) return new RetryableFailure("unparseable", new ExchangeSchemaError(where, detail));
     if (error instanceof ccxt.BaseError) return new ExchangeApiError(where, detail, { retryable: false });
     // Not ccxt's own: a body ccxt could not read (a garbage page) surfaces as a plain SyntaxError or TypeError.
@@ -148,12 +171,14 @@ export function createCcxtClient(options: CcxtClientOptions): ExchangeClient {
         async () => {
           signal?.throwIfAborted();
           notes.retryAfterMs = undefined;
+          notes.status = undefined;
+          notes.unreadable = false;
           let body: unknown;
           try {
             body = await untilAborted(call(spec), signal);
           } catch (error) {
             if (signal?.aborted) throw error;
-            throw classify(error, where);
+            throw classify(error, where, spec);
           }
           return parse(body);
         },

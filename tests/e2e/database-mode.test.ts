@@ -9,6 +9,7 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { renderConfig } from "../../src/config.ts";
 import type { NativeExchangeId as ExchangeId } from "../../src/exchanges/index.ts";
+import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import type { DatabaseSink } from "../../src/sinks/database.ts";
 import { serverAvailable, startProxy, testDatabase, type TcpProxy, type TestDatabase } from "../db/servers.ts";
@@ -17,7 +18,7 @@ import { expectedCandle, readCsvDir } from "../helpers/oracle.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
 const COINS = ["BTC", "ETH", "DOGE", "NEO", "OP"];
-const EXCHANGES: ExchangeId[] = ["binance", "kraken", "kucoin", "poloniex"];
+const EXCHANGES: ExchangeId[] = [...NATIVE_EXCHANGE_IDS];
 const PASSWORD = "Sup3r-Secret-pw";
 
 const open: { h?: Harness; db?: TestDatabase; proxy?: TcpProxy }[] = [];

@@ -11,6 +11,7 @@ import { createScaledClock } from "../../src/clock.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/server.ts";
 import { buildBinary, runBinary, simulatorConfig } from "../helpers/binary.ts";
 import { duplicates, expectedRow, mismatches, readCsvDir } from "../helpers/oracle.ts";
+import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 
 const START = Date.parse("2024-03-08T12:47:30Z");
 const anchor = Date.now();
@@ -80,7 +81,7 @@ describe("once (compiled binary)", () => {
     // 12:47:30 with settle 5 s: the newest closed minute opened at 12:46; 12:47 is in progress.
     const newest = Date.parse("2024-03-08T12:46:00Z");
     expect(rows.length).toBe(4 * COINS.length);
-    for (const exchange of ["binance", "kraken", "kucoin", "poloniex"] as const) {
+    for (const exchange of NATIVE_EXCHANGE_IDS) {
       for (const coin of COINS) {
         const row = rows.find((r) => r.exchange === exchange && r.coin === coin);
         expect(row?.line).toBe(expectedRow(exchange, coin, 1, newest)!);
@@ -100,7 +101,7 @@ describe("once (compiled binary)", () => {
 
   test("gives the same result with 5% injected server errors, garbage and truncated bodies", async () => {
     sim.reset();
-    for (const id of ["binance", "kraken", "kucoin", "poloniex", "coingecko"] as const) sim.setFaults(id, { errorRate: 0.05, garbageRate: 0.05, truncateRate: 0.05 });
+    for (const id of [...NATIVE_EXCHANGE_IDS, "coingecko"] as const) sim.setFaults(id, { errorRate: 0.05, garbageRate: 0.05, truncateRate: 0.05 });
     const clean = setup("clean-ref", 25);
     const faulty = setup("faulty", 25);
     try {

@@ -12,6 +12,7 @@ import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/server.ts";
 import { BINARY, buildBinary, simulatorConfig } from "../helpers/binary.ts";
 import { duplicates, mismatches, readCsvDir } from "../helpers/oracle.ts";
+import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 
 const SPEED = 60;
 const START = Date.parse("2024-03-08T12:00:30Z");
@@ -67,7 +68,7 @@ describe("run (compiled binary, accelerated clock)", () => {
     expect(duplicates(rows)).toEqual([]);
     expect(mismatches(rows)).toEqual([]);
     const endMs = clock.now();
-    for (const exchange of ["binance", "kraken", "kucoin", "poloniex"] as const) {
+    for (const exchange of NATIVE_EXCHANGE_IDS) {
       for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
         const opens = rows.filter((r) => r.exchange === exchange && r.coin === coin).map((r) => r.openTimeMs).sort((a, b) => a - b);
         expect(opens.length).toBeGreaterThan(5);

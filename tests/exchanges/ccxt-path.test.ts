@@ -3,24 +3,29 @@
  * onto ccxt by `exchange_adapters`), our paging, retries, aggregation and feed-forward, real HTTP to
  * the simulator, rows compared with the simulator's own data.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { executeBackfill, parseBackfillArgs } from "../../src/backfill-command.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { createCcxtAdapter } from "../../src/exchanges/ccxt.ts";
 import type { DatabaseSink } from "../../src/sinks/database.ts";
 import { renderRow } from "../../src/sinks/csv-format.ts";
-import { openCcxtExchange, rebaseUrls } from "../../src/http/ccxt-client.ts";
+import { createCcxtClient, openCcxtExchange, rebaseUrls } from "../../src/http/ccxt-client.ts";
+import { exchangeRows, renderExchangeTable } from "../../src/exchanges/catalog-table.ts";
+import { ExchangeSchemaError, UnknownSymbolError } from "../../src/errors.ts";
+import { silentLogger } from "../../src/log.ts";
+import { startSimulator } from "../../src/simulator/server.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { systemClock } from "../../src/clock.ts";
 import { SIM_EXCHANGE_IDS, type SimExchangeId } from "../../src/simulator/market-data.ts";
 import { type Harness, startHarness } from "../helpers/in-process.ts";
 import { duplicates, expectedRow, mismatches, readCsvDir } from "../helpers/oracle.ts";
+import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 
 const NOW = Date.parse("2024-05-04T00:00:30Z");
 const FROM = Date.parse("2024-05-03T18:00:00Z");
 const COINS = ["BTC", "ETH", "DOGE"];
-const NATIVE = new Set(["binance", "kraken", "kucoin", "poloniex"]);
+const NATIVE = new Set<string>(NATIVE_EXCHANGE_IDS);
 
 let harnesses: Harness[] = [];
 afterEach(async () => {
@@ -76,6 +81,27 @@ describe("ccxt path", () => {
       expect(stats.banned).toBe(0);
     }, 60_000);
   });
+
+  test("server errors, garbage and truncated pages are retried: the end state is exact, nothing read as a quiet minute", async () => {
+    const ids = ["okx", "coinbase", "bybit"] as const;
+    const h = await ccxtHarness(ids, "1m", "save_to_database: true\ndatabase_connection: sqlite:DBFILE");
+    for (const id of ids) h.sim.setFaults(id, { errorRate: 0.05, garbageRate: 0.05, truncateRate: 0.05 });
+    const { code, out } = await backfill(h, ["--from", new Date(FROM).toISOString()]);
+    expect(out).toContain("failed ranges 0");
+    expect(code).toBe(0);
+    const rows = readCsvDir(join(h.dir, "csv"));
+    expect(duplicates(rows)).toEqual([]);
+    expect(mismatches(rows)).toEqual([]);
+    const last = Math.floor((NOW - 5000) / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+    expect(rows.length).toBe(ids.length * COINS.length * ((last - FROM) / MINUTE_MS + 1));
+    expect(h.sim.stats().total.errors).toBeGreaterThan(0);
+    // The database got the same rows.
+    const database = h.runtime.sinks.find((s): s is DatabaseSink => s.name === "database")!;
+    for (const id of ids) {
+      const saved = await database.readCandles(id, "DOGE", 1, FROM, last);
+      expect(saved.map((c) => renderRow(c))).toEqual(rows.filter((r) => r.exchange === id && r.coin === "DOGE").map((r) => r.line));
+    }
+  }, 60_000);
 
   test("a live cycle through ccxt saves the last closed bucket into CSV and SQLite alike", async () => {
     const h = await ccxtHarness(["okx", "coinbase", "bybit"], "1m", "save_to_database: true\ndatabase_connection: sqlite:DBFILE");
@@ -150,5 +176,48 @@ describe("ccxt adapter", () => {
     const urls = JSON.stringify(opened.exchange.urls.api);
     expect(urls).toContain("http://127.0.0.1:9700/okx");
     expect(urls).not.toContain("okx.com");
+  });
+});
+
+describe("ccxt client on every simulated exchange", () => {
+  let sim: ReturnType<typeof startSimulator>;
+  beforeAll(() => {
+    sim = startSimulator({ port: 0 });
+  });
+  afterAll(() => sim.stop());
+
+  test.each([...SIM_EXCHANGE_IDS])("%s: a market delisted after the listing was read fails as an unknown symbol, and a garbage page as a schema error", async (id) => {
+    sim.reset();
+    const clock = systemClock;
+    const opened = openCcxtExchange({ id, baseUrl: sim.baseUrls[id], fetch, clock, metrics: createMetrics() })!;
+    const adapter = createCcxtAdapter({ id, name: id, exchange: opened.exchange });
+    const client = createCcxtClient({ id, ...opened, clock, logger: silentLogger, metrics: createMetrics(), maxAttempts: 2, backoff: { baseMs: 1, capMs: 2 } });
+    const markets = await client.request(adapter.marketsRequest(), (body) => adapter.parseMarkets(body, ["USDT", "USD"]));
+    const btc = markets.find((m) => m.coin === "BTC")!;
+    expect(btc).toBeDefined();
+    const open = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - 10 * MINUTE_MS;
+    const spec = adapter.candlesRequest(btc, 1, open, open + 5 * MINUTE_MS);
+    const parse = (body: unknown) => adapter.parseCandles(body, { market: btc, intervalMinutes: 1 });
+    expect((await client.request(spec, parse)).length).toBeGreaterThan(0);
+    sim.setFaults(id, { delisted: ["BTC"] });
+    expect(await client.request(spec, parse).catch((e: unknown) => e)).toBeInstanceOf(UnknownSymbolError);
+    sim.setFaults(id, { garbageRate: 1 });
+    expect(await client.request(spec, parse).catch((e: unknown) => e)).toBeInstanceOf(ExchangeSchemaError);
+  });
+});
+
+describe("cryptointellect exchanges", () => {
+  test("lists the native four first, then the ccxt exchanges with candles, with their page limits", () => {
+    const rows = exchangeRows();
+    expect(rows.slice(0, 4).map((r) => [r.id, r.kind])).toEqual(NATIVE_EXCHANGE_IDS.map((id) => [id, "native"]));
+    expect(rows.find((r) => r.id === "kraken")!.history).toBe("720 candles, older from trades");
+    const okx = rows.find((r) => r.id === "okx")!;
+    expect(okx).toMatchObject({ name: "OKX", kind: "ccxt", pageLimit: 300 });
+    expect(rows.find((r) => r.id === "coinbase")!.name).toBe("Coinbase");
+    expect(rows.length).toBeGreaterThan(60);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
+    const table = renderExchangeTable(rows);
+    expect(table).toMatch(/^okx +OKX +ccxt +1m /m);
+    expect(exchangeRows({ nativeOnly: true }).map((r) => r.id)).toEqual([...NATIVE_EXCHANGE_IDS]);
   });
 });

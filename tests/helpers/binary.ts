@@ -1,6 +1,7 @@
 /** Builds the single executable once per test process and runs it. */
 import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 /** Each test process builds its own executable, so builds running beside the tests never replace it. */
@@ -35,10 +36,5 @@ export async function runBinary(args: string[], options: { cwd: string; env?: Re
 export function simulatorConfig(baseUrl: string, extra: string, ccxtIds: readonly string[] = []): string {
   return `${extra.trim()}
 api_base_urls:
-  binance: ${baseUrl}/binance
-  kraken: ${baseUrl}/kraken
-  kucoin: ${baseUrl}/kucoin
-  poloniex: ${baseUrl}/poloniex
-  coingecko: ${baseUrl}/coingecko
-${ccxtIds.map((id) => `  ${id}: ${baseUrl}/${id}\n`).join("")}`;
+${[...NATIVE_EXCHANGE_IDS, "coingecko", ...ccxtIds].map((id) => `  ${id}: ${baseUrl}/${id}\n`).join("")}`;
 }

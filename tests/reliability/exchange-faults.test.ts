@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { NativeExchangeId as ExchangeId } from "../../src/exchanges/index.ts";
+import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 import type { HealthSnapshot } from "../../src/health.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import type { Faults } from "../../src/simulator/faults.ts";
@@ -18,7 +19,7 @@ import { sweepSecretsHere } from "./helpers/capture.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
 const DUE = T0 + 5000;
-const EXCHANGES: readonly ExchangeId[] = ["binance", "kraken", "kucoin", "poloniex"];
+const EXCHANGES: readonly ExchangeId[] = [...NATIVE_EXCHANGE_IDS];
 const YAML = "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH, DOGE]\n";
 let h: FaultHarness | undefined;
 afterEach(async () => {

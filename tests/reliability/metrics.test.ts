@@ -8,6 +8,7 @@ import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { readCsvDir } from "../helpers/oracle.ts";
 import { capture, sweepSecretsHere } from "./helpers/capture.ts";
 import { type FaultHarness, startFaultHarness } from "./helpers/harness.ts";
+import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
 const DUE = T0 + 5000;
@@ -104,7 +105,7 @@ describe("/metrics", () => {
     expect(value("cryptointellect_cycles_total")).toBe(cycles);
     expect(value("cryptointellect_cycles_total", { outcome: "partial" })).toBeGreaterThan(0);
     // Requests: per exchange and status, agreeing with what the simulator and the interceptor answered.
-    for (const e of ["binance", "kraken", "kucoin", "poloniex"]) expect(value("cryptointellect_requests_total", { exchange: e, status: "200" })).toBeGreaterThan(0);
+    for (const e of NATIVE_EXCHANGE_IDS) expect(value("cryptointellect_requests_total", { exchange: e, status: "200" })).toBeGreaterThan(0);
     expect(value("cryptointellect_requests_total", { exchange: "kucoin", status: "429" })).toBe(2);
     expect(value("cryptointellect_requests_total", { exchange: "binance", status: "418" })).toBe(1);
     const krakenErrors = samples.filter((s) => s.name === "cryptointellect_requests_total" && s.labels.exchange === "kraken" && /^5\d\d$/.test(s.labels.status ?? "")).reduce((n, s) => n + s.value, 0);
@@ -121,7 +122,7 @@ describe("/metrics", () => {
     expect(value("cryptointellect_failed_ranges_total", { exchange: "binance" })).toBeGreaterThan(0);
     // Rows written per sink agree with the CSV store, and so do the fed-forward buckets.
     const rows = readCsvDir(h.csvDir);
-    for (const e of ["binance", "kraken", "kucoin", "poloniex"]) {
+    for (const e of NATIVE_EXCHANGE_IDS) {
       const mine = rows.filter((r) => r.exchange === e);
       expect(value("cryptointellect_rows_written_total", { sink: "csv", exchange: e })).toBe(mine.length);
       expect(value("cryptointellect_filled_buckets_total", { exchange: e })).toBe(mine.filter((r) => r.line.endsWith(",0,1")).length);

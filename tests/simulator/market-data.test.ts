@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { NativeExchangeId as ExchangeId } from "../../src/exchanges/index.ts";
+import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 import {
   findSimMarket,
   SIM_COINS,
@@ -15,7 +16,7 @@ import {
 
 const M = 60_000;
 const T0 = Date.UTC(2024, 5, 1);
-const EXCHANGES: ExchangeId[] = ["binance", "kraken", "kucoin", "poloniex"];
+const EXCHANGES: ExchangeId[] = [...NATIVE_EXCHANGE_IDS];
 
 function minutes(exchange: ExchangeId, coin: string, from: number, count: number) {
   return Array.from({ length: count }, (_, i) => simMinute(exchange, coin, from + i * M));

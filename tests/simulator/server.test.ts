@@ -2,6 +2,7 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { createManualClock } from "../../src/clock.ts";
 import { createSimulator, startSimulator } from "../../src/simulator/server.ts";
 import { startHarness } from "./harness.ts";
+import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 
 const M = 60_000;
 const NOW = Date.UTC(2024, 5, 1, 12, 30, 25);
@@ -92,7 +93,7 @@ describe("server", () => {
   });
 
   test("delisted coins vanish from every listing and answer as unknown symbols", async () => {
-    for (const exchange of ["binance", "kraken", "kucoin", "poloniex"] as const) sim.setFaults(exchange, { delisted: ["NEO"] });
+    for (const exchange of NATIVE_EXCHANGE_IDS) sim.setFaults(exchange, { delisted: ["NEO"] });
     expect((await get("/binance/api/v3/klines?symbol=NEOUSDT&interval=1m")).body).toEqual({ code: -1121, msg: "Invalid symbol." });
     expect((await get("/binance/api/v3/exchangeInfo")).body.symbols.some((s: any) => s.baseAsset === "NEO")).toBe(false);
     expect((await get("/kraken/0/public/OHLC?pair=NEOUSD")).body.error).toEqual(["EQuery:Unknown asset pair"]);
