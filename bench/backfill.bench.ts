@@ -11,7 +11,7 @@ import postgres from "postgres";
 import { parseConfig } from "../src/config.ts";
 import type { Candle } from "../src/domain/candle.ts";
 import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
-import { NATIVE_EXCHANGES as ADAPTERS } from "../src/exchanges/index.ts";
+import { NATIVE_EXCHANGES as ADAPTERS, NATIVE_EXCHANGE_IDS } from "../src/exchanges/index.ts";
 import type { Market } from "../src/exchanges/types.ts";
 import { buildUrl, type FetchFn } from "../src/http/client.ts";
 import { createLogger } from "../src/log.ts";
@@ -28,7 +28,7 @@ import { copyChunks, copyRows, countRows, distinctSeries, dropPostgresDatabase, 
 import { type BenchContext, check, fmtMs, fmtPct, fmtRate, fmtRatio, type Section } from "./results.ts";
 import { processCpuMs, type SimulatorProcess, startSimulatorProcess } from "./simulator-process.ts";
 
-export const EXCHANGES: ExchangeId[] = ["binance", "kraken", "kucoin", "poloniex"];
+export const EXCHANGES: ExchangeId[] = [...NATIVE_EXCHANGE_IDS];
 const MINUTE = 60_000;
 export const LATENCY_MS: [number, number] = [20, 50];
 
@@ -85,7 +85,7 @@ export function startLatentSimulator(timeWarp?: string): Promise<SimulatorProces
 export function simulatorYaml(sim: { baseUrls: Record<SimServiceId, string> }, body: string): string {
   return `${body.trim()}
 api_base_urls:
-${(["binance", "kraken", "kucoin", "poloniex", "coingecko"] as const).map((id) => `  ${id}: ${sim.baseUrls[id]}`).join("\n")}
+${([...NATIVE_EXCHANGE_IDS, "coingecko"] as const).map((id) => `  ${id}: ${sim.baseUrls[id]}`).join("\n")}
 `;
 }
 

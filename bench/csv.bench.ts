@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Candle } from "../src/domain/candle.ts";
 import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
+import { NATIVE_EXCHANGE_IDS } from "../src/exchanges/index.ts";
 import { createMemoryLogger } from "../src/log.ts";
 import { createCsvSink } from "../src/sinks/csv.ts";
 import type { CandleSink } from "../src/sinks/types.ts";
@@ -14,7 +15,7 @@ import { renderCsvFiles, saveableCandles } from "./candles.ts";
 import { compare, type TimingOptions } from "./compare.ts";
 import { type BenchContext, check, fmtBytes, fmtMs, fmtRate, fmtRatio, type Section } from "./results.ts";
 
-const EXCHANGES: ExchangeId[] = ["binance", "kraken", "kucoin", "poloniex"];
+const EXCHANGES: ExchangeId[] = [...NATIVE_EXCHANGE_IDS];
 
 export interface CsvCase {
   candles: Candle[];

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import postgres, { type Sql } from "postgres";
 import { candleEndMs, type Candle } from "../src/domain/candle.ts";
 import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
+import { NATIVE_EXCHANGE_IDS } from "../src/exchanges/index.ts";
 import { exchangeName } from "../src/exchanges/names.ts";
 import { createMemoryLogger } from "../src/log.ts";
 import { createDatabaseSink, type DatabaseSink } from "../src/sinks/database.ts";
@@ -18,7 +19,7 @@ import { saveableCandles } from "./candles.ts";
 import { compare, type TimingOptions } from "./compare.ts";
 import { type BenchContext, check, fmtMs, fmtRate, fmtRatio, type Section } from "./results.ts";
 
-const EXCHANGES: ExchangeId[] = ["binance", "kraken", "kucoin", "poloniex"];
+const EXCHANGES: ExchangeId[] = [...NATIVE_EXCHANGE_IDS];
 export const POSTGRES_SERVER = process.env.BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432";
 const COLUMNS = `exchange, coin, "timestamp", open_price, high_price, low_price, close_price, volume, bucket_interval, filled`;
 

@@ -1,9 +1,10 @@
 /** The targets for this 2-core machine, judged from the figures of one run (pure). */
 import type { TargetResult } from "./results.ts";
 import { fmtMs, fmtPct, fmtRate, fmtRatio } from "./results.ts";
+import { NATIVE_EXCHANGE_IDS } from "../src/exchanges/index.ts";
 
 const MB = 1_000_000;
-const EXCHANGES = ["binance", "kraken", "kucoin", "poloniex"] as const;
+const EXCHANGES = NATIVE_EXCHANGE_IDS;
 
 type Figures = Record<string, number>;
 
