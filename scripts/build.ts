@@ -23,9 +23,11 @@ if (process.argv.includes("--all")) {
   );
 }
 for (const [target, outfile] of targets) {
-  // Bytecode: the modules are parsed at build time, so start-up takes ~45 ms instead of ~140 ms,
-  // and a SIGTERM in the first milliseconds already finds the clean-stop handler.
-  const args = ["build", "src/main.ts", "--compile", "--minify", "--sourcemap", "--bytecode", "--format=esm", `--define`, `CRYPTOINTELLECT_COMMIT=${JSON.stringify(commit)}`, "--outfile", outfile];
+  // Bytecode: the modules are parsed at build time, so start-up takes ~50 ms instead of ~210 ms
+  // (ccxt is in the bundle), and a SIGTERM in the first milliseconds already finds the clean-stop
+  // handler. No embedded source map: with ccxt bundled it adds ~9 MB, and our errors carry their
+  // own messages; the executable is ~137 MB (~115 MB before ccxt), the image stays under 150 MB.
+  const args = ["build", "src/main.ts", "--compile", "--minify", "--bytecode", "--format=esm", `--define`, `CRYPTOINTELLECT_COMMIT=${JSON.stringify(commit)}`, "--outfile", outfile];
   if (target) args.push(`--target=${target}`);
   const result = Bun.spawnSync(["bun", ...args], { stdout: "inherit", stderr: "inherit" });
   if (result.exitCode !== 0) {
