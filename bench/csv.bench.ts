@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Candle } from "../src/domain/candle.ts";
 import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
 import { NATIVE_EXCHANGE_IDS } from "../src/exchanges/index.ts";
-import { createMemoryLogger } from "../src/log.ts";
+import { createMemoryLogger } from "../src/telemetry/log.ts";
 import { createCsvSink } from "../src/sinks/csv.ts";
 import type { CandleSink } from "../src/sinks/types.ts";
 import { renderCsvFiles, saveableCandles } from "./candles.ts";

@@ -12,7 +12,7 @@ import { candleEndMs, type Candle } from "../src/domain/candle.ts";
 import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
 import { NATIVE_EXCHANGE_IDS } from "../src/exchanges/index.ts";
 import { exchangeName } from "../src/exchanges/names.ts";
-import { createMemoryLogger } from "../src/log.ts";
+import { createMemoryLogger } from "../src/telemetry/log.ts";
 import { createDatabaseSink, type DatabaseSink } from "../src/sinks/database.ts";
 import { tcpReachable } from "../tests/db/servers.ts";
 import { saveableCandles } from "./candles.ts";

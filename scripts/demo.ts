@@ -4,7 +4,7 @@
  * free port). Ctrl-C stops both cleanly.
  */
 import { parseConfig } from "../src/config.ts";
-import { createRuntime } from "../src/runtime.ts";
+import { createRuntime } from "../src/collector/runtime.ts";
 import { SIM_EXCHANGE_IDS } from "../src/simulator/listings.ts";
 import { startSimulator } from "../src/simulator/server.ts";
 

@@ -5,19 +5,19 @@
  */
 // First: catch SIGTERM/SIGINT before anything else loads (see the module).
 import { exchangeRows, renderExchangeTable } from "./exchanges/catalog-table.ts";
-import { stopSignal, stopSignalName } from "./stop-signal.ts";
-import { executeBackfill, parseBackfillArgs, selectBackfill } from "./backfill-command.ts";
+import { stopSignal, stopSignalName } from "./cli/stop-signal.ts";
+import { executeBackfill, parseBackfillArgs, selectBackfill } from "./cli/backfill-command.ts";
 import { clockFromEnv, systemClock } from "./clock.ts";
-import { COMMAND_HELP, parseCommandLine, USAGE } from "./cli.ts";
+import { COMMAND_HELP, parseCommandLine, USAGE } from "./cli/args.ts";
 import { type Config, configPath, configSecrets, DEFAULT_SQLITE_URL, loadConfig, renderConfig, type Env } from "./config.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import { redactDatabaseUrl } from "./db/url.ts";
-import { createLogger } from "./log.ts";
+import { createLogger } from "./telemetry/log.ts";
 import { ConfigError, describeError, UsageError } from "./errors.ts";
 import { MAX_REQUEST_BODY_BYTES } from "./server/app.ts";
-import { createRuntime, type Runtime } from "./runtime.ts";
+import { createRuntime, type Runtime } from "./collector/runtime.ts";
 import { runSimulator, SIMULATE_USAGE } from "./simulator/cli.ts";
-import { VERSION_LINE } from "./version.ts";
+import { VERSION_LINE } from "./cli/version.ts";
 
 export interface Io {
   out: (text: string) => void;

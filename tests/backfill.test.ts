@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { executeBackfill, parseBackfillArgs } from "../src/backfill-command.ts";
+import { executeBackfill, parseBackfillArgs } from "../src/cli/backfill-command.ts";
 import { MINUTE_MS } from "../src/domain/interval.ts";
 import { UsageError } from "../src/errors.ts";
 import { type Harness, startHarness } from "./helpers/in-process.ts";

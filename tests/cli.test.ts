@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseCommandLine } from "../src/cli.ts";
+import { parseCommandLine } from "../src/cli/args.ts";
 import { UsageError } from "../src/errors.ts";
 
 describe("cli", () => {

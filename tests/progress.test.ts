@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createMemoryLogger } from "../src/log.ts";
-import { createProgress, formatDuration } from "../src/progress.ts";
+import { createMemoryLogger } from "../src/telemetry/log.ts";
+import { createProgress, formatDuration } from "../src/cli/progress.ts";
 import { createAutoClock } from "./helpers/clocks.ts";
 
 describe("progress", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createManualClock } from "../src/clock.ts";
-import { silentLogger } from "../src/log.ts";
-import { nextCycleAt, runScheduler } from "../src/schedule.ts";
+import { silentLogger } from "../src/telemetry/log.ts";
+import { nextCycleAt, runScheduler } from "../src/collector/schedule.ts";
 
 const T = (iso: string) => Date.parse(iso);
 

@@ -142,7 +142,7 @@ describe("live gap repair", () => {
     broken = true;
     // A fresh runtime (a restart) reads the store again; its first cycle runs the repair.
     await h.runtime.close();
-    const { createRuntime } = await import("../src/runtime.ts");
+    const { createRuntime } = await import("../src/collector/runtime.ts");
     const runtime = createRuntime(h.runtime.config, { clock: h.clock, fetch: h.clock.track((i, init) => fetch(i, init)), logger: h.logger });
     await runtime.open();
     h.clock.set(T0 + 11 * MINUTE_MS + 5000);

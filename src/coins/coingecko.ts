@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { describeError } from "../errors.ts";
 import type { ExchangeClient } from "../http/client.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../telemetry/log.ts";
 import { parseWire } from "../exchanges/wire.ts";
 import bundled from "./bundled-ranking.json" with { type: "json" };
 import type { RankedCoin } from "./universe.ts";

@@ -1,5 +1,5 @@
 import { DatabaseError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../telemetry/log.ts";
 import { openStore } from "./open.ts";
 import type { Store } from "./store.ts";
 import { maskSecrets, parseDatabaseUrl } from "./url.ts";

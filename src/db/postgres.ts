@@ -6,7 +6,7 @@ import { candleEndMs, type Candle } from "../domain/candle.ts";
 import { MINUTE_MS } from "../domain/interval.ts";
 import { versionMetadata } from "../domain/metadata.ts";
 import { DatabaseError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../telemetry/log.ts";
 import { numberArrayLiteral, textArrayLiteral } from "./array-literal.ts";
 import { migrationsFor } from "./migrations.ts";
 import { coins, exchanges, klinesData, metadata } from "./schema/pg.ts";

@@ -5,7 +5,7 @@ import { DrizzleQueryError } from "drizzle-orm/errors";
 import type { BucketRange } from "../domain/gaps.ts";
 import { MINUTE_MS } from "../domain/interval.ts";
 import type { MetadataRow, MetadataStats } from "../domain/metadata.ts";
-import type { CoinInfo } from "../sinks/types.ts";
+import type { CoinInfo } from "../domain/coin.ts";
 
 /** One stored series, for gap repair. Times are bucket OPEN times, like `Candle.openTimeMs`. */
 export interface SeriesSummary {

@@ -1,4 +1,4 @@
-import type { RateLimit } from "../http/limiter.ts";
+import type { RateLimit } from "./rate-limit.ts";
 import type { ExchangeId, RawCandle } from "../domain/candle.ts";
 import type { Trade } from "../domain/trades-to-candles.ts";
 

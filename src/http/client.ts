@@ -9,8 +9,8 @@ import {
   RateLimitedError,
 } from "../errors.ts";
 import type { ExchangeAdapter, RequestSpec } from "../exchanges/types.ts";
-import type { Logger } from "../log.ts";
-import type { Metrics } from "../metrics.ts";
+import type { Logger } from "../telemetry/log.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
 import { parseResetHeader, parseRetryAfter, RETRY_STATUSES } from "./retry-policy.ts";
 import { createRetryLoop, RetryableFailure } from "./retry-loop.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";

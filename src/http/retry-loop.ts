@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.ts";
-import type { Logger } from "../log.ts";
-import type { Metrics } from "../metrics.ts";
+import type { Logger } from "../telemetry/log.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
 import { backoffMs, type BackoffOptions } from "./retry-policy.ts";
 
 /** A failed attempt worth another: why (the metric's reason), the error to give up with, and any wait the exchange asked for. */

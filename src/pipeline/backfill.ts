@@ -11,13 +11,19 @@ import { type BucketRange, bucketCount } from "../domain/gaps.ts";
 import { lastClosedBucketOpen, MINUTE_MS } from "../domain/interval.ts";
 import { describeError } from "../errors.ts";
 import type { Market } from "../exchanges/types.ts";
-import type { Logger } from "../log.ts";
-import type { Metrics } from "../metrics.ts";
-import type { Progress } from "../progress.ts";
+import type { Logger } from "../telemetry/log.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
 import type { CandleSink } from "../sinks/types.ts";
 import type { ExchangeRuntime } from "./cycle.ts";
 import { baseIntervalFor, createTradeCarry, fetchRange, type TradeCarry, type WindowResult } from "./fetch-range.ts";
 import { buildWindowCandles, type SeriesState } from "./series.ts";
+
+/** Where a backfill reports how far it got (the CLI draws it: src/cli/progress.ts). */
+export interface Progress {
+  setTotal(key: string, total: number): void;
+  add(key: string, done: number): void;
+  finish(): void;
+}
 
 export interface BackfillDeps {
   clock: Clock;

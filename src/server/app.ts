@@ -1,6 +1,6 @@
 /** The HTTP endpoint: /health, /metrics and /metadata. Tested in-process with `app.request()`. */
 import { Hono } from "hono";
-import type { HealthSnapshot } from "../health.ts";
+import type { HealthSnapshot } from "../collector/health.ts";
 
 export interface AppDeps {
   health: () => HealthSnapshot;

@@ -10,7 +10,7 @@ import type { Candle, ExchangeId, SeriesPosition } from "../domain/candle.ts";
 import { type BucketRange, missingRuns } from "../domain/gaps.ts";
 import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
 import { describeError, SinkError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../telemetry/log.ts";
 import { compareRows, CSV_HEADER, csvFileName, fileOrder, parseCsvFileName, parseRow, renderRow, renderRowBytes, type CsvRow } from "./csv-format.ts";
 import type { CandleSink } from "./types.ts";
 

@@ -5,7 +5,7 @@ import { maskSecrets, parseDatabaseUrl, redactDatabaseUrl } from "../db/url.ts";
 import type { Candle, ExchangeId } from "../domain/candle.ts";
 import { selectMetadata, type MetadataRow, type MetadataStats } from "../domain/metadata.ts";
 import { DatabaseError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../telemetry/log.ts";
 import type { CandleSink } from "./types.ts";
 
 /** How long `close()` lets running calls finish. */

@@ -1,12 +1,9 @@
 import type { Candle, ExchangeId, SeriesPosition } from "../domain/candle.ts";
 import type { BucketRange } from "../domain/gaps.ts";
 
-/** Facts about a tracked coin, kept in the database's `coins` table. */
-export interface CoinInfo {
-  coin: string;
-  name: string;
-  marketCap: number | null;
-}
+import type { CoinInfo } from "../domain/coin.ts";
+
+export type { CoinInfo };
 
 /**
  * Where candles are saved. Every sink is idempotent: writing a candle it already holds changes

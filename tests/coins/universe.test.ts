@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { bundledRanking, fetchRanking, parseCoinGeckoMarkets } from "../../src/coins/coingecko.ts";
 import { buildUniverse, type RankedCoin, resolveCoinName } from "../../src/coins/universe.ts";
 import { createExchangeClient } from "../../src/http/client.ts";
-import { createMemoryLogger, silentLogger } from "../../src/log.ts";
-import { createMetrics } from "../../src/metrics.ts";
+import { createMemoryLogger, silentLogger } from "../../src/telemetry/log.ts";
+import { createMetrics } from "../../src/telemetry/metrics.ts";
 import { startSimulator } from "../../src/simulator/server.ts";
 import { createAutoClock } from "../helpers/clocks.ts";
 

@@ -149,7 +149,7 @@ describe("config: exchanges beyond the native four", () => {
   });
 
   test("a config of the native four never loads ccxt", () => {
-    const probe = Bun.spawnSync(["bun", "-e", "await import('./src/config.ts').then((m) => m.parseConfig('exchanges: [binance, kraken]\\n', 'x')); await import('./src/runtime.ts'); console.log(Object.keys(require.cache).some((k) => k.includes('/ccxt/')))"], { cwd: `${import.meta.dir}/../..` });
+    const probe = Bun.spawnSync(["bun", "-e", "await import('./src/config.ts').then((m) => m.parseConfig('exchanges: [binance, kraken]\\n', 'x')); await import('./src/collector/runtime.ts'); console.log(Object.keys(require.cache).some((k) => k.includes('/ccxt/')))"], { cwd: `${import.meta.dir}/../..` });
     expect(probe.stdout.toString().trim()).toBe("false");
   });
 });

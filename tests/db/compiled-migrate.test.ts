@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { EMBEDDED_MIGRATIONS } from "../../src/db/migrations.ts";
 
 const MIGRATE = resolve(import.meta.dir, "../../src/db/migrate.ts");
-const LOG = resolve(import.meta.dir, "../../src/log.ts");
+const LOG = resolve(import.meta.dir, "../../src/telemetry/log.ts");
 
 describe("migrations in a compiled executable", () => {
   test("apply from a `bun build --compile` binary with nothing beside it, and again as a no-op", () => {

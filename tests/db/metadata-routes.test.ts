@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { computeMetadataStats, selectMetadata, type MetadataRow } from "../../src/domain/metadata.ts";
 import { DatabaseError } from "../../src/errors.ts";
-import { silentLogger } from "../../src/log.ts";
+import { silentLogger } from "../../src/telemetry/log.ts";
 import { createMetadataRoutes, parseTimestampParam, type MetadataSource } from "../../src/server/metadata.ts";
 import { createDatabaseSink } from "../../src/sinks/database.ts";
 

@@ -10,7 +10,7 @@ import type { Candle } from "../../src/domain/candle.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { computeMetadataStats, selectMetadata } from "../../src/domain/metadata.ts";
 import { DatabaseError } from "../../src/errors.ts";
-import { createMemoryLogger } from "../../src/log.ts";
+import { createMemoryLogger } from "../../src/telemetry/log.ts";
 import { createDatabaseSink, type DatabaseSink } from "../../src/sinks/database.ts";
 import { databaseExists, DIALECT_LABELS, dropDatabase, queryRows, SERVER_URLS, serverUrl, startProxy, testDatabase, unusedPort, type TestDatabase } from "./servers.ts";
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { executeBackfill, parseBackfillArgs } from "../../src/backfill-command.ts";
+import { executeBackfill, parseBackfillArgs } from "../../src/cli/backfill-command.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { createCcxtAdapter } from "../../src/exchanges/ccxt.ts";
 import type { DatabaseSink } from "../../src/sinks/database.ts";
@@ -13,9 +13,9 @@ import { renderRow } from "../../src/sinks/csv-format.ts";
 import { createCcxtClient, openCcxtExchange, rebaseUrls } from "../../src/http/ccxt-client.ts";
 import { exchangeRows, renderExchangeTable } from "../../src/exchanges/catalog-table.ts";
 import { ExchangeSchemaError, UnknownSymbolError } from "../../src/errors.ts";
-import { silentLogger } from "../../src/log.ts";
+import { silentLogger } from "../../src/telemetry/log.ts";
 import { startSimulator } from "../../src/simulator/server.ts";
-import { createMetrics } from "../../src/metrics.ts";
+import { createMetrics } from "../../src/telemetry/metrics.ts";
 import { systemClock } from "../../src/clock.ts";
 import { SIM_EXCHANGE_IDS, type SimExchangeId } from "../../src/simulator/market-data.ts";
 import { type Harness, startHarness } from "../helpers/in-process.ts";

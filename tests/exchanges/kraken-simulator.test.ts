@@ -4,8 +4,8 @@ import { type Trade, tradesToMinuteCandles } from "../../src/domain/trades-to-ca
 import { kraken } from "../../src/exchanges/kraken.ts";
 import type { Market } from "../../src/exchanges/types.ts";
 import { createExchangeClient } from "../../src/http/client.ts";
-import { silentLogger } from "../../src/log.ts";
-import { createMetrics } from "../../src/metrics.ts";
+import { silentLogger } from "../../src/telemetry/log.ts";
+import { createMetrics } from "../../src/telemetry/metrics.ts";
 import { simMinute } from "../../src/simulator/market-data.ts";
 import { startSimulator, type RunningSimulator } from "../../src/simulator/server.ts";
 import { createAutoClock } from "../helpers/clocks.ts";

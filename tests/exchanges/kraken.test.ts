@@ -3,8 +3,8 @@ import { ExchangeApiError, ExchangeSchemaError, RateLimitedError, UnknownSymbolE
 import { kraken, krakenCommonTicker } from "../../src/exchanges/kraken.ts";
 import type { Market } from "../../src/exchanges/types.ts";
 import { createExchangeClient } from "../../src/http/client.ts";
-import { silentLogger } from "../../src/log.ts";
-import { createMetrics } from "../../src/metrics.ts";
+import { silentLogger } from "../../src/telemetry/log.ts";
+import { createMetrics } from "../../src/telemetry/metrics.ts";
 import { fetchRange } from "../../src/pipeline/fetch-range.ts";
 import { createAutoClock } from "../helpers/clocks.ts";
 import { fixture } from "./fixture.ts";

@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { BannedError, ExchangeHttpError, ExchangeSchemaError, RateLimitedError } from "../../src/errors.ts";
 import type { RateBudget } from "../../src/exchanges/types.ts";
 import { createExchangeClient, type FetchFn } from "../../src/http/client.ts";
-import { silentLogger } from "../../src/log.ts";
-import { createMetrics } from "../../src/metrics.ts";
+import { silentLogger } from "../../src/telemetry/log.ts";
+import { createMetrics } from "../../src/telemetry/metrics.ts";
 import { createAutoClock } from "../helpers/clocks.ts";
 
 type Reply = { status?: number; body?: string; headers?: Record<string, string> } | "network" | "hang";

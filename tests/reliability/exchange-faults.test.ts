@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { NativeExchangeId as ExchangeId } from "../../src/exchanges/index.ts";
 import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
-import type { HealthSnapshot } from "../../src/health.ts";
+import type { HealthSnapshot } from "../../src/collector/health.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import type { Faults } from "../../src/simulator/faults.ts";
 import { readCsvDir } from "../helpers/oracle.ts";
@@ -66,7 +66,7 @@ describe("exchange faults", () => {
     expect(checkStore(hh.csvDir, hh.runtime.service.tracked(), 1, target(0), target(9))).toEqual(NO_PROBLEMS);
   }, 60_000);
 
-  // BUG (src/service.ts, refresh() awaited by tick()): every exchange's cycle waits until all market
+  // BUG (src/collector/service.ts, refresh() awaited by tick()): every exchange's cycle waits until all market
   // listings are loaded, so one exchange whose listing request hangs holds up every other exchange
   // until its retries give up (15 s timeout × 5 attempts with the defaults), at startup and at each
   // daily refresh. SPEC 7/README: one slow or failing exchange never delays another.

@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import { join } from "node:path";
 import type { ExchangeId } from "../../src/domain/candle.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
-import type { HealthSnapshot } from "../../src/health.ts";
+import type { HealthSnapshot } from "../../src/collector/health.ts";
 import { createCsvSink } from "../../src/sinks/csv.ts";
 import { createDatabaseSink, type DatabaseSink } from "../../src/sinks/database.ts";
 import { SERVER_URLS, serverAvailable, startProxy, type TcpProxy, testDatabase, type TestDatabase } from "../db/servers.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createHealthTracker } from "../../src/health.ts";
-import { createMetrics } from "../../src/metrics.ts";
+import { createHealthTracker } from "../../src/collector/health.ts";
+import { createMetrics } from "../../src/telemetry/metrics.ts";
 import type { ExchangeCycleReport } from "../../src/pipeline/cycle.ts";
 import { createApp } from "../../src/server/app.ts";
 

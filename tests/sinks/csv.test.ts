@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Candle } from "../../src/domain/candle.ts";
 import { SinkError } from "../../src/errors.ts";
-import { createMemoryLogger, silentLogger } from "../../src/log.ts";
+import { createMemoryLogger, silentLogger } from "../../src/telemetry/log.ts";
 import { CSV_HEADER, csvFileName, formatNumber, renderRow } from "../../src/sinks/csv-format.ts";
 import { createCsvSink } from "../../src/sinks/csv.ts";
 

@@ -2,29 +2,29 @@
  * The composition root's body: builds clock, fetch, HTTP clients, sinks, service, health and the
  * HTTP app from a config, once, with every part injectable so tests can run it in-process.
  */
-import { type Clock, systemClock } from "./clock.ts";
-import { COINGECKO_BUDGET } from "./coins/coingecko.ts";
-import { type Config, configSecrets } from "./config.ts";
-import { ConfigError } from "./errors.ts";
-import type { ExchangeId } from "./domain/candle.ts";
-import { createCcxtAdapter } from "./exchanges/ccxt.ts";
-import { brandName } from "./exchanges/ccxt-catalog.ts";
-import { isNativeExchange, NATIVE_EXCHANGES } from "./exchanges/index.ts";
-import { recordExchangeName } from "./exchanges/names.ts";
-import { createCcxtClient, openCcxtExchange } from "./http/ccxt-client.ts";
-import type { ExchangeAdapter } from "./exchanges/types.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { COINGECKO_BUDGET } from "../coins/coingecko.ts";
+import { type Config, configSecrets } from "../config.ts";
+import { ConfigError } from "../errors.ts";
+import type { ExchangeId } from "../domain/candle.ts";
+import { createCcxtAdapter } from "../exchanges/ccxt.ts";
+import { brandName } from "../exchanges/ccxt-catalog.ts";
+import { isNativeExchange, NATIVE_EXCHANGES } from "../exchanges/index.ts";
+import { recordExchangeName } from "../exchanges/names.ts";
+import { createCcxtClient, openCcxtExchange } from "../http/ccxt-client.ts";
+import type { ExchangeAdapter } from "../exchanges/types.ts";
 import { createHealthTracker, type HealthTracker } from "./health.ts";
-import { createExchangeClient, type ExchangeClient, type FetchFn } from "./http/client.ts";
-import { createLogger, type Logger } from "./log.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
+import { createExchangeClient, type ExchangeClient, type FetchFn } from "../http/client.ts";
+import { createLogger, type Logger } from "../telemetry/log.ts";
+import { createMetrics, type Metrics } from "../telemetry/metrics.ts";
 import { runScheduler } from "./schedule.ts";
-import { createApp } from "./server/app.ts";
+import { createApp } from "../server/app.ts";
 import { createService, type Service } from "./service.ts";
-import { computeMetadataStats } from "./domain/metadata.ts";
-import { createMetadataRoutes } from "./server/metadata.ts";
-import { createCsvSink } from "./sinks/csv.ts";
-import { createDatabaseSink, type DatabaseSink } from "./sinks/database.ts";
-import type { CandleSink } from "./sinks/types.ts";
+import { computeMetadataStats } from "../domain/metadata.ts";
+import { createMetadataRoutes } from "../server/metadata.ts";
+import { createCsvSink } from "../sinks/csv.ts";
+import { createDatabaseSink, type DatabaseSink } from "../sinks/database.ts";
+import type { CandleSink } from "../sinks/types.ts";
 import type { Hono } from "hono";
 
 export interface RuntimeOverrides {

@@ -3,20 +3,20 @@
  * each tick (exchanges independent: a slow one never holds up another), and tells the health
  * tracker and the metadata job. It only uses the dependencies it is handed.
  */
-import type { Clock } from "./clock.ts";
-import { fetchRanking } from "./coins/coingecko.ts";
-import { buildUniverse, type RankedCoin } from "./coins/universe.ts";
-import { type Config, DEFAULT_QUOTES } from "./config.ts";
-import type { ExchangeId } from "./domain/candle.ts";
-import { describeError } from "./errors.ts";
-import type { ExchangeAdapter, Market } from "./exchanges/types.ts";
+import type { Clock } from "../clock.ts";
+import { fetchRanking } from "../coins/coingecko.ts";
+import { buildUniverse, type RankedCoin } from "../coins/universe.ts";
+import { type Config, DEFAULT_QUOTES } from "../config.ts";
+import type { ExchangeId } from "../domain/candle.ts";
+import { describeError } from "../errors.ts";
+import type { ExchangeAdapter, Market } from "../exchanges/types.ts";
 import type { HealthTracker } from "./health.ts";
-import type { ExchangeClient } from "./http/client.ts";
-import type { Logger } from "./log.ts";
-import type { Metrics } from "./metrics.ts";
-import { backfillExchange } from "./pipeline/backfill.ts";
-import { collectExchange, type ExchangeCycleReport, type ExchangeRuntime } from "./pipeline/cycle.ts";
-import type { CandleSink, CoinInfo } from "./sinks/types.ts";
+import type { ExchangeClient } from "../http/client.ts";
+import type { Logger } from "../telemetry/log.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
+import { backfillExchange } from "../pipeline/backfill.ts";
+import { collectExchange, type ExchangeCycleReport, type ExchangeRuntime } from "../pipeline/cycle.ts";
+import type { CandleSink, CoinInfo } from "../sinks/types.ts";
 
 export interface ServiceDeps {
   config: Config;

@@ -1,8 +1,8 @@
 /** When cycles run: every bucket boundary + settle seconds, found on cron-schedule's minute grid. */
 import { parseCronExpression } from "cron-schedule";
-import type { Clock } from "./clock.ts";
-import { describeError } from "./errors.ts";
-import type { Logger } from "./log.ts";
+import type { Clock } from "../clock.ts";
+import { describeError } from "../errors.ts";
+import type { Logger } from "../telemetry/log.ts";
 
 const EVERY_MINUTE = parseCronExpression("* * * * *");
 

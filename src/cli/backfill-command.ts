@@ -1,14 +1,14 @@
 /** `cryptointellect backfill`: argument parsing (pure) and the run (edge). */
-import { fetchRanking } from "./coins/coingecko.ts";
-import { buildUniverse } from "./coins/universe.ts";
-import { type Config, DEFAULT_QUOTES } from "./config.ts";
-import type { ExchangeId } from "./domain/candle.ts";
-import { formatInterval } from "./domain/interval.ts";
-import { describeError, UsageError } from "./errors.ts";
-import { isNativeExchange, NATIVE_EXCHANGES, type NativeExchangeId } from "./exchanges/index.ts";
-import { type ExchangeBackfillReport, runBackfill } from "./pipeline/backfill.ts";
+import { fetchRanking } from "../coins/coingecko.ts";
+import { buildUniverse } from "../coins/universe.ts";
+import { type Config, DEFAULT_QUOTES } from "../config.ts";
+import type { ExchangeId } from "../domain/candle.ts";
+import { formatInterval } from "../domain/interval.ts";
+import { describeError, UsageError } from "../errors.ts";
+import { isNativeExchange, NATIVE_EXCHANGES, type NativeExchangeId } from "../exchanges/index.ts";
+import { type ExchangeBackfillReport, runBackfill } from "../pipeline/backfill.ts";
 import { createProgress } from "./progress.ts";
-import type { Runtime } from "./runtime.ts";
+import type { Runtime } from "../collector/runtime.ts";
 
 export interface BackfillArgs {
   fromMs: number | undefined;

@@ -1,6 +1,6 @@
 /** Health as SPEC section 8 defines it, computed from cycle reports. Pure state, no I/O. */
-import type { ExchangeId } from "./domain/candle.ts";
-import type { ExchangeCycleReport } from "./pipeline/cycle.ts";
+import type { ExchangeId } from "../domain/candle.ts";
+import type { ExchangeCycleReport } from "../pipeline/cycle.ts";
 
 export type HealthStatus = "starting" | "ok" | "degraded" | "down";
 

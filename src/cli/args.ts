@@ -1,6 +1,6 @@
 /** Command-line parsing, pure: argv in, a command out, or a UsageError naming what is wrong. */
-import { UsageError } from "./errors.ts";
-import { NATIVE_EXCHANGES } from "./exchanges/index.ts";
+import { UsageError } from "../errors.ts";
+import { NATIVE_EXCHANGES } from "../exchanges/index.ts";
 
 export type Command =
   | { name: "run" | "once" | "config" | "migrate"; configFlag?: string }

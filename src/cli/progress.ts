@@ -2,14 +2,12 @@
  * Progress of long work per exchange: on a TTY one redrawn bar per exchange with candles done,
  * rate and ETA; otherwise a plain log line per exchange at most every `intervalMs`.
  */
-import type { Clock } from "./clock.ts";
-import type { Logger } from "./log.ts";
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../telemetry/log.ts";
 
-export interface Progress {
-  setTotal(key: string, total: number): void;
-  add(key: string, done: number): void;
-  finish(): void;
-}
+import type { Progress } from "../pipeline/backfill.ts";
+
+export type { Progress };
 
 interface Counter {
   total: number;

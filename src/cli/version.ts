@@ -1,4 +1,4 @@
-import pkg from "../package.json" with { type: "json" };
+import pkg from "../../package.json" with { type: "json" };
 
 declare const CRYPTOINTELLECT_COMMIT: string | undefined;
 
