@@ -28,6 +28,8 @@ const CcxtMarket = z.looseObject({
   spot: z.boolean().optional(),
   type: z.string().optional(),
   active: z.boolean().nullable().optional(),
+  /** The exchange's own listing entry: Kraken marks tokenized stocks `aclass_base: tokenized_asset`. */
+  info: z.looseObject({ aclass_base: z.string().optional() }).optional().catch(undefined),
 });
 const CcxtMarkets = z.record(z.string(), CcxtMarket);
 
@@ -92,6 +94,8 @@ export function createCcxtAdapter({ id, name, exchange }: CcxtAdapterOptions): E
       const candidates: Market[] = [];
       for (const m of Object.values(markets)) {
         if (!(m.spot === true || m.type === "spot") || m.active === false) continue;
+        if (m.info?.aclass_base !== undefined && m.info.aclass_base !== "currency") continue; // not a coin
+
         candidates.push({ coin: m.base.toUpperCase(), symbol: m.symbol, quote: m.quote.toUpperCase() });
       }
       return pickPreferredQuote(candidates, quotePreference);

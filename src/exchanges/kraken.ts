@@ -83,6 +83,8 @@ const KrakenAssetPairs = z.record(
     wsname: z.string().optional(),
     base: z.string(),
     quote: z.string(),
+    /** `currency` for coins; `tokenized_asset` for tokenized stocks (`AAPLx`), which are not coins. */
+    aclass_base: z.string().optional(),
     /** `online`, `cancel_only`, `post_only`, `limit_only`, `reduce_only`, `delisted`; absent in older answers. */
     status: z.string().optional(),
   }),
@@ -127,6 +129,8 @@ export const kraken: ExchangeAdapter = {
   name: "Kraken",
   defaultBaseUrl: "https://api.kraken.com",
   kind: "native",
+  // Kraken's deepest and oldest books are in USD (XBTUSD, not the far thinner XBTUSDT).
+  defaultQuotes: ["USD", "USDT"],
   docs: "https://docs.kraken.com/api-reference/market-data/get-ohlc-data",
   // OHLC and Trades are limited per IP *and per pair*; "1 per second (or less) stays within the
   // limits". Per pair: 0.9/s with a burst of 1 spaces calls 1.11 s apart, so no 1 s window holds two
@@ -151,6 +155,7 @@ export const kraken: ExchangeAdapter = {
       // Dark-pool pairs (`XXBTZUSD.d`) have no public candles.
       if (key.endsWith(".d")) continue;
       if (pair.status !== undefined && pair.status !== "online") continue;
+      if (pair.aclass_base !== undefined && pair.aclass_base !== "currency") continue;
       const [baseName, quoteName] = pair.wsname?.split("/") ?? [];
       candidates.push({ coin: krakenCommonTicker(pair.base, baseName), symbol: key, quote: krakenCommonTicker(pair.quote, quoteName) });
     }

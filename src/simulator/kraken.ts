@@ -109,6 +109,8 @@ export function createKrakenService(seed: number): SimService {
     }
     const result: Record<string, unknown> = {};
     for (const m of markets) result[m.symbol] = assetPair(m);
+    // Kraken also lists tokenized stocks (`aclass_base: tokenized_asset`): not coins, no candles here.
+    if (wanted === undefined) for (const stock of TOKENIZED_STOCKS) result[`${stock}USD`] = tokenizedStockPair(stock);
     return reply(200, { error: [], result });
   }
 
@@ -178,6 +180,36 @@ function writeOhlcRow(w: AsciiWriter, s: SimSeries, row: SeriesRow): void {
   w.text('",');
   w.int(c.trades);
   w.text("]");
+}
+
+/** Tokenized stocks Kraken lists beside its coins (xStocks). `NEOx` shares a letter stem with a coin. */
+export const TOKENIZED_STOCKS = ["AAPLx", "TSLAx", "NEOx"] as const;
+
+function tokenizedStockPair(stock: string) {
+  return {
+    altname: `${stock}USD`,
+    wsname: `${stock}/USD`,
+    aclass_base: "tokenized_asset",
+    base: stock,
+    aclass_quote: "currency",
+    quote: "ZUSD",
+    lot: "unit",
+    cost_decimals: 5,
+    pair_decimals: 2,
+    lot_decimals: 8,
+    lot_multiplier: 1,
+    leverage_buy: [],
+    leverage_sell: [],
+    fees: [[0, 0.4]],
+    fees_maker: [[0, 0.25]],
+    fee_volume_currency: "ZUSD",
+    margin_call: 80,
+    margin_stop: 40,
+    ordermin: "0.1",
+    costmin: "0.5",
+    tick_size: "0.01",
+    status: "online",
+  };
 }
 
 function assetPair(m: SimMarket) {

@@ -24,7 +24,7 @@ describe("config", () => {
     expect(c.saveToDatabase).toBe(false);
     expect(c.databaseUrl).toBeUndefined();
     expect(c.csvDirectory).toBe("./cryptointellect/csv");
-    expect(c.quoteCurrencies).toEqual({ binance: ["USDT", "USD"], kraken: ["USDT", "USD"], kucoin: ["USDT", "USD"], poloniex: ["USDT", "USD"] });
+    expect(c.quoteCurrencies).toEqual({ binance: ["USDT", "USD"], kraken: ["USD", "USDT"], kucoin: ["USDT", "USD"], poloniex: ["USDT", "USD"] });
     expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
     expect(c.catchUpLimitMinutes).toBe(1440);
     expect(c.settleSeconds).toBe(5);

@@ -8,6 +8,11 @@ import { createMetrics } from "../../src/telemetry/metrics.ts";
 import { fetchRange } from "../../src/pipeline/fetch-range.ts";
 import { createAutoClock } from "../helpers/clocks.ts";
 import { fixture } from "./fixture.ts";
+import { systemClock } from "../../src/clock.ts";
+import { createCcxtAdapter } from "../../src/exchanges/ccxt.ts";
+import { createCcxtClient, openCcxtExchange } from "../../src/http/ccxt-client.ts";
+import { TOKENIZED_STOCKS } from "../../src/simulator/kraken.ts";
+import { startSimulator } from "../../src/simulator/server.ts";
 
 const BTC_USD: Market = { coin: "BTC", symbol: "XXBTZUSD", quote: "USD" };
 const parse = (name: string, market: Market = BTC_USD) => kraken.parseCandles(fixture("kraken", name), { market, intervalMinutes: 1 });
@@ -254,6 +259,31 @@ describe("kraken serving fewer than 720 rows", () => {
     const toOpenMs = openNow - 60_000;
     for await (const w of fetchRange({ client, adapter: kraken, market: BTC_USD, intervalMinutes: 1, fromOpenMs: toOpenMs - 718 * 60_000, toOpenMs, nowMs })) {
       if (w.ok) expect(w.fromOpenMs).toBeGreaterThanOrEqual(oldestServed);
+    }
+  });
+});
+
+describe("kraken listing: what is a coin", () => {
+  test("tokenized stocks (aclass_base tokenized_asset) are not coins, natively or through ccxt", async () => {
+    const sim = startSimulator({ port: 0 });
+    try {
+      const body = (await (await fetch(`${sim.baseUrls.kraken}/0/public/AssetPairs`)).json()) as { result: Record<string, unknown> };
+      expect(Object.keys(body.result)).toContain("AAPLxUSD");
+      const native = kraken.parseMarkets(body, ["USD", "USDT"]);
+      const opened = openCcxtExchange({ id: "kraken", baseUrl: sim.baseUrls.kraken, fetch, clock: systemClock, metrics: createMetrics() })!;
+      const adapter = createCcxtAdapter({ id: "kraken", name: "Kraken", exchange: opened.exchange });
+      const client = createCcxtClient({ id: "kraken", ...opened, clock: systemClock, logger: silentLogger, metrics: createMetrics() });
+      const viaCcxt = await client.request(adapter.marketsRequest(), (b) => adapter.parseMarkets(b, ["USD", "USDT"]));
+      for (const markets of [native, viaCcxt]) {
+        const coins = markets.map((m) => m.coin);
+        expect(coins).toContain("BTC");
+        expect(coins).toContain("NEO");
+        for (const stock of TOKENIZED_STOCKS) expect(coins.some((c) => c.toUpperCase() === stock.toUpperCase())).toBe(false);
+      }
+      // USD first by default: the deep books.
+      expect(native.find((m) => m.coin === "BTC")!.quote).toBe("USD");
+    } finally {
+      await sim.stop();
     }
   });
 });
