@@ -8,7 +8,6 @@ import type { RawCandle } from "../src/domain/candle.ts";
 import type { NativeExchangeId as ExchangeId } from "../src/exchanges/index.ts";
 import { NATIVE_EXCHANGES as EXCHANGES } from "../src/exchanges/index.ts";
 import type { ExchangeAdapter, Market } from "../src/exchanges/types.ts";
-import { fastWire } from "../src/exchanges/wire.ts";
 import { createSimulator } from "../src/simulator/server.ts";
 import { findSimMarket, simMinute } from "../src/simulator/market-data.ts";
 import { compare, type TimingOptions } from "./compare.ts";
@@ -68,11 +67,11 @@ export async function prepareParse(): Promise<ParseCase[]> {
     // As the engine (src/http/client.ts) does with a successful body.
     const parse = () => adapter.parseCandlesText?.(body, context) ?? adapter.parseCandles(JSON.parse(body), context);
     const schemaParse = () => {
-      fastWire.enabled = false;
+      adapter.wire!.fast = false;
       try {
         return adapter.parseCandles(JSON.parse(body), context);
       } finally {
-        fastWire.enabled = true;
+        adapter.wire!.fast = true;
       }
     };
     const candles = parse();

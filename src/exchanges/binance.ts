@@ -6,7 +6,7 @@ import { z } from "zod";
 import { RateLimitedError, UnknownSymbolError } from "../errors.ts";
 import type { RowShape } from "./row-scanner.ts";
 import type { ExchangeAdapter, Market } from "./types.ts";
-import { allRead, decimalOf, decimalString, intOf, parseRows, parseWire, pickPreferredQuote, scanCandles } from "./wire.ts";
+import { allRead, createWireReader, decimalOf, decimalString, intOf, parseWire, pickPreferredQuote } from "./wire.ts";
 
 const BINANCE_INTERVALS: Record<number, string> = {
   1: "1m", 3: "3m", 5: "5m", 15: "15m", 30: "30m", 60: "1h", 120: "2h", 240: "4h", 360: "6h", 480: "8h", 720: "12h", 1440: "1d",
@@ -33,7 +33,11 @@ const BinanceExchangeInfo = z.looseObject({
 
 const BinanceError = z.looseObject({ code: z.number(), msg: z.string() });
 
+/** Rows and texts read without the schemas where they accept the same (src/exchanges/wire.ts). */
+const wire = createWireReader({ fast: true });
+
 export const binance: ExchangeAdapter = {
+  wire,
   id: "binance",
   name: "Binance",
   defaultBaseUrl: "https://api.binance.com",
@@ -71,7 +75,7 @@ export const binance: ExchangeAdapter = {
     };
   },
   parseCandles(body, { market }) {
-    return parseRows(
+    return wire.parseRows(
       BinanceKlines,
       body,
       `binance klines ${market.symbol}`,
@@ -91,7 +95,7 @@ export const binance: ExchangeAdapter = {
     );
   },
   parseCandlesText(text) {
-    return scanCandles(text, 0, "", KLINE_SHAPE, (v) => ({ openTimeMs: v[0]!, open: v[1]!, high: v[2]!, low: v[3]!, close: v[4]!, volume: v[5]! }));
+    return wire.scanCandles(text, 0, "", KLINE_SHAPE, (v) => ({ openTimeMs: v[0]!, open: v[1]!, high: v[2]!, low: v[3]!, close: v[4]!, volume: v[5]! }));
   },
   parseErrorBody(_status, body, where) {
     const parsed = BinanceError.safeParse(body);

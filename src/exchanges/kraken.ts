@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { ExchangeApiError, ExchangeSchemaError, RateLimitedError, UnknownSymbolError } from "../errors.ts";
 import type { ExchangeAdapter, Market } from "./types.ts";
-import { allRead, decimalOf, decimalString, intOf, parseRows, parseWire, pickPreferredQuote } from "./wire.ts";
+import { allRead, createWireReader, decimalOf, decimalString, intOf, parseWire, pickPreferredQuote } from "./wire.ts";
 
 /** OHLC intervals in minutes. 10080 and 21600 are left out: their week alignment is not the epoch's. */
 const KRAKEN_INTERVALS = [1, 5, 15, 30, 60, 240, 1440] as const;
@@ -124,7 +124,11 @@ function pairRows(body: unknown, where: string): { rows: unknown; last: unknown 
   return { rows: result[keys[0]!], last: result.last };
 }
 
+/** Rows and texts read without the schemas where they accept the same (src/exchanges/wire.ts). */
+const wire = createWireReader({ fast: true });
+
 export const kraken: ExchangeAdapter = {
+  wire,
   id: "kraken",
   name: "Kraken",
   defaultBaseUrl: "https://api.kraken.com",
@@ -177,7 +181,7 @@ export const kraken: ExchangeAdapter = {
   parseCandles(body, { market }) {
     const where = `kraken OHLC ${market.symbol}`;
     const { rows } = pairRows(body, where);
-    return parseRows(
+    return wire.parseRows(
       KrakenOhlcRows,
       rows,
       where,
@@ -213,7 +217,7 @@ export const kraken: ExchangeAdapter = {
       const where = `kraken Trades ${market.symbol}`;
       const { rows, last } = pairRows(body, where);
       // Float seconds with up to 4 decimals: flooring to the millisecond never crosses a minute.
-      const trades = parseRows(
+      const trades = wire.parseRows(
         KrakenTradeRows,
         rows,
         where,

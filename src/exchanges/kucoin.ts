@@ -6,7 +6,7 @@ import { z } from "zod";
 import { ExchangeApiError, RateLimitedError, UnknownSymbolError } from "../errors.ts";
 import type { RowShape } from "./row-scanner.ts";
 import type { ExchangeAdapter, Market } from "./types.ts";
-import { allRead, decimalOf, decimalString, integerString, integerStringOf, parseRows, parseWire, pickPreferredQuote, scanCandles } from "./wire.ts";
+import { allRead, createWireReader, decimalOf, decimalString, integerString, integerStringOf, parseWire, pickPreferredQuote } from "./wire.ts";
 
 /** `type` names. `1week` and `1month` are left out: not aligned to the epoch like our buckets. */
 const KUCOIN_TYPES: Readonly<Record<number, string>> = {
@@ -57,7 +57,11 @@ function kucoinData(body: unknown, where: string): unknown {
   return envelope.data;
 }
 
+/** Rows and texts read without the schemas where they accept the same (src/exchanges/wire.ts). */
+const wire = createWireReader({ fast: true });
+
 export const kucoin: ExchangeAdapter = {
+  wire,
   id: "kucoin",
   name: "Kucoin",
   defaultBaseUrl: "https://api.kucoin.com",
@@ -98,7 +102,7 @@ export const kucoin: ExchangeAdapter = {
   parseCandles(body, { market }) {
     const where = `kucoin candles ${market.symbol}`;
     // Newest first; the engine sorts. Intervals without trades are absent, not zero rows.
-    return parseRows(
+    return wire.parseRows(
       KucoinCandles,
       kucoinData(body, where),
       where,
@@ -119,7 +123,7 @@ export const kucoin: ExchangeAdapter = {
   },
   parseCandlesText(text) {
     if (!text.startsWith(SUCCESS_PREFIX)) return undefined;
-    return scanCandles(text, SUCCESS_PREFIX.length, "}", CANDLE_SHAPE, (v) => ({ openTimeMs: v[0]! * 1000, open: v[1]!, close: v[2]!, high: v[3]!, low: v[4]!, volume: v[5]! }));
+    return wire.scanCandles(text, SUCCESS_PREFIX.length, "}", CANDLE_SHAPE, (v) => ({ openTimeMs: v[0]! * 1000, open: v[1]!, close: v[2]!, high: v[3]!, low: v[4]!, volume: v[5]! }));
   },
   parseErrorBody(_status, body, where) {
     const parsed = KucoinEnvelope.safeParse(body);

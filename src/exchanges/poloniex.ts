@@ -6,7 +6,7 @@ import { z } from "zod";
 import { ExchangeApiError, RateLimitedError, UnknownSymbolError } from "../errors.ts";
 import type { RowShape } from "./row-scanner.ts";
 import type { ExchangeAdapter, Market } from "./types.ts";
-import { allRead, decimalOf, decimalString, intOf, parseRows, parseWire, pickPreferredQuote, scanCandles } from "./wire.ts";
+import { allRead, createWireReader, decimalOf, decimalString, intOf, parseWire, pickPreferredQuote } from "./wire.ts";
 
 /** `interval` names. DAY_3, WEEK_1 and MONTH_1 are left out: not aligned to the epoch like our buckets. */
 const POLONIEX_INTERVALS: Readonly<Record<number, string>> = {
@@ -67,7 +67,11 @@ function throwIfError(body: unknown, where: string): void {
   if (parsed.success) throw poloniexError(parsed.data.code, parsed.data.message, where);
 }
 
+/** Rows and texts read without the schemas where they accept the same (src/exchanges/wire.ts). */
+const wire = createWireReader({ fast: true });
+
 export const poloniex: ExchangeAdapter = {
+  wire,
   id: "poloniex",
   name: "Poloniex",
   defaultBaseUrl: "https://api.poloniex.com",
@@ -105,7 +109,7 @@ export const poloniex: ExchangeAdapter = {
   parseCandles(body, { market }) {
     const where = `poloniex candles ${market.symbol}`;
     throwIfError(body, where);
-    return parseRows(
+    return wire.parseRows(
       PoloniexCandles,
       body,
       where,
@@ -126,7 +130,7 @@ export const poloniex: ExchangeAdapter = {
     );
   },
   parseCandlesText(text) {
-    return scanCandles(text, 0, "", CANDLE_SHAPE, (v) => ({ openTimeMs: v[0]!, open: v[1]!, high: v[2]!, low: v[3]!, close: v[4]!, volume: v[5]! }));
+    return wire.scanCandles(text, 0, "", CANDLE_SHAPE, (v) => ({ openTimeMs: v[0]!, open: v[1]!, high: v[2]!, low: v[3]!, close: v[4]!, volume: v[5]! }));
   },
   parseErrorBody(_status, body, where) {
     const parsed = PoloniexError.safeParse(body);

@@ -1,4 +1,5 @@
 import type { RateLimit } from "./rate-limit.ts";
+import type { WireReader } from "./wire.ts";
 import type { ExchangeId, RawCandle } from "../domain/candle.ts";
 import type { Trade } from "../domain/trades-to-candles.ts";
 
@@ -78,6 +79,8 @@ export interface ExchangeAdapter {
    * in the compact form it reads (then `parseCandles` decides). Never accepts what it would refuse.
    */
   parseCandlesText?(text: string, context: CandleContext): RawCandle[] | undefined;
+  /** The adapter's fast path for pages, when it has one (see `createWireReader`). */
+  wire?: WireReader;
   /** Turns a non-2xx body into a specific error (unknown symbol, rate limited), or undefined. */
   parseErrorBody?(status: number, body: unknown, where: string): Error | undefined;
   /**

@@ -41,49 +41,62 @@ export function allRead(...values: number[]): boolean {
 }
 
 /**
- * `enabled` is switched off only by tests and benchmarks, to compare the fast path with the schemas;
- * `fallbacks` counts pages the fast path left to the schemas.
+ * An adapter's fast path for pages: plain row checks and the text scanner, which accept exactly
+ * what the schemas accept. Each adapter declares its own (`fast: false` leaves every page to the
+ * schemas); tests and benchmarks switch one adapter's off to compare, without touching the others.
  */
-export const fastWire = { enabled: true, fallbacks: 0 };
-
-/**
- * Candles read from a whole body's text by the row scanner, at `from` (after an envelope's prefix),
- * followed by exactly `suffix`; undefined when it is not in the scanner's form (or the fast path is off).
- */
-export function scanCandles(text: string, from: number, suffix: string, shape: RowShape, candle: (v: Float64Array) => RawCandle): RawCandle[] | undefined {
-  if (!fastWire.enabled) return undefined;
-  const out: RawCandle[] = [];
-  const end = scanRows(text, from, shape, (v) => out.push(candle(v)));
-  return end !== undefined && end + suffix.length === text.length && text.endsWith(suffix) ? out : undefined;
+export interface WireReader {
+  fast: boolean;
+  /** Pages the fast path left to the schemas. */
+  fallbacks: number;
+  /**
+   * Candles read from a whole body's text by the row scanner, at `from` (after an envelope's prefix),
+   * followed by exactly `suffix`; undefined when it is not in the scanner's form (or the fast path is off).
+   */
+  scanCandles(text: string, from: number, suffix: string, shape: RowShape, candle: (v: Float64Array) => RawCandle): RawCandle[] | undefined;
+  /**
+   * Rows of a page through `read` (fast), or through `schema` and `map` when `read` refuses any row
+   * (or the body is no array of arrays of at least `minLength`): the same result either way, or the
+   * schema's error.
+   */
+  parseRows<S extends z.ZodType<readonly unknown[]>, T>(
+    schema: S,
+    body: unknown,
+    where: string,
+    minLength: number,
+    read: (row: readonly unknown[]) => T | undefined,
+    map: (row: z.output<S>[number]) => T,
+  ): T[];
 }
 
-/**
- * Rows of a page through `read` (fast), or through `schema` and `map` when `read` refuses any row
- * (or the body is no array of arrays of at least `minLength`): the same result either way, or the
- * schema's error.
- */
-export function parseRows<S extends z.ZodType<readonly unknown[]>, T>(
-  schema: S,
-  body: unknown,
-  where: string,
-  minLength: number,
-  read: (row: readonly unknown[]) => T | undefined,
-  map: (row: z.output<S>[number]) => T,
-): T[] {
-  if (fastWire.enabled && Array.isArray(body)) {
-    const out: T[] = new Array(body.length);
-    let i = 0;
-    for (; i < body.length; i++) {
-      const row: unknown = body[i];
-      if (!Array.isArray(row) || row.length < minLength) break;
-      const value = read(row);
-      if (value === undefined) break;
-      out[i] = value;
-    }
-    if (i === body.length) return out;
-    fastWire.fallbacks++;
-  }
-  return parseWire(schema, body, where).map(map);
+export function createWireReader(options: { fast: boolean } = { fast: true }): WireReader {
+  const reader: WireReader = {
+    fast: options.fast,
+    fallbacks: 0,
+    scanCandles(text, from, suffix, shape, candle) {
+      if (!reader.fast) return undefined;
+      const out: RawCandle[] = [];
+      const end = scanRows(text, from, shape, (v) => out.push(candle(v)));
+      return end !== undefined && end + suffix.length === text.length && text.endsWith(suffix) ? out : undefined;
+    },
+    parseRows(schema, body, where, minLength, read, map) {
+      if (reader.fast && Array.isArray(body)) {
+        const out = new Array(body.length);
+        let i = 0;
+        for (; i < body.length; i++) {
+          const row: unknown = body[i];
+          if (!Array.isArray(row) || row.length < minLength) break;
+          const value = read(row);
+          if (value === undefined) break;
+          out[i] = value;
+        }
+        if (i === body.length) return out;
+        reader.fallbacks++;
+      }
+      return parseWire(schema, body, where).map(map);
+    },
+  };
+  return reader;
 }
 
 /** Parses `body` with `schema` or throws ExchangeSchemaError naming the first problem's path. */

@@ -8,8 +8,7 @@ import { binance } from "../../src/exchanges/binance.ts";
 import { kraken } from "../../src/exchanges/kraken.ts";
 import { kucoin } from "../../src/exchanges/kucoin.ts";
 import { poloniex } from "../../src/exchanges/poloniex.ts";
-import type { Market } from "../../src/exchanges/types.ts";
-import { fastWire } from "../../src/exchanges/wire.ts";
+import type { ExchangeAdapter, Market } from "../../src/exchanges/types.ts";
 import { createPrng } from "../../src/simulator/noise.ts";
 import { fixture } from "./fixture.ts";
 
@@ -22,14 +21,16 @@ interface Case {
   /** The rows inside a body (a copy of it may be changed in place). */
   rows: (body: any) => unknown[];
   parse: (body: unknown) => unknown;
+  /** Whose fast path reads it. */
+  adapter: ExchangeAdapter;
 }
 
 const CASES: Case[] = [
-  { name: "binance klines", file: "binance/candles.json", rows: (b) => b, parse: (b) => binance.parseCandles(b, context) },
-  { name: "kraken OHLC", file: "kraken/candles.json", rows: (b) => b.result[Object.keys(b.result).find((k) => k !== "last")!], parse: (b) => kraken.parseCandles(b, context) },
-  { name: "kraken Trades", file: "kraken/trades.json", rows: (b) => b.result.XXBTZUSD, parse: (b) => kraken.trades!.parse(b, market) },
-  { name: "kucoin candles", file: "kucoin/candles.json", rows: (b) => b.data, parse: (b) => kucoin.parseCandles(b, context) },
-  { name: "poloniex candles", file: "poloniex/candles.json", rows: (b) => b, parse: (b) => poloniex.parseCandles(b, context) },
+  { name: "binance klines", file: "binance/candles.json", rows: (b) => b, parse: (b) => binance.parseCandles(b, context), adapter: binance },
+  { name: "kraken OHLC", file: "kraken/candles.json", rows: (b) => b.result[Object.keys(b.result).find((k) => k !== "last")!], parse: (b) => kraken.parseCandles(b, context), adapter: kraken },
+  { name: "kraken Trades", file: "kraken/trades.json", rows: (b) => b.result.XXBTZUSD, parse: (b) => kraken.trades!.parse(b, market), adapter: kraken },
+  { name: "kucoin candles", file: "kucoin/candles.json", rows: (b) => b.data, parse: (b) => kucoin.parseCandles(b, context), adapter: kucoin },
+  { name: "poloniex candles", file: "poloniex/candles.json", rows: (b) => b, parse: (b) => poloniex.parseCandles(b, context), adapter: poloniex },
 ];
 
 const ODD_VALUES: unknown[] = [
@@ -50,27 +51,38 @@ function outcome(parse: (body: unknown) => unknown, body: unknown): { ok: unknow
 }
 
 function bothWays(c: Case, body: unknown) {
-  fastWire.enabled = true;
+  const wire = c.adapter.wire!;
+  wire.fast = true;
   const fast = outcome(c.parse, structuredClone(body));
-  fastWire.enabled = false;
+  wire.fast = false;
   const slow = outcome(c.parse, structuredClone(body));
-  fastWire.enabled = true;
+  wire.fast = true;
   return { fast, slow };
 }
 
 afterEach(() => {
-  fastWire.enabled = true;
+  for (const adapter of [binance, kraken, kucoin, poloniex]) adapter.wire!.fast = true;
+});
+
+describe("each adapter declares its own fast path", () => {
+  test("switching one adapter's off leaves the others' on", () => {
+    for (const adapter of [binance, kraken, kucoin, poloniex]) expect(adapter.wire?.fast).toBe(true);
+    binance.wire!.fast = false;
+    const page = JSON.stringify(fixture("kucoin", "candles.json"));
+    expect(kucoin.parseCandlesText!(page, context)).toBeDefined();
+    expect(binance.parseCandlesText!(JSON.stringify(fixture("binance", "candles.json")), context)).toBeUndefined();
+  });
 });
 
 describe.each(CASES)("$name", (c) => {
   const original = fixture(...(c.file.split("/") as [string, string]));
 
   test("a valid page gives the same rows both ways, and the fast path is the one taken", () => {
-    const fallbacks = fastWire.fallbacks;
+    const fallbacks = c.adapter.wire!.fallbacks;
     const { fast, slow } = bothWays(c, original);
     expect("ok" in slow).toBe(true);
     expect(fast).toEqual(slow);
-    expect(fastWire.fallbacks).toBe(fallbacks);
+    expect(c.adapter.wire!.fallbacks).toBe(fallbacks);
     expect((c.rows(structuredClone(original)) as unknown[]).length).toBeGreaterThan(1);
   });
 
@@ -93,11 +105,11 @@ describe.each(CASES)("$name", (c) => {
       } else {
         (rows[i] as unknown[]).push("extra", 1);
       }
-      const fallbacks = fastWire.fallbacks;
+      const fallbacks = c.adapter.wire!.fallbacks;
       const { fast, slow } = bothWays(c, body);
       if ("error" in slow) {
         refused++;
-        expect(fastWire.fallbacks).toBe(fallbacks + 1); // the schema named the problem
+        expect(c.adapter.wire!.fallbacks).toBe(fallbacks + 1); // the schema named the problem
       }
       expect(fast).toEqual(slow);
     }
@@ -115,14 +127,14 @@ describe("reading candle pages straight from the text", () => {
   function compare(c: Case, text: string): "scanned" | "left" {
     const adapter = adapters[c.name as keyof typeof adapters];
     const scanned = adapter.parseCandlesText!(text, context);
-    fastWire.enabled = false;
+    adapter.wire!.fast = false;
     let reference: { ok: unknown } | { error: string };
     try {
       reference = outcome(c.parse, JSON.parse(text));
     } catch {
       reference = { error: "not JSON" };
     } finally {
-      fastWire.enabled = true;
+      adapter.wire!.fast = true;
     }
     if (scanned === undefined) return "left";
     expect(reference).toEqual({ ok: scanned });
