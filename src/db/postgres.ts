@@ -25,6 +25,7 @@ import {
   seriesFromRecord,
   uniqueCandles,
   type Store,
+  seriesEdges,
 } from "./store.ts";
 import { maskSecrets, resolveDatabaseName, type DatabaseTarget } from "./url.ts";
 
@@ -206,25 +207,15 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
       return inserted;
     },
 
-    async lastSaved(exchange, coin, intervalMinutes) {
+    ...seriesEdges(async (name, coin, intervalMinutes, newest) => {
       const [row] = await db
         .select({ timestamp: klinesData.timestamp, close: klinesData.closePrice })
         .from(klinesData)
-        .where(seriesWhere(exchangeName(exchange), coin, intervalMinutes))
-        .orderBy(desc(klinesData.timestamp))
+        .where(seriesWhere(name, coin, intervalMinutes))
+        .orderBy(newest ? desc(klinesData.timestamp) : asc(klinesData.timestamp))
         .limit(1);
-      return row && { openTimeMs: row.timestamp.getTime() - intervalMinutes * MINUTE_MS, close: row.close };
-    },
-
-    async firstSaved(exchange, coin, intervalMinutes) {
-      const [row] = await db
-        .select({ timestamp: klinesData.timestamp })
-        .from(klinesData)
-        .where(seriesWhere(exchangeName(exchange), coin, intervalMinutes))
-        .orderBy(asc(klinesData.timestamp))
-        .limit(1);
-      return row && row.timestamp.getTime() - intervalMinutes * MINUTE_MS;
-    },
+      return row;
+    }),
 
     async savedRuns(exchange, intervalMinutes, coinList, fromOpenMs, toOpenMs) {
       if (coinList.length === 0) return [];

@@ -23,6 +23,7 @@ import {
   seriesFromRecord,
   uniqueCandles,
   type Store,
+  seriesEdges,
 } from "./store.ts";
 import type { DatabaseTarget } from "./url.ts";
 
@@ -103,27 +104,15 @@ function createSqliteStore(client: Database, target: string): Store {
       return candles.length === 0 ? 0 : writeTransaction.immediate(uniqueCandles(candles), atMs);
     },
 
-    async lastSaved(exchange, coin, intervalMinutes) {
-      const row = db
+    ...seriesEdges(async (name, coin, intervalMinutes, newest) =>
+      db
         .select({ timestamp: klinesData.timestamp, close: klinesData.closePrice })
         .from(klinesData)
-        .where(seriesWhere(exchangeName(exchange), coin, intervalMinutes))
-        .orderBy(desc(klinesData.timestamp))
+        .where(seriesWhere(name, coin, intervalMinutes))
+        .orderBy(newest ? desc(klinesData.timestamp) : asc(klinesData.timestamp))
         .limit(1)
-        .get();
-      return row && { openTimeMs: row.timestamp.getTime() - intervalMinutes * MINUTE_MS, close: row.close };
-    },
-
-    async firstSaved(exchange, coin, intervalMinutes) {
-      const row = db
-        .select({ timestamp: klinesData.timestamp })
-        .from(klinesData)
-        .where(seriesWhere(exchangeName(exchange), coin, intervalMinutes))
-        .orderBy(asc(klinesData.timestamp))
-        .limit(1)
-        .get();
-      return row && row.timestamp.getTime() - intervalMinutes * MINUTE_MS;
-    },
+        .get(),
+    ),
 
     async savedRuns(exchange, intervalMinutes, coinList, fromOpenMs, toOpenMs) {
       if (coinList.length === 0) return [];

@@ -1,5 +1,5 @@
 import type { Candle, ExchangeId, SeriesPosition } from "../domain/candle.ts";
-import { exchangeIdOf } from "../exchanges/names.ts";
+import { exchangeIdOf, exchangeName } from "../exchanges/names.ts";
 export { exchangeIdOf, exchangeName } from "../exchanges/names.ts";
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import type { BucketRange } from "../domain/gaps.ts";
@@ -63,6 +63,23 @@ export interface Store {
   close(): Promise<void>;
 }
 
+
+/** A series' newest or oldest saved row: its `timestamp` (the bucket's end) and close. One query per dialect. */
+export type SeriesEdgeQuery = (exchangeName: string, coin: string, intervalMinutes: number, newest: boolean) => Promise<{ timestamp: Date; close: number } | undefined>;
+
+/** `lastSaved` and `firstSaved` for every dialect, from the dialect's one edge query. */
+export function seriesEdges(edge: SeriesEdgeQuery): Pick<Store, "lastSaved" | "firstSaved"> {
+  return {
+    async lastSaved(exchange, coin, intervalMinutes) {
+      const row = await edge(exchangeName(exchange), coin, intervalMinutes, true);
+      return row && { openTimeMs: row.timestamp.getTime() - intervalMinutes * MINUTE_MS, close: row.close };
+    },
+    async firstSaved(exchange, coin, intervalMinutes) {
+      const row = await edge(exchangeName(exchange), coin, intervalMinutes, false);
+      return row && row.timestamp.getTime() - intervalMinutes * MINUTE_MS;
+    },
+  };
+}
 
 /** Distinct values in first-seen order. */
 export function distinct<T>(values: Iterable<T>): T[] {
