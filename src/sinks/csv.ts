@@ -1,17 +1,17 @@
 /**
  * Raw mode: one CSV file per UTC day, exchange and interval. Rows that sort after a file's last row
- * are appended in one write; a late row for an earlier bucket rewrites the file atomically (write a
- * temporary file, rename). A torn last line left by a crash is cut off when the file is next opened.
+ * are appended in one write; a late row for an earlier bucket rewrites the file atomically. A torn
+ * last line left by a crash is cut off when the file is next opened. The file operations themselves
+ * are in csv-files.ts; this is the sink: what to write where, and the cached positions.
  */
-import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
-import { appendFile, mkdir, readdir, readFile, rename, stat, truncate, unlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir } from "node:fs/promises";
 import type { Candle, ExchangeId, SeriesPosition } from "../domain/candle.ts";
 import { type BucketRange, missingRuns } from "../domain/gaps.ts";
-import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
+import { MINUTE_MS } from "../domain/interval.ts";
 import { describeError, SinkError } from "../errors.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { compareRows, CSV_HEADER, csvFileName, fileOrder, parseCsvFileName, parseRow, renderRow, renderRowBytes, type CsvRow } from "./csv-format.ts";
+import { createCsvFiles, DAY_MS } from "./csv-files.ts";
+import { compareRows, CSV_HEADER, csvFileName, fileOrder, renderRow, renderRowBytes, type CsvRow } from "./csv-format.ts";
 import type { CandleSink } from "./types.ts";
 
 export interface CsvSinkOptions {
@@ -27,58 +27,21 @@ interface FileState {
 }
 
 export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory: string } {
-  const { directory, logger } = options;
+  const { directory } = options;
   const lookbackDays = options.lookbackDays ?? 3;
+  const fs = createCsvFiles(directory, options.logger);
   const files = new Map<string, FileState>();
   /** exchange|interval → coin → last saved position, filled from files on first use. */
   const positions = new Map<string, Map<string, SeriesPosition>>();
-
-  const pathOf = (name: string) => join(directory, name);
-
-  /** Cuts a torn last line (no newline at the end) and restores a missing header. */
-  async function repair(path: string): Promise<void> {
-    const info = await stat(path);
-    if (info.size === 0) {
-      await writeFile(path, CSV_HEADER + "\n");
-      return;
-    }
-    const fd = openSync(path, "r");
-    try {
-      const tail = Buffer.alloc(Math.min(info.size, 64 * 1024));
-      readSync(fd, tail, 0, tail.length, info.size - tail.length);
-      if (tail[tail.length - 1] === 0x0a) return;
-      const cut = tail.lastIndexOf(0x0a);
-      const keep = cut < 0 ? 0 : info.size - tail.length + cut + 1;
-      logger.warn("CSV file ends in a partial line (interrupted write); cutting it off", { file: path, bytes: info.size - keep });
-      await truncate(path, keep);
-      if (keep === 0) await writeFile(path, CSV_HEADER + "\n");
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  async function readRows(path: string): Promise<CsvRow[]> {
-    const text = await readFile(path, "utf8");
-    const lines = text.split("\n");
-    const rows: CsvRow[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (line === "" || line === CSV_HEADER) continue;
-      const row = parseRow(line);
-      if (row) rows.push(row);
-      else logger.warn("CSV line is not a valid row; ignoring it", { file: path, line: i + 1 });
-    }
-    return rows;
-  }
+  const unreadable = (error: unknown) => new SinkError(`CSV directory ${directory} cannot be read: ${describeError(error)}`, { cause: error });
 
   async function fileState(name: string): Promise<FileState> {
     const cached = files.get(name);
     if (cached) return cached;
-    const path = pathOf(name);
     let state: FileState = { last: undefined };
-    if (await exists(path)) {
-      await repair(path);
-      const rows = await readRows(path);
+    if (await fs.exists(name)) {
+      await fs.repair(name);
+      const rows = await fs.readRows(name);
       const last = rows.reduce<CsvRow | undefined>((max, r) => (!max || compareRows(r, max) > 0 ? r : max), undefined);
       state = { last: last ? { openTimeMs: last.openTimeMs, coin: last.coin } : undefined };
     }
@@ -90,19 +53,11 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
     const key = `${exchange}|${intervalMinutes}`;
     const cached = positions.get(key);
     if (cached) return cached;
-    const label = formatInterval(intervalMinutes);
-    const names = (await readdir(directory))
-      .filter((n) => {
-        const parsed = parseCsvFileName(n);
-        return parsed?.exchange === exchange && parsed.label === label;
-      })
-      .sort()
-      .reverse()
-      .slice(0, lookbackDays);
+    const names = (await fs.dayFiles(exchange, intervalMinutes)).map((f) => f.name).reverse().slice(0, lookbackDays);
     const map = new Map<string, SeriesPosition>();
     for (const name of names) {
-      await repair(pathOf(name));
-      for (const row of await readRows(pathOf(name))) {
+      await fs.repair(name);
+      for (const row of await fs.readRows(name)) {
         const current = map.get(row.coin);
         if (!current || row.openTimeMs > current.openTimeMs) map.set(row.coin, { openTimeMs: row.openTimeMs, close: row.close });
       }
@@ -112,31 +67,21 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
   }
 
   async function writeFileRows(name: string, candles: Candle[]): Promise<number> {
-    const path = pathOf(name);
     const state = await fileState(name);
     const unique = fileOrder(candles, candles[0]!.intervalMinutes * MINUTE_MS);
-    if (state.last === undefined && !(await exists(path))) {
-      await atomicWrite(path, renderRowBytes(unique, CSV_HEADER + "\n"));
+    if (state.last === undefined && !(await fs.exists(name))) {
+      await fs.replace(name, renderRowBytes(unique, CSV_HEADER + "\n"));
       state.last = unique[unique.length - 1]!;
       return unique.length;
     }
     if (state.last === undefined || compareRows(unique[0]!, state.last) > 0) {
-      const chunk = renderRowBytes(unique);
-      const before = (await stat(path)).size;
-      try {
-        await appendFile(path, chunk);
-      } catch (error) {
-        // Never leave part of the chunk behind: the next cycle writes it again from the last row.
-        await truncate(path, before).catch(() => {});
-        throw error;
-      }
+      await fs.append(name, renderRowBytes(unique));
       state.last = unique[unique.length - 1]!;
       return unique.length;
     }
     // A late row: merge into the file, new values winning, and replace it atomically.
-    const existing = await readRows(path);
     const merged = new Map<string, { openTimeMs: number; coin: string; line: string }>();
-    for (const r of existing) merged.set(`${r.openTimeMs}|${r.coin}`, r);
+    for (const r of await fs.readRows(name)) merged.set(`${r.openTimeMs}|${r.coin}`, r);
     let added = 0;
     for (const c of unique) {
       const k = `${c.openTimeMs}|${c.coin}`;
@@ -144,38 +89,10 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
       merged.set(k, { openTimeMs: c.openTimeMs, coin: c.coin, line: renderRow(c) });
     }
     const sorted = [...merged.values()].sort(compareRows);
-    await atomicWrite(path, CSV_HEADER + "\n" + sorted.map((r) => r.line).join("\n") + "\n");
+    await fs.replace(name, CSV_HEADER + "\n" + sorted.map((r) => r.line).join("\n") + "\n");
     const last = sorted[sorted.length - 1]!;
     state.last = { openTimeMs: last.openTimeMs, coin: last.coin };
     return added;
-  }
-
-  async function atomicWrite(path: string, content: string | Uint8Array): Promise<void> {
-    const tmp = `${path}.tmp-${process.pid}`;
-    try {
-      const fd = openSync(tmp, "w");
-      try {
-        const bytes = typeof content === "string" ? Buffer.from(content) : content;
-        for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      await rename(tmp, path);
-    } catch (error) {
-      await unlink(tmp).catch(() => {});
-      throw error;
-    }
-  }
-
-  /** Day files of an exchange and interval, oldest first. */
-  async function dayFiles(exchange: ExchangeId, intervalMinutes: number): Promise<{ name: string; dayMs: number }[]> {
-    const label = formatInterval(intervalMinutes);
-    return (await readdir(directory))
-      .map((name) => ({ name, parsed: parseCsvFileName(name) }))
-      .filter((f) => f.parsed?.exchange === exchange && f.parsed.label === label)
-      .map((f) => ({ name: f.name, dayMs: Date.parse(`${f.parsed!.day}T00:00:00Z`) }))
-      .sort((a, b) => a.dayMs - b.dayMs);
   }
 
   return {
@@ -184,8 +101,7 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
     async open() {
       try {
         await mkdir(directory, { recursive: true });
-        // Leftovers of an interrupted atomic rewrite: the original file is intact, drop the copy.
-        for (const n of await readdir(directory)) if (/\.csv\.tmp-\d+$/.test(n)) await unlink(join(directory, n));
+        await fs.removeLeftovers();
       } catch (error) {
         throw new SinkError(`CSV directory ${directory} cannot be used: ${describeError(error)}`, { cause: error });
       }
@@ -194,7 +110,7 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
       try {
         return (await seriesPositions(exchange, intervalMinutes)).get(coin);
       } catch (error) {
-        throw new SinkError(`CSV directory ${directory} cannot be read: ${describeError(error)}`, { cause: error });
+        throw unreadable(error);
       }
     },
     async write(candles) {
@@ -226,7 +142,7 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
         try {
           positionMaps.set(key, await seriesPositions(exchange, intervalMinutes));
         } catch (error) {
-          throw new SinkError(`CSV directory ${directory} cannot be read: ${describeError(error)}`, { cause: error });
+          throw unreadable(error);
         }
       }
       let written = 0;
@@ -236,7 +152,7 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
           written += await writeFileRows(name, rows);
         } catch (error) {
           files.delete(name);
-          throw new SinkError(`CSV write to ${pathOf(name)} failed: ${describeError(error)}`, { cause: error });
+          throw new SinkError(`CSV write to ${fs.pathOf(name)} failed: ${describeError(error)}`, { cause: error });
         }
         // One file holds one exchange and interval.
         advancePositions(positionMaps.get(`${rows[0]!.exchange}|${rows[0]!.intervalMinutes}`)!, rows);
@@ -247,23 +163,23 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
       const wanted = new Set(coins);
       const saved = new Map<string, number[]>(coins.map((c) => [c, []]));
       try {
-        for (const f of await dayFiles(exchange, intervalMinutes)) {
+        for (const f of await fs.dayFiles(exchange, intervalMinutes)) {
           if (f.dayMs + DAY_MS <= fromOpenMs || f.dayMs > toOpenMs) continue;
-          await repair(pathOf(f.name));
-          for (const row of await readRows(pathOf(f.name))) {
+          await fs.repair(f.name);
+          for (const row of await fs.readRows(f.name)) {
             if (wanted.has(row.coin) && row.openTimeMs >= fromOpenMs && row.openTimeMs <= toOpenMs) saved.get(row.coin)!.push(row.openTimeMs);
           }
         }
       } catch (error) {
-        throw new SinkError(`CSV directory ${directory} cannot be read: ${describeError(error)}`, { cause: error });
+        throw unreadable(error);
       }
       const out = new Map<string, BucketRange[]>();
       for (const [coin, opens] of saved) out.set(coin, missingRuns(opens.sort((a, b) => a - b), intervalMinutes, fromOpenMs, toOpenMs));
       return out;
     },
     async firstSaved(exchange, coin, intervalMinutes) {
-      for (const f of await dayFiles(exchange, intervalMinutes)) {
-        const rows = (await readRows(pathOf(f.name))).filter((r) => r.coin === coin);
+      for (const f of await fs.dayFiles(exchange, intervalMinutes)) {
+        const rows = (await fs.readRows(f.name)).filter((r) => r.coin === coin);
         if (rows.length > 0) return Math.min(...rows.map((r) => r.openTimeMs));
       }
       return undefined;
@@ -274,8 +190,6 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
     },
   };
 }
-
-const DAY_MS = 86_400_000;
 
 /**
  * Moves each coin's last position to its latest candle among `rows` (the later one of equal times);
@@ -298,11 +212,3 @@ function advancePositions(map: Map<string, SeriesPosition>, rows: readonly Candl
   flush();
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
