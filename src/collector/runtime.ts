@@ -109,7 +109,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
         }
       : undefined,
   });
-  const app = createApp({ health: () => health.snapshot(clock.now()), metrics: () => metrics.render(), metadata: createMetadataRoutes(database) });
+  const app = createApp({ health: () => health.snapshot(clock.now()), metrics: () => metrics.render(), metadata: createMetadataRoutes(database), logger });
   return {
     config,
     clock,

@@ -32,11 +32,6 @@ export function candleEndMs(candle: Pick<Candle, "openTimeMs" | "intervalMinutes
   return candle.openTimeMs + candle.intervalMinutes * MINUTE_MS;
 }
 
-/** Key of a series: one exchange, one coin, one interval. */
-export function seriesKey(exchange: ExchangeId, coin: string, intervalMinutes: number): string {
-  return `${exchange}|${coin}|${intervalMinutes}`;
-}
-
 /** The last candle a sink holds for a series: where to resume, and the close to feed forward. */
 export interface SeriesPosition {
   openTimeMs: number;

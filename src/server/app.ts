@@ -1,12 +1,16 @@
 /** The HTTP endpoint: /health, /metrics and /metadata. Tested in-process with `app.request()`. */
 import { Hono } from "hono";
 import type { HealthSnapshot } from "../collector/health.ts";
+import { describeError } from "../errors.ts";
+import type { Logger } from "../telemetry/log.ts";
 
 export interface AppDeps {
   health: () => HealthSnapshot;
   metrics: () => string;
-  /** The /metadata sub-app (database mode), mounted as is. */
-  metadata?: Hono;
+  /** The /metadata sub-app (src/server/metadata.ts), mounted as is; it answers 404 outside database mode. */
+  metadata: Hono;
+  /** Where an unexpected error's message goes (never into the answer). */
+  logger: Logger;
 }
 
 /** Nothing here takes a body; anything longer is refused (Bun.serve enforces it at the socket too). */
@@ -27,12 +31,14 @@ export function createApp(deps: AppDeps): Hono {
     return c.json(snapshot, snapshot.status === "down" ? 503 : 200);
   });
   app.get("/metrics", (c) => c.text(deps.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
-  if (deps.metadata) app.route("/metadata", deps.metadata);
-  else app.get("/metadata", (c) => c.json({ error: "metadata is kept in database mode only (save_to_database: true)" }, 404));
+  app.route("/metadata", deps.metadata);
   app.all("/health", (c) => c.json({ error: "method not allowed" }, 405));
   app.all("/metrics", (c) => c.json({ error: "method not allowed" }, 405));
   app.notFound((c) => c.json({ error: "not found", routes: ["/health", "/metadata", "/metrics"] }, 404));
-  // Never leak internals: the message of an unexpected error stays in the log.
-  app.onError((_error, c) => c.json({ error: "internal error" }, 500));
+  // Never leak internals: the message of an unexpected error goes to the log, not the answer.
+  app.onError((error, c) => {
+    deps.logger.error("HTTP request failed", { method: c.req.method, path: c.req.path, error: describeError(error) });
+    return c.json({ error: "internal error" }, 500);
+  });
   return app;
 }

@@ -3,6 +3,8 @@ import { createHealthTracker } from "../../src/collector/health.ts";
 import { createMetrics } from "../../src/telemetry/metrics.ts";
 import type { ExchangeCycleReport } from "../../src/pipeline/cycle.ts";
 import { createApp } from "../../src/server/app.ts";
+import { createMetadataRoutes } from "../../src/server/metadata.ts";
+import { createMemoryLogger } from "../../src/telemetry/log.ts";
 
 const report = (exchange: ExchangeCycleReport["exchange"], ok: boolean, sinkOk = true): ExchangeCycleReport => ({
   exchange,
@@ -66,8 +68,30 @@ describe("app", () => {
     }
     const metrics = createMetrics();
     metrics.inc("cryptointellect_rows_written_total", { sink: "csv", exchange: "binance" }, 5);
-    return createApp({ health: () => h.snapshot(5000), metrics: () => metrics.render() });
+    return createApp({ health: () => h.snapshot(5000), metrics: () => metrics.render(), metadata: createMetadataRoutes(undefined), logger: createMemoryLogger() });
   };
+
+  test("an unexpected error answers 500 without its message, and the message goes to the log", async () => {
+    const logger = createMemoryLogger();
+    const app = createApp({
+      health: () => {
+        throw new Error("secret internals: /var/lib/thing");
+      },
+      metrics: () => "",
+      metadata: createMetadataRoutes(undefined),
+      logger,
+    });
+    const res = await app.request("/health");
+    expect(res.status).toBe(500);
+    expect(await res.text()).not.toContain("secret internals");
+    expect(logger.lines.some((l) => l.includes("HTTP request failed") && l.includes("secret internals") && l.includes("/health"))).toBe(true);
+  });
+
+  test("/metadata outside database mode is the metadata routes' own 404", async () => {
+    const res = await make("ok").request("/metadata");
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain("database mode only");
+  });
 
   test("GET /health answers 200 with per-exchange and per-sink detail when ok", async () => {
     const res = await make("ok").request("/health");
