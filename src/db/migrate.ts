@@ -16,7 +16,8 @@ export async function migrateStore(store: Store, url: string): Promise<void> {
 
 /**
  * The `migrate` command: creates the database when missing and applies the migrations embedded in
- * the program (nothing is read from disk), then disconnects.
+ * the program (nothing is read from disk), then disconnects. Among them are the original
+ * Crypto-Intellect's table and column names over our tables (docs/original-sql-names.md).
  */
 export async function migrateDatabase(url: string, logger: Logger): Promise<void> {
   const store = await openStore(parseDatabaseUrl(url), logger);

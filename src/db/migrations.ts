@@ -2,10 +2,13 @@ import { createHash } from "node:crypto";
 import type { MigrationMeta } from "drizzle-orm/migrator";
 import mysqlJournal from "../../drizzle/mysql/meta/_journal.json";
 import mysqlInit from "../../drizzle/mysql/0000_init.sql" with { type: "text" };
+import mysqlOriginalNames from "../../drizzle/mysql/0001_original_sql_names.sql" with { type: "text" };
 import pgJournal from "../../drizzle/pg/meta/_journal.json";
 import pgInit from "../../drizzle/pg/0000_init.sql" with { type: "text" };
+import pgOriginalNames from "../../drizzle/pg/0001_original_sql_names.sql" with { type: "text" };
 import sqliteJournal from "../../drizzle/sqlite/meta/_journal.json";
 import sqliteInit from "../../drizzle/sqlite/0000_init.sql" with { type: "text" };
+import sqliteOriginalNames from "../../drizzle/sqlite/0001_original_sql_names.sql" with { type: "text" };
 import type { Dialect } from "./url.ts";
 
 /**
@@ -19,9 +22,9 @@ export interface EmbeddedMigrations {
 }
 
 export const EMBEDDED_MIGRATIONS: Record<Dialect, EmbeddedMigrations> = {
-  postgres: { journal: pgJournal, files: { "0000_init": pgInit } },
-  mysql: { journal: mysqlJournal, files: { "0000_init": mysqlInit } },
-  sqlite: { journal: sqliteJournal, files: { "0000_init": sqliteInit } },
+  postgres: { journal: pgJournal, files: { "0000_init": pgInit, "0001_original_sql_names": pgOriginalNames } },
+  mysql: { journal: mysqlJournal, files: { "0000_init": mysqlInit, "0001_original_sql_names": mysqlOriginalNames } },
+  sqlite: { journal: sqliteJournal, files: { "0000_init": sqliteInit, "0001_original_sql_names": sqliteOriginalNames } },
 };
 
 /** The migrations of a dialect in drizzle's own form (same split and hash as its file-based migrator). */

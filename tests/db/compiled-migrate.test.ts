@@ -38,6 +38,8 @@ await migrateDatabase(process.argv[2]!, createLogger());
         const tables = db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
         expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["__drizzle_migrations", "coins", "exchanges", "klines_data", "metadata"]));
         expect(db.query("SELECT count(*) AS n FROM __drizzle_migrations").get()).toEqual({ n: EMBEDDED_MIGRATIONS.sqlite.journal.entries.length });
+        // The original's SQL names (drizzle/sqlite/0001_original_sql_names.sql) came with the binary too.
+        expect(db.query("SELECT Unique_ID, OpenPrice, MarketCap FROM Klines_Data, Coins").all()).toEqual([]);
       } finally {
         db.close();
       }
