@@ -51,7 +51,8 @@ describe("backfill", () => {
     expect(mismatches(rows)).toEqual([]);
     const minutes = interval === "1m" ? 1 : interval === "15m" ? 15 : 7;
     const size = minutes * MINUTE_MS;
-    const first = Math.ceil(FROM / size) * size;
+    // The bucket holding --from is the first: at 7m (which does not divide a day) it opened before midnight.
+    const first = Math.floor(FROM / size) * size;
     const last = Math.floor((NOW - 5000) / size) * size - size;
     const expected = (last - first) / size + 1;
     for (const exchange of NATIVE_EXCHANGE_IDS) {
@@ -133,6 +134,26 @@ describe("backfill", () => {
     expect(snapshot(join(h.dir, "csv"))).toEqual(snapshot(join(reference.dir, "csv")));
     expect(h.sim.stats().total.rateLimited).toBe(0);
   }, 120_000);
+});
+
+describe("backfill range", () => {
+  // NOW is 2024-05-04T00:00:30Z: at 5m the newest closed bucket opens at 23:55.
+  test.each([
+    ["2024-05-03T23:50:26Z", ["2024-05-03T23:50:00.000Z", "2024-05-03T23:55:00.000Z"]],
+    ["2024-05-03T23:50:00Z", ["2024-05-03T23:50:00.000Z", "2024-05-03T23:55:00.000Z"]],
+    ["2024-05-03T23:54:59Z", ["2024-05-03T23:50:00.000Z", "2024-05-03T23:55:00.000Z"]],
+    ["2024-05-03T23:55:01Z", ["2024-05-03T23:55:00.000Z"]],
+  ])("--from %s at 5m includes the bucket holding that instant", async (from, opens) => {
+    const h = await harness("5m", "exchanges: [binance]\n");
+    const { code, out } = await backfill(h, ["--from", from]);
+    expect(out).toContain("failed ranges 0");
+    expect(code).toBe(0);
+    const rows = readCsvDir(join(h.dir, "csv"));
+    expect(mismatches(rows)).toEqual([]);
+    for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
+      expect(rows.filter((r) => r.coin === coin).map((r) => new Date(r.openTimeMs).toISOString())).toEqual(opens);
+    }
+  }, 30_000);
 });
 
 describe("backfill pacing", () => {

@@ -3,7 +3,7 @@ import { fetchRanking } from "../coins/coingecko.ts";
 import { buildUniverse } from "../coins/universe.ts";
 import { type Config, DEFAULT_QUOTES } from "../config.ts";
 import type { ExchangeId } from "../domain/candle.ts";
-import { formatInterval } from "../domain/interval.ts";
+import { bucketOpen, formatInterval } from "../domain/interval.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { isNativeExchange, NATIVE_EXCHANGES, type NativeExchangeId } from "../exchanges/index.ts";
 import { type ExchangeBackfillReport, runBackfill } from "../pipeline/backfill.ts";
@@ -130,7 +130,14 @@ export async function executeBackfill(runtime: Runtime, args: BackfillArgs, sign
     const reports = await runBackfill(
       { clock, logger, metrics: runtime.metrics, sinks: runtime.sinks, progress },
       runtimes,
-      { intervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, fromMs: args.fromMs, toMs: args.toMs ?? clock.now(), repair: args.repair },
+      {
+        intervalMinutes: config.bucketIntervalMinutes,
+        settleSeconds: config.settleSeconds,
+        // `--from 23:50:26` at 5m starts with the bucket holding that instant (23:50), not the next one.
+        fromMs: args.fromMs === undefined ? undefined : bucketOpen(args.fromMs, config.bucketIntervalMinutes),
+        toMs: args.toMs ?? clock.now(),
+        repair: args.repair,
+      },
       signal,
     );
     progress.finish();

@@ -75,48 +75,74 @@ export function defaultSqliteUrl(cwd?: string): string {
   return `sqlite:${cwd === undefined ? relative : join(cwd, relative)}`;
 }
 
-/** Where the `user:password@` part sits in a server URL: the password runs to the last `@`. */
+/**
+ * Where the `user:password@` part sits in a server URL. The password runs to the last `@` before the
+ * query (a password may hold a raw `@`; a query value may too), else to the last `@` at all (a raw
+ * `?` in the password): redacting too much is fine, too little is not.
+ */
 function userInfo(url: string): { start: number; colon: number; end: number } | undefined {
   const slashes = url.indexOf("://");
   if (slashes < 0) return undefined;
   const start = slashes + 3;
-  const end = url.lastIndexOf("@");
+  const query = url.indexOf("?", start);
+  let end = url.lastIndexOf("@", query < 0 ? url.length : query);
+  if (end < start) end = url.lastIndexOf("@");
   if (end < start) return undefined;
   const colon = url.indexOf(":", start);
   if (colon < 0 || colon > end) return undefined;
   return { start, colon, end };
 }
 
-/** The URL with its password replaced by `***`, for logs, errors and `config` output. */
+/**
+ * Query parameters that carry a secret: `?password=` (libpq, MySQL drivers, SQLAlchemy pass it on),
+ * `sslpassword`, and anything else named like a password, secret or token.
+ */
+const SECRET_PARAM = /([?&])([^=&?#]*(?:pass|pwd|secret|token)[^=&?#]*)=([^&#]*)/gi;
+
+/** The URL with its password (in the user part and in the query) replaced by `***`, for logs, errors and `config` output. */
 export function redactDatabaseUrl(url: string): string {
   const info = userInfo(url);
-  if (info === undefined) return url;
-  return `${url.slice(0, info.colon + 1)}***${url.slice(info.end)}`;
+  const redacted = info === undefined ? url : `${url.slice(0, info.colon + 1)}***${url.slice(info.end)}`;
+  return redacted.replace(SECRET_PARAM, (_, sep: string, name: string, value: string) => `${sep}${name}=${value === "" ? "" : "***"}`);
 }
 
-/** The password in the URL (percent-decoded, as drivers send it), for the logger's list of secrets. */
+/** The password in the URL's user part (percent-decoded, as drivers send it). */
 export function databasePassword(url: string): string | undefined {
   const info = userInfo(url);
   if (info === undefined) return undefined;
   const raw = url.slice(info.colon + 1, info.end);
   if (raw === "") return undefined;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
+  return decoded(raw);
 }
 
-/** Both spellings of the password (as written and decoded): what must never be printed. */
+/** Every spelling (as written and decoded) of the user-part password and of secret query values: what must never be printed. */
 export function databaseSecrets(url: string): string[] {
+  const found: string[] = [];
   const info = userInfo(url);
-  if (info === undefined) return [];
-  const raw = url.slice(info.colon + 1, info.end);
-  const decoded = databasePassword(url);
-  return [...new Set([raw, decoded].filter((s): s is string => s !== undefined && s !== ""))];
+  if (info !== undefined) {
+    const raw = url.slice(info.colon + 1, info.end);
+    found.push(raw, decoded(raw));
+  }
+  for (const match of url.matchAll(SECRET_PARAM)) {
+    const raw = match[3]!;
+    // A query decodes `+` to a space as well: mask that spelling too.
+    found.push(raw, decoded(raw), decoded(raw.replace(/\+/g, " ")));
+  }
+  return [...new Set(found.filter((s) => s !== ""))];
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** `text` with every spelling of the URL's password replaced by `***`: for driver messages we pass on. */
 export function maskSecrets(text: string, url: string): string {
-  return databaseSecrets(url).reduce((t, secret) => t.split(secret).join("***"), text);
+  // Longest first, so a secret that contains another is masked whole.
+  return databaseSecrets(url)
+    .sort((a, b) => b.length - a.length)
+    .reduce((t, secret) => t.split(secret).join("***"), text);
 }

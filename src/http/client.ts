@@ -130,11 +130,16 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       throw new RetryableFailure(timeout.aborted ? "timeout" : "body", new CryptoIntellectError("EXCHANGE_HTTP", `${where}: body could not be read`));
     }
     if (response.status === 418) {
-      const waitMs = retryAfterOf(response) ?? DEFAULT_BAN_MS;
-      bannedUntilMs = clock.now() + waitMs;
-      metrics.inc("cryptointellect_bans_total", { exchange: id });
-      metrics.set("cryptointellect_banned", { exchange: id }, 1);
-      logger.error("exchange banned this IP; not calling it until the ban ends", { exchange: id, until: new Date(bannedUntilMs).toISOString() });
+      const untilMs = clock.now() + (retryAfterOf(response) ?? DEFAULT_BAN_MS);
+      // Requests in flight when the ban came each see a 418: one ban, counted and logged once.
+      if (bannedUntilMs === undefined || clock.now() >= bannedUntilMs) {
+        bannedUntilMs = untilMs;
+        metrics.inc("cryptointellect_bans_total", { exchange: id });
+        metrics.set("cryptointellect_banned", { exchange: id }, 1);
+        logger.error("exchange banned this IP; not calling it until the ban ends", { exchange: id, until: new Date(bannedUntilMs).toISOString() });
+      } else {
+        bannedUntilMs = Math.max(bannedUntilMs, untilMs);
+      }
       throw new BannedError(where, bannedUntilMs);
     }
     if (response.ok && parseText) {

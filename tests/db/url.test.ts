@@ -85,3 +85,25 @@ describe("passwords", () => {
     expect(maskSecrets("auth failed for p@ss/w0rd via p%40ss%2Fw0rd", url)).toBe("auth failed for *** via ***");
   });
 });
+
+describe("passwords in the query", () => {
+  test.each([
+    ["postgres://u@db/x?password=s3cret", "postgres://u@db/x?password=***"],
+    ["postgresql://db/x?sslmode=require&password=s3cret&application_name=ci", "postgresql://db/x?sslmode=require&password=***&application_name=ci"],
+    ["mysql+pymysql://root@db/x?PASSWORD=s3cret", "mysql+pymysql://root@db/x?PASSWORD=***"],
+    ["postgres://u@db/x?sslpassword=s3cret", "postgres://u@db/x?sslpassword=***"],
+    ["postgres://u:first@db/x?password=s3cret", "postgres://u:***@db/x?password=***"],
+    ["postgres://u:p@ss@db:5432/x?application_name=a@b&password=s3cret", "postgres://u:***@db:5432/x?application_name=a@b&password=***"],
+    ["postgres://u@db/x?password=", "postgres://u@db/x?password="],
+    ["postgres://u@db/x?sslmode=require", "postgres://u@db/x?sslmode=require"],
+  ])("%s is shown as %s", (url, redacted) => {
+    expect(redactDatabaseUrl(url)).toBe(redacted);
+  });
+
+  test("every spelling of a query password is a secret, and masked in driver messages", () => {
+    const url = "postgres://u@db/x?sslmode=require&password=p%40ss+w0rd";
+    expect(databaseSecrets(url)).toEqual(["p%40ss+w0rd", "p@ss+w0rd", "p@ss w0rd"]);
+    expect(maskSecrets("auth failed for p@ss w0rd (p%40ss+w0rd)", url)).toBe("auth failed for *** (***)");
+    expect(databaseSecrets("postgres://u:one@db/x?password=two")).toEqual(["one", "two"]);
+  });
+});

@@ -97,6 +97,29 @@ describe("http client", () => {
     expect(metrics.get("cryptointellect_banned", { exchange: "binance" })).toBe(0);
   });
 
+  test("counts one ban once, however many requests in flight saw its 418; a later ban counts again", async () => {
+    const clock = createAutoClock(Date.parse("2024-06-01T00:00:00Z"));
+    const metrics = createMetrics();
+    const inFlight = 5;
+    let arrived = 0;
+    let release!: () => void;
+    const allIn = new Promise<void>((resolve) => (release = resolve));
+    const fetch: FetchFn = async () => {
+      if (++arrived === inFlight) release();
+      await allIn;
+      return new Response("", { status: 418, headers: { "retry-after": "60" } });
+    };
+    const client = createExchangeClient({ adapter: { id: "binance", budget: { refillPerSecond: 1000, burst: 1000 } }, baseUrl: "http://sim", fetch, clock, logger: silentLogger, metrics });
+    const spec = { path: "/api/v3/klines", weight: 1, label: "BTCUSDT" };
+    const results = await Promise.allSettled(Array.from({ length: inFlight }, () => client.request(spec, (b) => b)));
+    expect(results.every((r) => r.status === "rejected" && r.reason instanceof BannedError)).toBe(true);
+    expect(arrived).toBe(inFlight);
+    expect(metrics.get("cryptointellect_bans_total", { exchange: "binance" })).toBe(1);
+    clock.set(clock.now() + 61_000);
+    await expect(client.request(spec, (b) => b)).rejects.toBeInstanceOf(BannedError);
+    expect(metrics.get("cryptointellect_bans_total", { exchange: "binance" })).toBe(2);
+  });
+
   test("pauses until the weight window turns when the used-weight header nears the limit", async () => {
     const budget: RateBudget = { refillPerSecond: 1000, burst: 1000, usedWeightHeader: { name: "x-mbx-used-weight-1m", limit: 6000, windowMs: 60_000 } };
     const { client, calls, spec, parse } = setup([{ body: "[1]", headers: { "x-mbx-used-weight-1m": "5990" } }, { body: "[2]" }], budget);

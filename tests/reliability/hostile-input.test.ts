@@ -54,7 +54,10 @@ g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
 
 /** [what, config text (BASE is prepended unless the text is a Uint8Array or starts with "!"), field the message must name] */
 const BAD_CONFIGS: [string, string | Uint8Array, string][] = [
-  ["interval as a bare number", "bucketing_interval: 5", "bucketing_interval"],
+  // A bare whole number is minutes (`bucketing_interval: 5` is 5m); a bare fraction or zero is not.
+  ["interval as a bare fraction", "bucketing_interval: 2.5", "bucketing_interval"],
+  ["interval as a bare zero", "bucketing_interval: 0", "bucketing_interval"],
+  ["catch-up as a bare fraction", "catch_up_limit: 1.5", "catch_up_limit"],
   ["interval 0m", "bucketing_interval: 0m", "bucketing_interval"],
   ["interval 1x", "bucketing_interval: 1x", "bucketing_interval"],
   ["negative interval", "bucketing_interval: -5m", "bucketing_interval"],
@@ -91,6 +94,12 @@ const BAD_CONFIGS: [string, string | Uint8Array, string][] = [
   ["port out of range", "http: {port: 70000}", "http.port"],
   ["negative port", "http: {port: -1}", "http.port"],
   ["unknown http field", "http: {hostx: a}", "http.hostx"],
+  ["http host with spaces", 'http: {host: "no such host !"}', "http.host"],
+  ["http host as a URL", 'http: {host: "http://0.0.0.0"}', "http.host"],
+  ["http host as a bad IPv4 address", "http: {host: 300.1.1.1}", "http.host"],
+  ["a field given twice", "n_coins_to_poll: 5\nn_coins_to_poll: 6", "n_coins_to_poll"],
+  ["a nested field given twice", "http:\n  port: 8080\n  port: 9090", "http.port"],
+  ["a key given twice in a flow map", "quote_currencies: {default: [USDT], default: [USD]}", "quote_currencies.default"],
   ["file URL for an API", '!' + BASE.replace('binance: "http://127.0.0.1:9"', 'binance: "file:///etc/passwd"'), "api_base_urls.binance"],
   ["unknown API name", '!' + BASE.replace("{binance:", "{bitfinex: \"http://127.0.0.1:9\", binance:"), "api_base_urls.bitfinex"],
   ["javascript URL", '!' + BASE.replace('kraken: "http://127.0.0.1:9"', 'kraken: "javascript:alert(1)"'), "api_base_urls.kraken"],
@@ -133,7 +142,29 @@ describe("bad configs (compiled binary)", () => {
     expect(missing.stderr).toContain("does not exist");
     const folder = await runIn("folder as file", ["once", "-c", "."]);
     expect(folder.code).toBe(2);
+    expect(folder.stderr).toContain("is a directory, not a config file");
+    expect(folder.stderr).not.toContain("does not exist");
     expect(folder.left).toEqual([]);
+  });
+
+  test("a YAML error is named by line and column, a duplicate key by its lines", async () => {
+    const broken = await runIn("yaml position", ["config", "-c", "bad.yml"], { "bad.yml": "n_coins_to_poll: 5\nexchanges: [Binance, Kraken\n" });
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain("- (file): line 2, column 12: not valid YAML: the [ opened here is never closed");
+    const twice = await runIn("yaml duplicate", ["config", "-c", "bad.yml"], { "bad.yml": "n_coins_to_poll: 5\nsave_to_csv: true\nn_coins_to_poll: 7\n" });
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain("- n_coins_to_poll: duplicate key: given on line 1 and again on line 3; keep one");
+    expect(twice.stdout).toBe("");
+  });
+
+  test("config shows the database connection with its passwords redacted, also from the query and with database mode off", async () => {
+    const secret = encodeURIComponent(SECRETS.databasePassword);
+    const r = await runIn("query password", ["config", "-c", "ok.yml"], { "ok.yml": `database_connection: "postgres://ci:${secret}@127.0.0.1:9/db?sslmode=disable&password=${secret}"\n` });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('database_connection: "postgres://ci:***@127.0.0.1:9/db?sslmode=disable&password=***"');
+    expect(r.stdout).not.toContain(secret);
+    expect(r.stdout).not.toContain(SECRETS.databasePassword);
+    expect(r.left).toEqual([]);
   });
 });
 
