@@ -3,7 +3,7 @@
  * ./cryptointellect/demo-csv and serving /health, /metrics on http://127.0.0.1:8080 (or the next
  * free port). Ctrl-C stops both cleanly.
  */
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/config.ts";
 import { createRuntime } from "../src/collector/runtime.ts";
 import { SIM_EXCHANGE_IDS } from "../src/simulator/listings.ts";
 import { startSimulator } from "../src/simulator/server.ts";

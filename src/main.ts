@@ -9,7 +9,7 @@ import { stopSignal, stopSignalName } from "./cli/stop-signal.ts";
 import { executeBackfill, parseBackfillArgs, selectBackfill } from "./cli/backfill-command.ts";
 import { clockFromEnv, systemClock } from "./clock.ts";
 import { COMMAND_HELP, parseCommandLine, USAGE } from "./cli/args.ts";
-import { type Config, configPath, configSecrets, DEFAULT_SQLITE_URL, loadConfig, renderConfig, type Env } from "./config.ts";
+import { type Config, configPath, configSecrets, DEFAULT_SQLITE_URL, loadConfig, renderConfig, type Env } from "./config/config.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import { redactDatabaseUrl } from "./db/url.ts";
 import { createLogger } from "./telemetry/log.ts";

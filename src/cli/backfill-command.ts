@@ -1,7 +1,7 @@
 /** `cryptointellect backfill`: argument parsing (pure) and the run (edge). */
 import { fetchRanking } from "../coins/coingecko.ts";
 import { buildUniverse } from "../coins/universe.ts";
-import { type Config, DEFAULT_QUOTES } from "../config.ts";
+import { type Config, DEFAULT_QUOTES } from "../config/config.ts";
 import type { ExchangeId } from "../domain/candle.ts";
 import { bucketOpen, formatInterval } from "../domain/interval.ts";
 import { describeError, UsageError } from "../errors.ts";

@@ -4,7 +4,7 @@
  */
 import { type Clock, systemClock } from "../clock.ts";
 import { COINGECKO_BUDGET } from "../coins/coingecko.ts";
-import { type Config, configSecrets } from "../config.ts";
+import { type Config, configSecrets } from "../config/config.ts";
 import { ConfigError } from "../errors.ts";
 import type { ExchangeId } from "../domain/candle.ts";
 import { createCcxtAdapter } from "../exchanges/ccxt.ts";

@@ -6,7 +6,7 @@
 import type { Clock } from "../clock.ts";
 import { fetchRanking } from "../coins/coingecko.ts";
 import { buildUniverse, type RankedCoin } from "../coins/universe.ts";
-import { type Config, DEFAULT_QUOTES } from "../config.ts";
+import { type Config, DEFAULT_QUOTES } from "../config/config.ts";
 import type { ExchangeId } from "../domain/candle.ts";
 import { describeError } from "../errors.ts";
 import type { ExchangeAdapter, Market } from "../exchanges/types.ts";

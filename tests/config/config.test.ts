@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CONFIG_FIELDS, configSecrets, DEFAULT_SQLITE_URL, loadConfig, parseConfig, renderConfig } from "../../src/config.ts";
+import { CONFIG_FIELDS, configSecrets, DEFAULT_SQLITE_URL, loadConfig, parseConfig, renderConfig } from "../../src/config/config.ts";
 import { main } from "../../src/main.ts";
 import { redactDatabaseUrl } from "../../src/db/url.ts";
 import { ConfigError } from "../../src/errors.ts";
@@ -153,7 +153,7 @@ describe("config: exchanges beyond the native four", () => {
   });
 
   test("a config of the native four never loads ccxt", () => {
-    const probe = Bun.spawnSync(["bun", "-e", "await import('./src/config.ts').then((m) => m.parseConfig('exchanges: [binance, kraken]\\n', 'x')); await import('./src/collector/runtime.ts'); console.log(Object.keys(require.cache).some((k) => k.includes('/ccxt/')))"], { cwd: `${import.meta.dir}/../..` });
+    const probe = Bun.spawnSync(["bun", "-e", "await import('./src/config/config.ts').then((m) => m.parseConfig('exchanges: [binance, kraken]\\n', 'x')); await import('./src/collector/runtime.ts'); console.log(Object.keys(require.cache).some((k) => k.includes('/ccxt/')))"], { cwd: `${import.meta.dir}/../..` });
     expect(probe.stdout.toString().trim()).toBe("false");
   });
 });

@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { renderConfig } from "../../src/config.ts";
+import { renderConfig } from "../../src/config/config.ts";
 import type { NativeExchangeId as ExchangeId } from "../../src/exchanges/index.ts";
 import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../../src/config.ts";
+import { parseConfig } from "../../src/config/config.ts";
 import { createMemoryLogger } from "../../src/telemetry/log.ts";
 import { createRuntime, type Runtime } from "../../src/collector/runtime.ts";
 import type { CandleSink } from "../../src/sinks/types.ts";

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
-import { configSecrets, parseConfig } from "../../src/config.ts";
+import { configSecrets, parseConfig } from "../../src/config/config.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { createLogger } from "../../src/telemetry/log.ts";
 import { createRuntime } from "../../src/collector/runtime.ts";

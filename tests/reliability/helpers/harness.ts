@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Config, configSecrets, parseConfig } from "../../../src/config.ts";
+import { type Config, configSecrets, parseConfig } from "../../../src/config/config.ts";
 import { MINUTE_MS } from "../../../src/domain/interval.ts";
 import { createLogger, type Logger } from "../../../src/telemetry/log.ts";
 import { createRuntime, type Runtime } from "../../../src/collector/runtime.ts";
