@@ -19,6 +19,7 @@ import { createMetrics } from "../../src/telemetry/metrics.ts";
 import { systemClock } from "../../src/clock.ts";
 import { SIM_EXCHANGE_IDS, type SimExchangeId } from "../../src/simulator/market-data.ts";
 import { type Harness, startHarness } from "../helpers/in-process.ts";
+import { createAutoClock } from "../helpers/clocks.ts";
 import { duplicates, expectedRow, mismatches, readCsvDir } from "../helpers/oracle.ts";
 import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 
@@ -219,5 +220,38 @@ describe("cryptointellect exchanges", () => {
     const table = renderExchangeTable(rows);
     expect(table).toMatch(/^okx +OKX +ccxt +1m /m);
     expect(exchangeRows({ nativeOnly: true }).map((r) => r.id)).toEqual([...NATIVE_EXCHANGE_IDS]);
+  });
+});
+
+describe("ccxt pacing", () => {
+  test("Coinbase's candle calls are spaced by ccxt's endpoint cost: under 10 a second, near it", async () => {
+    const clock = createAutoClock(Date.parse("2024-05-04T00:00:30Z"));
+    const sim = startSimulator({ port: 0, clock });
+    try {
+      const sentAt: number[] = [];
+      const counting = (input: string | URL | Request, init?: RequestInit) => {
+        if (String(input).includes("/candles")) sentAt.push(clock.now());
+        return fetch(input, init);
+      };
+      const opened = openCcxtExchange({ id: "coinbase", baseUrl: sim.baseUrls.coinbase, fetch: counting, clock, metrics: createMetrics() })!;
+      const adapter = createCcxtAdapter({ id: "coinbase", name: "Coinbase", exchange: opened.exchange });
+      const client = createCcxtClient({ id: "coinbase", ...opened, clock, logger: silentLogger, metrics: createMetrics() });
+      const markets = await client.request(adapter.marketsRequest(), (b) => adapter.parseMarkets(b, ["USD"]));
+      const btc = markets.find((m) => m.coin === "BTC")!;
+      const open = Math.floor(clock.now() / MINUTE_MS) * MINUTE_MS - 10 * MINUTE_MS;
+      const spec = adapter.candlesRequest(btc, 1, open, open + 5 * MINUTE_MS);
+      for (let i = 0; i < 30; i++) await client.request(spec, (b) => adapter.parseCandles(b, { market: btc, intervalMinutes: 1 }));
+      // The busiest second of virtual time holds at most 10 candle calls, and the pace is above 8 a second.
+      let busiest = 0;
+      for (let i = 0, j = 0; i < sentAt.length; i++) {
+        while (sentAt[i]! - sentAt[j]! >= 1000) j++;
+        busiest = Math.max(busiest, i - j + 1);
+      }
+      expect(busiest).toBeLessThanOrEqual(10);
+      expect((sentAt.length - 1) / ((sentAt.at(-1)! - sentAt[0]!) / 1000)).toBeGreaterThan(8);
+      expect(sim.stats().coinbase.rateLimited).toBe(0);
+    } finally {
+      await sim.stop();
+    }
   });
 });
