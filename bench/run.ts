@@ -2,12 +2,13 @@
  * `bun run bench`: every benchmark, each side by side with its baseline, then bench/RESULTS.md.
  * `bun run bench -- --quick` shrinks every size for a smoke run and prints instead of writing
  * RESULTS.md (unless `--write`). `--only a,b` runs some sections (parse, aggregate, csv, database,
- * backfill, live, resources).
+ * backfill, live, resources, ccxt-path); so do bare names (`bun bench/run.ts ccxt-path`).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runAggregateBench } from "./aggregate.bench.ts";
 import { runBackfillBench } from "./backfill.bench.ts";
+import { runCcxtPathBench } from "./ccxt-path.bench.ts";
 import { runCsvBench } from "./csv.bench.ts";
 import { runDatabaseBench } from "./database.bench.ts";
 import { runLiveCycleBench } from "./live-cycle.bench.ts";
@@ -25,12 +26,14 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   backfill: runBackfillBench,
   live: runLiveCycleBench,
   resources: runResourcesBench,
+  "ccxt-path": runCcxtPathBench,
 };
 
 async function main(argv: readonly string[]): Promise<number> {
   const quick = argv.includes("--quick");
   const onlyArg = argv.find((a) => a.startsWith("--only="))?.slice("--only=".length) ?? (argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined);
-  const only = onlyArg?.split(",").map((s) => s.trim());
+  const named = argv.filter((a, i) => !a.startsWith("--") && argv[i - 1] !== "--only");
+  const only = onlyArg?.split(",").map((s) => s.trim()) ?? (named.length > 0 ? named : undefined);
   for (const name of only ?? []) {
     if (!SECTIONS[name]) {
       console.error(`bench: unknown section "${name}" (known: ${Object.keys(SECTIONS).join(", ")})`);
