@@ -2,16 +2,35 @@
  * What ccxt knows of exchanges, loaded only when a configured exchange needs it: the default four
  * native exchanges never load ccxt (start-up time and idle memory stay as they were).
  */
+import { readFileSync } from "node:fs";
 import type * as CcxtModule from "ccxt";
 
 export type Ccxt = typeof CcxtModule;
 
 let loaded: Ccxt | undefined;
 
-/** ccxt itself, loaded on first use (a synchronous require keeps config validation pure of awaits). */
+/**
+ * The package's name, kept from the bundler: the executable must not carry ccxt in its own bundle
+ * (every start would map it), so from a checkout ccxt is required at run time from node_modules.
+ */
+const CCXT_PACKAGE = "ccxt";
+/** The embedded file scripts/build.ts puts in the executable: ccxt's CommonJS bundle. */
+const EMBEDDED_BUNDLE = /^ccxt-bundle(-[a-z0-9]+)?\.txt$/;
+
+/** ccxt itself, loaded on first use (synchronously: config validation stays free of awaits). */
 export function loadCcxt(): Ccxt {
-  loaded ??= require("ccxt") as Ccxt;
+  loaded ??= loadEmbeddedCcxt() ?? (require(CCXT_PACKAGE) as Ccxt);
   return loaded;
+}
+
+/** In the executable: evaluates the embedded bundle, as CommonJS, once. Undefined from a checkout. */
+function loadEmbeddedCcxt(): Ccxt | undefined {
+  const file = Bun.embeddedFiles.find((f) => EMBEDDED_BUNDLE.test((f as File).name ?? ""));
+  if (!file) return undefined;
+  const text = readFileSync(`/$bunfs/root/${(file as File).name}`, "utf8");
+  const module: { exports: unknown } = { exports: {} };
+  new Function("module", "exports", "require", text)(module, module.exports, require);
+  return module.exports as Ccxt;
 }
 
 export interface CcxtExchangeInfo {
