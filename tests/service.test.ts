@@ -10,6 +10,7 @@ import { MINUTE_MS } from "../src/domain/interval.ts";
 import { type Harness, startHarness } from "./helpers/in-process.ts";
 import { duplicates, mismatches, readCsvDir } from "./helpers/oracle.ts";
 import { NATIVE_EXCHANGE_IDS } from "../src/exchanges/index.ts";
+import { simMinute } from "../src/simulator/market-data.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
 let h: Harness | undefined;
@@ -125,6 +126,29 @@ describe("service at larger intervals", () => {
     expect(duplicates(rows)).toEqual([]);
     expect(h.logger.lines.some((l) => l.includes("left for backfill"))).toBe(true);
     expect(h.logger.lines.some((l) => l.includes("gap repair done"))).toBe(true);
+  }, 60_000);
+});
+
+describe("Kraken omitting quiet minutes (the omitEmpty fault)", () => {
+  test("the live cycle saves every minute, a quiet first minute of its window fed forward, none left for backfill", async () => {
+    const coins = ["DOGE", "NEO", "TIA"];
+    h = await startHarness({ startMs: T0 + 5000, yaml: `bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [${coins.join(", ")}]\nexchanges: [kraken]\n` });
+    h.sim.setFaults("kraken", { omitEmpty: true });
+    const minutes = 30;
+    for (let i = 0; i <= minutes; i++) await h.tickAt(T0 + i * MINUTE_MS + 5000);
+    // The span holds quiet minutes, each the first (and only) minute of a cycle's window.
+    let quiet = 0;
+    for (const coin of coins) for (let i = 0; i < minutes; i++) if (simMinute("kraken", coin, T0 + i * MINUTE_MS) === null) quiet++;
+    expect(quiet).toBeGreaterThan(3);
+    const rows = readCsvDir(join(h.dir, "csv"));
+    expect(duplicates(rows)).toEqual([]);
+    expect(mismatches(rows)).toEqual([]);
+    for (const coin of coins) {
+      const opens = rows.filter((r) => r.coin === coin).map((r) => (r.openTimeMs - T0) / MINUTE_MS);
+      expect(opens).toEqual(Array.from({ length: minutes + 1 }, (_, i) => i - 1));
+    }
+    expect(rows.filter((r) => r.line.endsWith(",0,1")).length).toBeGreaterThanOrEqual(quiet);
+    expect(h.logger.lines.filter((l) => l.includes("left for backfill"))).toEqual([]);
   }, 60_000);
 });
 

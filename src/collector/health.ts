@@ -17,9 +17,18 @@ interface ExchangeHealth {
 
 interface SinkHealth {
   lastSuccessMs: number | undefined;
+  /** Cycles in a row in which the sink failed (a cycle is one tick, whatever the number of exchanges). */
   consecutiveFailures: number;
+  /** Cycles in which the sink failed. */
   errors: number;
   lastError: string | undefined;
+}
+
+/** What the exchanges of the running cycle said of one sink so far. */
+interface SinkCycle {
+  failed: boolean;
+  error: string | undefined;
+  atMs: number;
 }
 
 export interface HealthSnapshot {
@@ -32,7 +41,9 @@ export interface HealthSnapshot {
 }
 
 export interface HealthTracker {
+  /** One exchange's part of the running cycle. */
   record(report: ExchangeCycleReport): void;
+  /** The cycle is over: each sink failed in it when any exchange's write to it failed. */
   cycleDone(): void;
   setBan(exchange: ExchangeId, untilMs: number | undefined): void;
   snapshot(nowMs: number): HealthSnapshot;
@@ -45,35 +56,50 @@ export function createHealthTracker(exchanges: readonly ExchangeId[], sinks: rea
     exchanges.map((e) => [e, { lastSuccessMs: undefined, lastErrorMs: undefined, recent: [], errors: 0, lagBuckets: 0, bannedUntilMs: undefined, lastError: undefined }]),
   );
   const sk = new Map<string, SinkHealth>(sinks.map((s) => [s, { lastSuccessMs: undefined, consecutiveFailures: 0, errors: 0, lastError: undefined }]));
+  const sinkCycle = new Map<string, SinkCycle>();
   let cycles = 0;
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
   return {
     record(report) {
       const h = ex.get(report.exchange);
       if (!h) return;
-      const ok = report.seriesTotal === 0 ? !report.banned : report.seriesOk > 0;
+      // A cycle that could not run at all (no market listing) failed for every series.
+      const ok = report.error === undefined && (report.seriesTotal === 0 ? !report.banned : report.seriesOk > 0);
       h.recent.push(ok);
       if (h.recent.length > WINDOW) h.recent.shift();
       if (ok) h.lastSuccessMs = report.finishedMs;
       else h.lastErrorMs = report.finishedMs;
-      h.errors += report.seriesFailed;
-      if (report.seriesFailed > 0) h.lastError = `${report.seriesFailed} of ${report.seriesTotal} series failed`;
+      h.errors += report.error !== undefined ? Math.max(1, report.seriesFailed) : report.seriesFailed;
+      if (report.seriesFailed > 0 || report.error !== undefined) {
+        h.lastError = `${report.seriesFailed} of ${report.seriesTotal} series failed${report.error !== undefined ? `: ${report.error}` : ""}`;
+      }
       h.lagBuckets = report.lagBuckets;
+      // Every exchange writes to every sink: their outcomes make one outcome per cycle, not one each.
       for (const [name, outcome] of Object.entries(report.sinks)) {
-        const s = sk.get(name);
-        if (!s) continue;
-        if (outcome.ok) {
-          s.lastSuccessMs = report.finishedMs;
-          s.consecutiveFailures = 0;
-        } else {
-          s.consecutiveFailures++;
-          s.errors++;
-          s.lastError = outcome.error;
+        if (!sk.has(name)) continue;
+        const c = sinkCycle.get(name) ?? { failed: false, error: undefined, atMs: report.finishedMs };
+        c.atMs = Math.max(c.atMs, report.finishedMs);
+        if (!outcome.ok) {
+          c.failed = true;
+          c.error = outcome.error;
         }
+        sinkCycle.set(name, c);
       }
     },
     cycleDone() {
       cycles++;
+      for (const [name, c] of sinkCycle) {
+        const s = sk.get(name)!;
+        if (c.failed) {
+          s.consecutiveFailures++;
+          s.errors++;
+          s.lastError = c.error;
+        } else {
+          s.lastSuccessMs = c.atMs;
+          s.consecutiveFailures = 0;
+        }
+      }
+      sinkCycle.clear();
     },
     setBan(exchange, untilMs) {
       const h = ex.get(exchange);

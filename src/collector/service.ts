@@ -8,6 +8,7 @@ import { fetchRanking } from "../coins/coingecko.ts";
 import { buildUniverse, type RankedCoin } from "../coins/universe.ts";
 import { type Config, DEFAULT_QUOTES } from "../config/config.ts";
 import type { ExchangeId } from "../domain/candle.ts";
+import { lastClosedBucketOpen, MINUTE_MS } from "../domain/interval.ts";
 import { describeError } from "../errors.ts";
 import type { ExchangeAdapter, Market } from "../exchanges/types.ts";
 import type { HealthTracker } from "./health.ts";
@@ -15,7 +16,7 @@ import type { ExchangeClient } from "../http/client.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { backfillExchange } from "../pipeline/backfill.ts";
-import { collectExchange, type ExchangeCycleReport, type ExchangeRuntime } from "../pipeline/cycle.ts";
+import { collectExchange, type ExchangeCycleReport, type ExchangeRuntime, failedCycleReport } from "../pipeline/cycle.ts";
 import type { CandleSink, CoinInfo } from "../sinks/types.ts";
 
 export interface ServiceDeps {
@@ -32,6 +33,8 @@ export interface ServiceDeps {
   repairGaps?: boolean;
   /** Called after every tick's cycles settle (the metadata job). */
   afterTick?: (info: { series: number; coins: number; exchanges: number; atMs: number }) => Promise<void>;
+  /** Whether more ticks follow (the service's loop; default yes): `once` has no next cycle to promise. */
+  repeating?: () => boolean;
 }
 
 export interface TickReport {
@@ -61,6 +64,8 @@ export function createService(deps: ServiceDeps): Service {
   const markets = new Map<ExchangeId, Market[]>();
   const busy = new Set<ExchangeId>();
   const lastRepairMs = new Map<ExchangeId, number>();
+  /** Each exchange's latest cycle report, for the lag of a cycle that could not run. */
+  const lastReports = new Map<ExchangeId, ExchangeCycleReport>();
 
   /**
    * Gap repair for the recent past (catch_up_limit), run by each exchange's own task at most once an
@@ -140,28 +145,61 @@ export function createService(deps: ServiceDeps): Service {
     return universeLoading;
   }
 
-  const listingLoading = new Map<ExchangeId, Promise<void>>();
+  const listingLoading = new Map<ExchangeId, Promise<string | undefined>>();
   /**
    * One exchange's listing, loaded when missing or a day old, by that exchange's own task: a
-   * listing that hangs or fails holds up only its own exchange.
+   * listing that hangs or fails holds up only its own exchange. Resolves to the load's error, if it failed.
    */
-  function ensureListing(adapter: ExchangeAdapter, signal?: AbortSignal): Promise<void> {
+  function ensureListing(adapter: ExchangeAdapter, signal?: AbortSignal): Promise<string | undefined> {
     const listing = listings.get(adapter.id);
-    if (listing && clock.now() - listing.atMs < DAY_MS) return Promise.resolve();
+    if (listing && clock.now() - listing.atMs < DAY_MS) return Promise.resolve(undefined);
     let loading = listingLoading.get(adapter.id);
     if (!loading) {
       loading = loadListing(adapter, signal)
         .then(() => {
           resolveExchange(adapter);
           warnUnlisted();
+          return undefined;
         })
         .catch((error: unknown) => {
-          logger.error("market listing could not be loaded; retrying next cycle", { exchange: adapter.id, error: describeError(error) });
+          // Stopping abandons the request: not a failure to report.
+          if (signal?.aborted) return describeError(error);
+          metrics.inc("cryptointellect_listing_failures_total", { exchange: adapter.id });
+          const next = deps.repeating?.() === false ? "nothing is collected from this exchange" : "retrying next cycle";
+          logger.error(`market listing could not be loaded; ${next}`, { exchange: adapter.id, error: describeError(error) });
+          return describeError(error);
         })
         .finally(() => listingLoading.delete(adapter.id));
       listingLoading.set(adapter.id, loading);
     }
     return loading;
+  }
+
+  /**
+   * The report of an exchange whose cycle could not run (no listing to go on, or the cycle threw):
+   * a failure of every series it was to collect, so /health and /metrics show an outage as one.
+   */
+  function failedReport(adapter: ExchangeAdapter, startedMs: number, error: string): ExchangeCycleReport {
+    const interval = config.bucketIntervalMinutes;
+    const targetOpenMs = lastClosedBucketOpen(startedMs, interval, config.settleSeconds);
+    const last = lastReports.get(adapter.id);
+    // The series it would have collected: its last known markets, or else every coin of the universe.
+    const series = markets.get(adapter.id)?.length ?? universe?.length ?? 0;
+    const lagBuckets = last
+      ? last.lagBuckets + Math.max(0, Math.round((targetOpenMs - last.targetOpenMs) / (interval * MINUTE_MS)))
+      : Math.floor(config.catchUpLimitMinutes / interval);
+    const bannedUntilMs = deps.clients.get(adapter.id)?.status().bannedUntilMs;
+    const report = failedCycleReport({ exchange: adapter.id, startedMs, finishedMs: clock.now(), targetOpenMs, series, banned: bannedUntilMs !== undefined && bannedUntilMs > clock.now(), lagBuckets, error });
+    if (series > 0) metrics.inc("cryptointellect_failed_ranges_total", { exchange: adapter.id }, series);
+    metrics.set("cryptointellect_lag_buckets", { exchange: adapter.id }, lagBuckets);
+    return report;
+  }
+
+  /** Tells health and the log how an exchange's cycle went, and remembers it. */
+  function recordReport(adapter: ExchangeAdapter, report: ExchangeCycleReport): void {
+    lastReports.set(adapter.id, report);
+    deps.health.record(report);
+    deps.health.setBan(adapter.id, deps.clients.get(adapter.id)?.status().bannedUntilMs);
   }
 
   async function trackCoins(): Promise<void> {
@@ -193,15 +231,25 @@ export function createService(deps: ServiceDeps): Service {
         }
         busy.add(adapter.id);
         const client = deps.clients.get(adapter.id)!;
+        const startedMs = clock.now();
+        let recorded = false;
         const task = async (): Promise<ExchangeCycleReport | undefined> => {
-          await ensureListing(adapter, signal);
+          const listingError = await ensureListing(adapter, signal);
           const list = markets.get(adapter.id);
-          if (!list) return undefined;
+          if (!list) {
+            if (signal?.aborted) return undefined;
+            // No listing to go on: nothing of this exchange can be fetched, which is an outage of
+            // every series it has, not a quiet cycle.
+            const report = failedReport(adapter, startedMs, listingError !== undefined ? `market listing failed: ${listingError}` : "no market listing: the coin universe is not loaded");
+            recorded = true;
+            recordReport(adapter, report);
+            return report;
+          }
           const runtime = { adapter, client, markets: list };
           const settings = { bucketIntervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, catchUpLimitMinutes: config.catchUpLimitMinutes };
           const report = await collectExchange({ settings, clock, logger, metrics, sinks: deps.sinks }, runtime, signal);
-          deps.health.record(report);
-          deps.health.setBan(adapter.id, client.status().bannedUntilMs);
+          recorded = true;
+          recordReport(adapter, report);
           logger.info("cycle done", {
             exchange: adapter.id,
             series: report.seriesTotal,
@@ -211,22 +259,27 @@ export function createService(deps: ServiceDeps): Service {
             lag: report.lagBuckets,
           });
           if (deps.repairGaps !== false && report.seriesOk > 0 && !signal?.aborted) {
-            await repairRecent(runtime, signal).catch((error: unknown) => logger.error("gap repair failed", { exchange: adapter.id, error: describeError(error) }));
+            await repairRecent(runtime, signal).catch((error: unknown) => {
+              if (!signal?.aborted) logger.error("gap repair failed", { exchange: adapter.id, error: describeError(error) });
+            });
           }
           return report;
         };
         running.push(
           task()
             .catch((error: unknown) => {
-              logger.error("cycle failed", { exchange: adapter.id, error: describeError(error) });
-              return undefined;
+              if (!signal?.aborted) logger.error("cycle failed", { exchange: adapter.id, error: describeError(error) });
+              if (recorded || signal?.aborted) return undefined;
+              const report = failedReport(adapter, startedMs, `cycle failed: ${describeError(error)}`);
+              recordReport(adapter, report);
+              return report;
             })
             .finally(() => busy.delete(adapter.id)),
         );
       }
       const reports = (await Promise.all(running)).filter((r): r is ExchangeCycleReport => r !== undefined);
       deps.health.cycleDone();
-      metrics.inc("cryptointellect_cycles_total", { outcome: reports.every((r) => r.seriesFailed === 0) ? "ok" : "partial" });
+      metrics.inc("cryptointellect_cycles_total", { outcome: cycleOutcome(reports) });
       if (deps.afterTick) {
         const series = [...markets.values()].reduce((n, l) => n + l.length, 0);
         const coins = new Set([...markets.values()].flatMap((l) => l.map((m) => m.coin))).size;
@@ -246,4 +299,15 @@ export function createService(deps: ServiceDeps): Service {
       await Promise.all(deps.adapters.map((adapter) => ensureListing(adapter, signal)));
     },
   };
+}
+
+/** A tick's outcome for /metrics: `ok` when no series failed, `failed` when none succeeded, else `partial`. */
+export function cycleOutcome(reports: readonly ExchangeCycleReport[]): "ok" | "partial" | "failed" {
+  let failed = 0;
+  let ok = 0;
+  for (const r of reports) {
+    failed += r.error !== undefined ? Math.max(1, r.seriesFailed) : r.seriesFailed;
+    ok += r.seriesOk;
+  }
+  return failed === 0 ? "ok" : ok === 0 ? "failed" : "partial";
 }

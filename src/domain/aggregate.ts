@@ -36,17 +36,52 @@ export function aggregateCandles(candles: readonly RawCandle[], intervalMinutes:
   return out;
 }
 
-/** Sorts by open time and drops repeated open times (the later copy wins), for pages that overlap. */
-export function sortUnique<T extends { openTimeMs: number }>(candles: readonly T[]): T[] {
-  // Pages mostly come strictly ascending already: then there is nothing to sort or drop.
+/** `sortUnique`'s answer: the candles, one per open time, and the copies that disagreed. */
+export interface SortedUnique<T> {
+  candles: T[];
+  /** Every copy of each open time whose copies differ, in open-time order; none of them is in `candles`. */
+  conflicts: readonly T[];
+}
+
+const NO_CONFLICTS: readonly never[] = Object.freeze([]);
+
+/**
+ * Sorts by open time and drops repeated open times, for pages that overlap. A repeat equal to its
+ * first copy is dropped. Copies that differ are a conflict: which one is right cannot be told, so
+ * none is kept (the caller must not read the open time as quiet) and all are returned in `conflicts`.
+ */
+export function sortUnique<T extends { openTimeMs: number }>(candles: readonly T[]): SortedUnique<T> {
+  // Pages mostly come strictly ascending already: then there is nothing to sort, drop or compare.
   let ascending = true;
   for (let i = 1; i < candles.length && ascending; i++) ascending = candles[i]!.openTimeMs > candles[i - 1]!.openTimeMs;
-  if (ascending) return candles.slice();
+  if (ascending) return { candles: candles.slice(), conflicts: NO_CONFLICTS };
   const sorted = [...candles].sort((a, b) => a.openTimeMs - b.openTimeMs);
   const out: T[] = [];
-  for (const c of sorted) {
-    if (out.length > 0 && out[out.length - 1]!.openTimeMs === c.openTimeMs) out[out.length - 1] = c;
-    else out.push(c);
+  let conflicts: T[] | undefined;
+  for (let i = 0; i < sorted.length; ) {
+    const first = sorted[i]!;
+    let end = i + 1;
+    let same = true;
+    for (; end < sorted.length && sorted[end]!.openTimeMs === first.openTimeMs; end++) same &&= sameFields(first, sorted[end]!);
+    if (same) out.push(first);
+    else {
+      conflicts ??= [];
+      for (let k = i; k < end; k++) conflicts.push(sorted[k]!);
+    }
+    i = end;
   }
-  return out;
+  return { candles: out, conflicts: conflicts ?? NO_CONFLICTS };
+}
+
+/** Whether two plain objects hold the same values under the same keys. */
+function sameFields(a: object, b: object): boolean {
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let keys = 0;
+  for (const k in x) {
+    if (x[k] !== y[k]) return false;
+    keys++;
+  }
+  for (const _ in y) keys--;
+  return keys === 0;
 }

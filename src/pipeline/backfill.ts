@@ -14,7 +14,7 @@ import type { Market } from "../exchanges/types.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import type { CandleSink } from "../sinks/types.ts";
-import type { ExchangeRuntime } from "./cycle.ts";
+import { type ExchangeRuntime, reportConflict } from "./cycle.ts";
 import { baseIntervalFor, createTradeCarry, fetchRange, type TradeCarry, type WindowResult } from "./fetch-range.ts";
 import { buildWindowCandles, type SeriesState } from "./series.ts";
 
@@ -36,7 +36,11 @@ export interface BackfillDeps {
 export interface BackfillOptions {
   intervalMinutes: number;
   settleSeconds: number;
-  /** First instant to cover; undefined with `repair`: from the oldest bucket the store holds. */
+  /**
+   * Start of the range: the first bucket covered is the first that opens at or after it (a caller
+   * that means "the bucket holding this instant" passes that bucket's open time, as the CLI does);
+   * undefined with `repair`: from the oldest bucket the store holds.
+   */
   fromMs: number | undefined;
   /** Last instant: the last bucket saved is the newest that ends by then and is closed. */
   toMs: number;
@@ -188,6 +192,7 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
         now: () => clock.now(),
         deepHistory: true,
         tradeCarry: f.plan.tradeCarry,
+        onConflict: reportConflict(logger, metrics, exchange, f.plan.market.coin),
         signal,
       })));
     }

@@ -12,7 +12,7 @@ import type { ExchangeClient } from "../http/client.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import type { CandleSink } from "../sinks/types.ts";
-import { fetchRange, UnreachableRangeError } from "./fetch-range.ts";
+import { type CandleConflict, fetchRange, UnreachableRangeError } from "./fetch-range.ts";
 import { mapPool } from "./pool.ts";
 import { buildWindowCandles, type SeriesState } from "./series.ts";
 
@@ -61,6 +61,52 @@ export interface ExchangeCycleReport {
   sinks: Record<string, SinkOutcome>;
   /** Buckets between the target and the oldest series' newest saved bucket (0 = all current). */
   lagBuckets: number;
+  /**
+   * Why the exchange's cycle failed as a whole (its market listing could not be loaded, or the cycle
+   * threw): then every series counts as failed, none was fetched.
+   */
+  error?: string;
+}
+
+/**
+ * The report of a cycle that could not run at all for an exchange: every series it was to collect
+ * failed. `lagBuckets` is the caller's best knowledge (it grows while the exchange stays out).
+ */
+export function failedCycleReport(fields: { exchange: ExchangeId; startedMs: number; finishedMs: number; targetOpenMs: number; series: number; banned: boolean; lagBuckets: number; error: string }): ExchangeCycleReport {
+  return {
+    exchange: fields.exchange,
+    startedMs: fields.startedMs,
+    finishedMs: fields.finishedMs,
+    targetOpenMs: fields.targetOpenMs,
+    seriesTotal: fields.series,
+    seriesOk: 0,
+    seriesFailed: fields.series,
+    banned: fields.banned,
+    filled: 0,
+    rejected: 0,
+    sinks: {},
+    lagBuckets: fields.lagBuckets,
+    error: fields.error,
+  };
+}
+
+/**
+ * Logs and counts an exchange answer holding two different candles for one open time: a quality
+ * failure, whether the retry that follows resolves it or not (then the bucket is left missing and
+ * reported as rejected by the series builder).
+ */
+export function reportConflict(logger: Logger, metrics: Metrics, exchange: ExchangeId, coin: string): (conflict: CandleConflict) => void {
+  return ({ window, copies, attempt, final }) => {
+    const openTimes = [...new Set(copies.map((c) => c.openTimeMs))];
+    metrics.inc("cryptointellect_conflicting_candles_total", { exchange }, openTimes.length);
+    logger.warn(final ? "different candles for one open time in every answer; those buckets are left missing" : "different candles for one open time in one answer; fetching the window again", {
+      exchange,
+      coin,
+      opens: openTimes.map((t) => new Date(t).toISOString()).join(","),
+      window: `${new Date(window.fromOpenMs).toISOString()}/${new Date(window.toOpenMs).toISOString()}`,
+      attempt,
+    });
+  };
 }
 
 /** How many buckets to look back for a previous close when a series has none saved. */
@@ -133,7 +179,8 @@ export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime,
     const fetchFrom = seed ? fromOpenMs : fromOpenMs - SEED_BUCKETS * size;
     const collected: Candle[] = [];
     let failed = false;
-    for await (const window of fetchRange({ client: runtime.client, adapter: runtime.adapter, market, intervalMinutes: interval, fromOpenMs: fetchFrom, toOpenMs: targetOpenMs, nowMs: clock.now(), now: () => clock.now(), signal })) {
+    const onConflict = reportConflict(logger, metrics, exchange, market.coin);
+    for await (const window of fetchRange({ client: runtime.client, adapter: runtime.adapter, market, intervalMinutes: interval, fromOpenMs: fetchFrom, toOpenMs: targetOpenMs, nowMs: clock.now(), now: () => clock.now(), onConflict, signal })) {
       if (!window.ok) {
         state.previousClose = undefined; // never feed forward across a gap
         if (window.toOpenMs < fromOpenMs) continue; // the seed look-back only; the range itself may still be fine

@@ -9,6 +9,15 @@ import type { ExchangeAdapter, Market } from "../exchanges/types.ts";
 
 /** How far past our clock an exchange's open time may be (clock skew) before the candle counts as from the future. */
 const FUTURE_SLACK_MS = 60_000;
+/**
+ * The oldest candles of a recent-only endpoint's depth where a missing row is not taken as quiet:
+ * Kraken was seen serving 707–711 rows where 720 were due (ccxt #5682), and its clock may be ahead of
+ * ours at a boundary. There only a row shows what was served; a minute no longer served must never be
+ * read as quiet. (At most a tenth of the depth.)
+ */
+const DEPTH_EDGE_CANDLES = 24;
+/** Times a window is fetched again when its answer holds two different candles for one open time. */
+export const CONFLICT_RETRIES = 2;
 
 /** The largest native interval that divides the bucket interval: fewest candles to fetch, exact buckets. */
 export function baseIntervalFor(adapter: Pick<ExchangeAdapter, "nativeIntervals">, intervalMinutes: number): number {
@@ -26,8 +35,25 @@ export interface FetchWindow {
 }
 
 export type WindowResult =
-  | (FetchWindow & { ok: true; candles: RawCandle[]; baseIntervalMinutes: number })
+  | (FetchWindow & {
+      ok: true;
+      candles: RawCandle[];
+      baseIntervalMinutes: number;
+      /** Copies that still disagreed after the retries: their open times are neither quiet nor saved. */
+      conflicts?: readonly RawCandle[];
+    })
   | (FetchWindow & { ok: false; error: Error });
+
+/** One answer (all pages of a window) that held two different candles for the same open time. */
+export interface CandleConflict {
+  window: FetchWindow;
+  /** Every copy of each conflicting open time, in open-time order. */
+  copies: readonly RawCandle[];
+  /** 1 for the first fetch of the window. */
+  attempt: number;
+  /** True when no retry follows: these open times are left missing. */
+  final: boolean;
+}
 
 /** The range lies before what the exchange can serve (Kraken OHLC: the 720 most recent candles only). */
 export class UnreachableRangeError extends CryptoIntellectError {
@@ -63,6 +89,8 @@ export interface FetchRangeOptions {
    * of fetching that page again from its own start.
    */
   tradeCarry?: TradeCarry;
+  /** Told of each answer with conflicting candles (to log and count it), before the window is fetched again. */
+  onConflict?: (conflict: CandleConflict) => void;
   signal?: AbortSignal;
 }
 
@@ -116,6 +144,8 @@ export interface WindowCandles {
   candles: RawCandle[];
   /** The first bucket open the exchange served; later than the window's start when it served less. */
   servedFromMs: number;
+  /** Copies of open times that disagreed in every attempt; left out of `candles`. */
+  conflicts: readonly RawCandle[];
 }
 
 /** Fetches one window: its pages in order, trimmed to the window, sorted and de-duplicated. */
@@ -123,12 +153,27 @@ export async function fetchWindow(options: FetchRangeOptions, window: FetchWindo
   return (await fetchWindowServed(options, window)).candles;
 }
 
+/**
+ * Fetches one window; an answer with two different candles for one open time is fetched again, up to
+ * CONFLICT_RETRIES times, and what still disagrees comes back in `conflicts`, never as a guess.
+ */
 export async function fetchWindowServed(options: FetchRangeOptions, window: FetchWindow): Promise<WindowCandles> {
+  for (let attempt = 1; ; attempt++) {
+    const got = await fetchWindowOnce(options, window);
+    if (got.conflicts.length === 0) return got;
+    const final = attempt > CONFLICT_RETRIES || options.signal?.aborted === true;
+    options.onConflict?.({ window, copies: got.conflicts, attempt, final });
+    if (final) return got;
+  }
+}
+
+async function fetchWindowOnce(options: FetchRangeOptions, window: FetchWindow): Promise<WindowCandles> {
   const { adapter, client, market, intervalMinutes, signal } = options;
   const base = baseIntervalFor(adapter, intervalMinutes);
   const baseMs = base * MINUTE_MS;
+  const sizeMs = intervalMinutes * MINUTE_MS;
   // Never past what is closed now, whatever the caller asked for.
-  const endMs = Math.min(window.toOpenMs + intervalMinutes * MINUTE_MS, bucketOpen(options.nowMs, intervalMinutes));
+  const endMs = Math.min(window.toOpenMs + sizeMs, bucketOpen(options.nowMs, intervalMinutes));
   const pageMs = adapter.maxCandlesPerRequest * baseMs;
   const all: RawCandle[] = [];
   let servedFromMs = window.fromOpenMs;
@@ -138,10 +183,14 @@ export async function fetchWindowServed(options: FetchRangeOptions, window: Fetc
     const context = { market, intervalMinutes: base };
     const candles = await client.request(spec, (body) => adapter.parseCandles(body, context), signal, adapter.parseCandlesText && ((text) => adapter.parseCandlesText!(text, context)));
     if (adapter.recentCandlesOnly !== undefined && start === window.fromOpenMs) {
-      // A recent-only endpoint (Kraken) sends a row for every interval it serves, quiet ones
-      // included: a missing leading row means "not served", never "no trades".
-      const oldest = candles.reduce((min, c) => Math.min(min, c.openTimeMs), Number.POSITIVE_INFINITY);
-      if (oldest > start) servedFromMs = Math.ceil(Math.min(oldest, endMs) / (intervalMinutes * MINUTE_MS)) * intervalMinutes * MINUTE_MS;
+      // A recent-only endpoint (Kraken) serves its `recentCandlesOnly` newest candles, counted back
+      // from when it answered (by now at the latest). Inside that depth a missing row is an interval
+      // without trades (Kraken may omit those), never "not served". Only at the depth's uncertain
+      // edge does it take a row to show what was served; an older row shows it for everything after.
+      const depthFromMs = bucketOpen(options.now?.() ?? options.nowMs, base) - (adapter.recentCandlesOnly - 1) * baseMs;
+      let servedFromBase = depthFromMs + Math.min(DEPTH_EDGE_CANDLES, Math.floor(adapter.recentCandlesOnly / 10)) * baseMs;
+      for (const c of candles) if (c.openTimeMs < servedFromBase) servedFromBase = c.openTimeMs;
+      if (servedFromBase > start) servedFromMs = Math.ceil(Math.min(servedFromBase, endMs) / sizeMs) * sizeMs;
     }
     for (const c of candles) {
       // Keep only whole base candles inside the window: drops the open candle and anything outside,
@@ -151,7 +200,8 @@ export async function fetchWindowServed(options: FetchRangeOptions, window: Fetc
       else if (c.openTimeMs > (options.now?.() ?? options.nowMs) + FUTURE_SLACK_MS) all.push(c);
     }
   }
-  return { candles: sortUnique(all), servedFromMs };
+  const unique = sortUnique(all);
+  return { candles: unique.candles, servedFromMs, conflicts: unique.conflicts };
 }
 
 /**
@@ -220,8 +270,9 @@ export async function* fetchRange(options: FetchRangeOptions): AsyncGenerator<Wi
   const run = async (job: { window: FetchWindow; trades: boolean }): Promise<WindowResult[]> => {
     try {
       if (job.trades) return [{ ...job.window, ok: true, candles: await fetchTradeCandles(options, job.window), baseIntervalMinutes: 1 }];
-      const { candles, servedFromMs } = await fetchWindowServed(options, job.window);
-      if (servedFromMs <= job.window.fromOpenMs) return [{ ...job.window, ok: true, candles, baseIntervalMinutes: base }];
+      const { candles, servedFromMs, conflicts } = await fetchWindowServed(options, job.window);
+      const disputed = conflicts.length > 0 ? { conflicts } : {};
+      if (servedFromMs <= job.window.fromOpenMs) return [{ ...job.window, ok: true, candles, baseIntervalMinutes: base, ...disputed }];
       // The exchange served less than it should have (its window moved on since planning, or it
       // keeps fewer than it says): the unserved head is never empty buckets. With deep history it
       // comes from the trades; otherwise it is a failure.
@@ -236,7 +287,7 @@ export async function* fetchRange(options: FetchRangeOptions): AsyncGenerator<Wi
       } else {
         results.push({ ...head, ok: false, error: new UnreachableRangeError(where) });
       }
-      if (servedFromMs <= job.window.toOpenMs) results.push({ fromOpenMs: servedFromMs, toOpenMs: job.window.toOpenMs, ok: true, candles, baseIntervalMinutes: base });
+      if (servedFromMs <= job.window.toOpenMs) results.push({ fromOpenMs: servedFromMs, toOpenMs: job.window.toOpenMs, ok: true, candles, baseIntervalMinutes: base, ...disputed });
       return results;
     } catch (error) {
       return [{ ...job.window, ok: false, error: error instanceof Error ? error : new Error(String(error)) }];

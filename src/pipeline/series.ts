@@ -26,7 +26,7 @@ export interface WindowCandles {
  */
 export function buildWindowCandles(
   state: SeriesState,
-  window: { fromOpenMs: number; toOpenMs: number; candles: readonly RawCandle[]; baseIntervalMinutes?: number },
+  window: { fromOpenMs: number; toOpenMs: number; candles: readonly RawCandle[]; baseIntervalMinutes?: number; conflicts?: readonly RawCandle[] },
   nowMs: number,
   settleSeconds: number,
 ): WindowCandles {
@@ -35,6 +35,18 @@ export function buildWindowCandles(
   // quiet interval (so its bucket got fed forward: invented) and a max/min can hide high < low.
   // A bad candle rejects its whole bucket.
   const rejectedAt = new Set<number>();
+  // An open time the exchange answered twice, differently, is not known: its bucket is rejected
+  // like a bad candle's, never fed forward as if quiet nor built from one copy picked at random.
+  const conflicts = window.conflicts ?? [];
+  for (let i = 0; i < conflicts.length; ) {
+    const first = conflicts[i]!;
+    let end = i + 1;
+    while (end < conflicts.length && conflicts[end]!.openTimeMs === first.openTimeMs) end++;
+    const copies = conflicts.slice(i, end).map((c) => `${c.open}/${c.high}/${c.low}/${c.close}/${c.volume}`);
+    rejected.push({ candle: first, problem: `${end - i} different candles for this open time in every answer (o/h/l/c/v ${copies.join(" vs ")})` });
+    rejectedAt.add(bucketOpen(first.openTimeMs, state.intervalMinutes));
+    i = end;
+  }
   for (const c of window.candles) {
     if (c.volume === 0) continue; // a quiet interval: no trades reported, its prices are not used
     const problem = candleProblem(c, window.baseIntervalMinutes ?? 1, nowMs, settleSeconds);

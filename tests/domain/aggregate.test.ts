@@ -60,19 +60,38 @@ describe("aggregate", () => {
     }
   });
 
-  test("sortUnique orders by open time and keeps one candle per open time", () => {
-    const out = sortUnique([c(2, 1, 1, 1, 1, 1), c(0, 1, 1, 1, 1, 1), c(2, 2, 2, 2, 2, 2), c(1, 1, 1, 1, 1, 1)]);
-    expect(out.map((x) => x.openTimeMs / M)).toEqual([0, 1, 2]);
-    expect(out[2]!.open).toBe(2);
+  test("sortUnique orders by open time and keeps one candle per open time when the copies are the same", () => {
+    const out = sortUnique([c(2, 1, 1, 1, 1, 1), c(0, 1, 1, 1, 1, 1), c(2, 1, 1, 1, 1, 1), c(1, 1, 1, 1, 1, 1)]);
+    expect(out.candles.map((x) => x.openTimeMs / M)).toEqual([0, 1, 2]);
+    expect(out.conflicts).toEqual([]);
   });
 
-  test("sortUnique returns an ascending page as it is (a copy), and still de-duplicates one with a repeat at the end", () => {
+  test("sortUnique returns an ascending page as it is (a copy), and still de-duplicates one with an equal repeat at the end", () => {
     const page = [c(0, 1, 1, 1, 1, 1), c(1, 1, 1, 1, 1, 1), c(2, 1, 1, 1, 1, 1)];
     const out = sortUnique(page);
-    expect(out).toEqual(page);
-    expect(out).not.toBe(page);
-    const repeated = sortUnique([...page, c(2, 3, 3, 3, 3, 3)]);
-    expect(repeated.map((x) => x.openTimeMs / M)).toEqual([0, 1, 2]);
-    expect(repeated[2]!.open).toBe(3);
+    expect(out.candles).toEqual(page);
+    expect(out.candles).not.toBe(page);
+    const repeated = sortUnique([...page, c(2, 1, 1, 1, 1, 1)]);
+    expect(repeated.candles.map((x) => x.openTimeMs / M)).toEqual([0, 1, 2]);
+    expect(repeated.conflicts).toEqual([]);
+  });
+
+  test("sortUnique keeps neither of two different candles for one open time and returns both as a conflict", () => {
+    const page = [c(0, 1, 1, 1, 1, 1), c(1, 1, 1, 1, 1, 1), c(2, 1, 2, 1, 1, 1), c(3, 1, 1, 1, 1, 1), c(2, 1, 3, 1, 1, 1), c(2, 1, 2, 1, 1, 1)];
+    const out = sortUnique(page);
+    expect(out.candles.map((x) => x.openTimeMs / M)).toEqual([0, 1, 3]);
+    expect(out.conflicts.map((x) => [x.openTimeMs / M, x.high])).toEqual([[2, 2], [2, 3], [2, 2]]);
+    // The later copy no longer wins: a repeat that differs from the first one only in volume is a conflict too.
+    const volume = sortUnique([c(0, 1, 1, 1, 1, 1), c(0, 1, 1, 1, 1, 2)]);
+    expect(volume.candles).toEqual([]);
+    expect(volume.conflicts).toHaveLength(2);
+  });
+
+  test("sortUnique on a large shuffled page with equal repeats gives the sorted page and no conflict", () => {
+    const page = Array.from({ length: 5000 }, (_, i) => c(i, i, i + 1, i - 1, i, 1));
+    const shuffled = [...page, ...page.slice(0, 100).map((x) => ({ ...x }))].reverse();
+    const out = sortUnique(shuffled);
+    expect(out.candles).toEqual(page);
+    expect(out.conflicts).toEqual([]);
   });
 });

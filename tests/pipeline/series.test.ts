@@ -54,4 +54,24 @@ describe("series", () => {
     expect(out.candles).toEqual([]);
     expect(out.rejected[0]!.problem).toContain("not closed");
   });
+
+  test("an open time answered with two different candles rejects its bucket: neither copy used, not fed forward, reported once", () => {
+    const s = state(9);
+    const conflicts = [c(6, 11), c(6, 12)];
+    const out = buildWindowCandles(s, { fromOpenMs: 0, toOpenMs: 15 * M, candles: [c(0, 10), c(7, 13), c(15, 14)], baseIntervalMinutes: 1, conflicts }, NOW, 5);
+    expect(out.rejected).toHaveLength(1);
+    expect(out.rejected[0]!.candle.openTimeMs).toBe(6 * M);
+    expect(out.rejected[0]!.problem).toContain("2 different candles for this open time");
+    // Bucket 5 is left missing (its other minute is not used either); bucket 10 had no trades but
+    // follows the missing bucket, so it has no known close to carry: missing too.
+    expect(out.candles.map((x) => [x.openTimeMs / M, x.filled])).toEqual([[0, false], [15, false]]);
+    expect(s.previousClose).toBe(14);
+  });
+
+  test("a conflict in a window's last bucket leaves the close unknown for the next window", () => {
+    const s = state(9);
+    const out = buildWindowCandles(s, { fromOpenMs: 0, toOpenMs: 5 * M, candles: [c(0, 10)], baseIntervalMinutes: 1, conflicts: [c(5, 11), c(5, 12)] }, NOW, 5);
+    expect(out.candles.map((x) => x.openTimeMs / M)).toEqual([0]);
+    expect(s.previousClose).toBeUndefined();
+  });
 });

@@ -95,6 +95,8 @@ describe("/metrics", () => {
       "cryptointellect_filled_buckets_total",
       "cryptointellect_rejected_candles_total",
       "cryptointellect_failed_ranges_total",
+      "cryptointellect_listing_failures_total",
+      "cryptointellect_conflicting_candles_total",
       "cryptointellect_sink_errors_total",
       "cryptointellect_lag_buckets",
       "cryptointellect_last_success_timestamp_seconds",

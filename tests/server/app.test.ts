@@ -49,6 +49,58 @@ describe("health", () => {
     expect(h.snapshot(0).status).toBe("down");
   });
 
+  test("counts a sink failing in a cycle once, whatever the number of exchanges writing to it: degraded, down after three cycles in a row", () => {
+    const exchanges = ["binance", "kraken", "kucoin", "poloniex"] as const;
+    const h = createHealthTracker(exchanges, ["csv"], 0);
+    const tick = (sinkOk: boolean) => {
+      for (const e of exchanges) h.record(report(e, true, sinkOk));
+      h.cycleDone();
+    };
+    for (let i = 0; i < 3; i++) tick(true);
+    expect(h.snapshot(0).status).toBe("ok");
+    for (let failed = 1; failed <= 3; failed++) {
+      tick(false);
+      const s = h.snapshot(0);
+      expect(s.sinks.csv).toMatchObject({ consecutiveFailures: failed, errors: failed });
+      expect(s.reasons).toContain(`csv sink: ${failed} failed cycle(s)`);
+      expect(s.status).toBe(failed < 3 ? "degraded" : "down");
+    }
+    tick(true);
+    expect(h.snapshot(0).status).toBe("ok");
+    expect(h.snapshot(0).sinks.csv).toMatchObject({ consecutiveFailures: 0, errors: 3, lastSuccess: new Date(1000).toISOString() });
+  });
+
+  test("a sink failing for only some exchanges in a cycle has failed that cycle", () => {
+    const h = createHealthTracker(["binance", "kraken"], ["csv"], 0);
+    cycles(h, 3, true, true);
+    h.record(report("binance", true, true));
+    h.record(report("kraken", true, false));
+    h.cycleDone();
+    expect(h.snapshot(0).sinks.csv?.consecutiveFailures).toBe(1);
+    expect(h.snapshot(0).status).toBe("degraded");
+  });
+
+  test("an exchange whose cycle could not run (its listing failed) has every series failed, with the reason", () => {
+    const h = createHealthTracker(["binance", "kraken"], ["csv"], 0);
+    for (let i = 0; i < 3; i++) {
+      h.record(report("binance", true));
+      h.record({ ...report("kraken", false), sinks: {}, error: "market listing failed: kraken GET /0/public/AssetPairs: fetch failed" });
+      h.cycleDone();
+    }
+    const s = h.snapshot(0);
+    expect(s.status).toBe("degraded");
+    expect(s.exchanges.kraken).toMatchObject({ errors: 6, lastSuccess: null });
+    expect(s.exchanges.kraken!.lastError).toBe("2 of 2 series failed: market listing failed: kraken GET /0/public/AssetPairs: fetch failed");
+    // Even with no series known (no listing ever loaded, no coins), the cycle counts as failed.
+    const none = createHealthTracker(["kraken"], ["csv"], 0);
+    for (let i = 0; i < 3; i++) {
+      none.record({ ...report("kraken", false), seriesTotal: 0, seriesFailed: 0, sinks: {}, error: "market listing failed" });
+      none.cycleDone();
+    }
+    expect(none.snapshot(0).status).toBe("down");
+    expect(none.snapshot(0).exchanges.kraken?.errors).toBe(3);
+  });
+
   test("is down when a sink has failed for three cycles", () => {
     const h = createHealthTracker(["binance"], ["csv"], 0);
     for (let i = 0; i < 3; i++) {
