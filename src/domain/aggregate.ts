@@ -6,7 +6,9 @@ import { MINUTE_MS } from "./interval.ts";
  * open first, close last, high max, low min, volume sum. Candles with zero volume carry no trade,
  * so they are skipped: a bucket made only of them is absent here and is fed forward later, the same
  * result whether an exchange omits empty candles (KuCoin) or sends them with volume 0 (Binance).
- * Input must be sorted by open time without duplicates; the output is sorted.
+ * Input must be sorted by open time without duplicates; the output is sorted. Volumes are summed
+ * with Neumaier's compensation: the sum's error stays within an ulp or two whatever the number of
+ * candles, so rounding it to 15 digits gives the exact decimal sum (docs/numbers.md).
  */
 export function aggregateCandles(candles: readonly RawCandle[], intervalMinutes: number): RawCandle[] {
   const size = intervalMinutes * MINUTE_MS;
@@ -15,6 +17,8 @@ export function aggregateCandles(candles: readonly RawCandle[], intervalMinutes:
   // The current bucket's span [start, end): a candle inside it needs no division to be placed.
   let start = Number.NaN;
   let end = Number.NaN;
+  /** The current bucket's volume lost to rounding, added back when the bucket is done. */
+  let lost = 0;
   for (let i = 0, n = candles.length; i < n; i++) {
     const c = candles[i]!;
     const volume = c.volume;
@@ -23,6 +27,8 @@ export function aggregateCandles(candles: readonly RawCandle[], intervalMinutes:
     if (!(t >= start && t < end)) {
       start = t - (t % size);
       end = start + size;
+      if (current) current.volume += lost;
+      lost = 0;
       current = { openTimeMs: start, open: c.open, high: c.high, low: c.low, close: c.close, volume };
       out.push(current);
     } else {
@@ -30,9 +36,12 @@ export function aggregateCandles(candles: readonly RawCandle[], intervalMinutes:
       if (c.high > b.high) b.high = c.high;
       if (c.low < b.low) b.low = c.low;
       b.close = c.close;
-      b.volume += volume;
+      const sum = b.volume + volume;
+      lost += b.volume >= volume ? b.volume - sum + volume : volume - sum + b.volume;
+      b.volume = sum;
     }
   }
+  if (current) current.volume += lost;
   return out;
 }
 
