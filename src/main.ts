@@ -4,6 +4,7 @@
  * shutdown, and maps errors to exit codes (0 success, 1 runtime failure, 2 bad usage or config).
  */
 // First: catch SIGTERM/SIGINT before anything else loads (see the module).
+import { readFileSync } from "node:fs";
 import { exchangeRows, renderExchangeTable } from "./exchanges/catalog-table.ts";
 import { stopSignal, stopSignalName } from "./cli/stop-signal.ts";
 import { executeBackfill, parseBackfillArgs, selectBackfill } from "./cli/backfill-command.ts";
@@ -14,9 +15,12 @@ import { migrateDatabase } from "./db/migrate.ts";
 import { redactDatabaseUrl } from "./db/url.ts";
 import { createLogger } from "./telemetry/log.ts";
 import { ConfigError, describeError, UsageError } from "./errors.ts";
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import type { Server } from "bun";
 import { MAX_REQUEST_BODY_BYTES } from "./server/app.ts";
 import { createRuntime, type Runtime } from "./collector/runtime.ts";
-import { runSimulator, SIMULATE_USAGE } from "./simulator/cli.ts";
+import { runSimulator, SIMULATE_USAGE, simulatorHealthUrl } from "./simulator/cli.ts";
 import { VERSION_LINE } from "./cli/version.ts";
 
 export interface Io {
@@ -63,8 +67,10 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
         return 0;
       }
       case "once":
-      case "run":
-        return await serve(command.name, await loadConfig(configPath(command.configFlag, env), env), io, env);
+      case "run": {
+        const path = configPath(command.configFlag, env);
+        return await serve(command.name, await loadConfig(path, env), path ?? "defaults", io, env);
+      }
     }
   } catch (error) {
     if (error instanceof ConfigError || error instanceof UsageError) {
@@ -99,28 +105,74 @@ async function withRuntime(runtime: Runtime, io: Io, stopping: string, work: (si
   }
 }
 
-async function serve(mode: "run" | "once", config: Config, io: Io, env: Env): Promise<number> {
+async function serve(mode: "run" | "once", config: Config, source: string, io: Io, env: Env): Promise<number> {
   const runtime = createRuntime(config, { clock: clockFromEnv(env.CRYPTOINTELLECT_TIME_WARP) });
-  return withRuntime(runtime, io, "stopping: abandoning fetches in flight, finishing writes", async (signal) => {
-    if (mode === "once") {
-      const report = await runtime.service.tick(runtime.clock.now(), signal);
-      const failed = report.reports.filter((r) => r.seriesFailed > 0 || Object.values(r.sinks).some((s) => !s.ok));
-      const missing = config.exchanges.filter((e) => !report.reports.some((r) => r.exchange === e));
-      for (const e of missing) io.err(`cryptointellect: ${e}: no cycle ran (its market listing could not be loaded)\n`);
-      return failed.length > 0 || missing.length > 0 ? 1 : 0;
+  // The HTTP endpoint is bound before any sink is opened: a host or port it cannot listen on is
+  // refused with nothing created (no CSV folder, no database).
+  let server: Server<undefined> | undefined;
+  if (mode === "run") {
+    const bound = await listen(config.http, runtime.app.fetch, source);
+    if (!bound.ok) {
+      io.err(`cryptointellect: cannot start: ${bound.error}\n`);
+      return 1;
     }
-    const server = Bun.serve({
-      hostname: config.http.host,
-      port: config.http.port,
-      maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
-      fetch: runtime.app.fetch,
+    server = bound.server;
+  }
+  const stopServer = async () => {
+    const running = server;
+    server = undefined;
+    await running?.stop(true);
+  };
+  try {
+    return await withRuntime(runtime, io, "stopping: abandoning fetches in flight, finishing writes", async (signal) => {
+      if (mode === "once") {
+        const report = await runtime.service.tick(runtime.clock.now(), signal);
+        const failed = report.reports.filter((r) => r.seriesFailed > 0 || Object.values(r.sinks).some((s) => !s.ok));
+        const missing = config.exchanges.filter((e) => !report.reports.some((r) => r.exchange === e));
+        const why = signal.aborted ? `stopped by ${stopSignalName() ?? "a signal"} first` : "its market listing could not be loaded";
+        for (const e of missing) io.err(`cryptointellect: ${e}: no cycle ran (${why})\n`);
+        return failed.length > 0 || missing.length > 0 ? 1 : 0;
+      }
+      runtime.logger.info("service started", { version: VERSION_LINE, http: `${server!.hostname}:${server!.port}`, exchanges: config.exchanges.join(","), interval: `${config.bucketIntervalMinutes}m` });
+      await runtime.runLoop(signal);
+      await stopServer();
+      runtime.logger.info("stopped cleanly");
+      return 0;
     });
-    runtime.logger.info("service started", { version: VERSION_LINE, http: `${server.hostname}:${server.port}`, exchanges: config.exchanges.join(","), interval: `${config.bucketIntervalMinutes}m` });
-    await runtime.runLoop(signal);
-    await server.stop(true);
-    runtime.logger.info("stopped cleanly");
-    return 0;
-  });
+  } finally {
+    await stopServer();
+  }
+}
+
+/**
+ * Binds the HTTP endpoint. A host that does not resolve or is not an address of this machine is the
+ * config's fault (a ConfigError naming `http.host`: exit 2); a port that is taken or needs privileges
+ * is the machine's (an error text: exit 1).
+ */
+async function listen(http: Config["http"], fetch: (request: Request) => Response | Promise<Response>, source: string): Promise<{ ok: true; server: Server<undefined> } | { ok: false; error: string }> {
+  const where = `${isIP(http.host) === 6 ? `[${http.host}]` : http.host}:${http.port}`;
+  const hostIssue = (message: string) => new ConfigError(source, [{ path: "http.host", message }]);
+  if (isIP(http.host) === 0) {
+    // Bun's own message for a name that does not resolve blames the port ("Is port 8080 in use?").
+    try {
+      await lookup(http.host);
+    } catch (error) {
+      throw hostIssue(`cannot listen on ${JSON.stringify(http.host)}: the name does not resolve (${errorCode(error) ?? "lookup failed"})`);
+    }
+  }
+  try {
+    return { ok: true, server: Bun.serve({ hostname: http.host, port: http.port, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, fetch }) };
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "ENOTCONN") throw hostIssue(`cannot listen on ${JSON.stringify(http.host)}: not an address of this machine (${code})`);
+    if (code === "EADDRINUSE") return { ok: false, error: `cannot listen on ${where}: port ${http.port} is in use by another program (set http.port)` };
+    if (code === "EACCES") return { ok: false, error: `cannot listen on ${where}: permission denied (ports below 1024 need privileges; set http.port)` };
+    return { ok: false, error: `cannot listen on ${where}: ${describeError(error)}` };
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  return error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : undefined;
 }
 
 async function backfill(argv: string[], config: Config, io: Io, env: Env): Promise<number> {
@@ -135,7 +187,9 @@ async function backfill(argv: string[], config: Config, io: Io, env: Env): Promi
 }
 
 async function healthcheck(command: { url?: string; configFlag?: string; timeoutMs: number }, env: Env, io: Io): Promise<number> {
-  let url = command.url;
+  // In a container running the simulator (the image's HEALTHCHECK cannot tell), probe the simulator.
+  const simulatorUrl = command.url || command.configFlag ? undefined : simulatorHealthUrl(mainProcessArgv());
+  let url = command.url ?? simulatorUrl;
   if (!url) {
     const path = configPath(command.configFlag, env);
     let port = 8080;
@@ -145,11 +199,20 @@ async function healthcheck(command: { url?: string; configFlag?: string; timeout
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(command.timeoutMs) });
     const body = (await response.json().catch(() => ({}))) as { status?: string };
-    io.out(`${response.status} ${body.status ?? "unknown"}\n`);
+    io.out(`${response.status} ${body.status ?? (simulatorUrl ? "simulator" : "unknown")}\n`);
     return response.status === 200 ? 0 : 1;
   } catch (error) {
     io.err(`cryptointellect: healthcheck: ${url}: ${describeError(error)}\n`);
     return 1;
+  }
+}
+
+/** The command line of process 1: in a container, its main process; elsewhere init (or nothing). */
+function mainProcessArgv(): string[] {
+  try {
+    return readFileSync("/proc/1/cmdline", "utf8").split("\0").filter((arg) => arg !== "");
+  } catch {
+    return [];
   }
 }
 
