@@ -1,8 +1,9 @@
 # CryptoIntellect: install, test and compile with Bun, then ship the single executable on an empty
 # base with only what it needs (its shared libraries, CA certificates, a static busybox shell).
 #
-#   docker build -t cryptointellect .
+#   docker build -t cryptointellect .       (no image registry: README, "Building the image")
 #   docker run -d --name cryptointellect -p 8080:8080 -v "$PWD/data:/data" cryptointellect
+#   docker run -d --name ci-sim cryptointellect simulate      (the simulator, on every interface)
 #
 # Build arguments:
 #   BUILD_IMAGE    Debian-based image with bun on PATH and apt (default oven/bun:1-debian)
@@ -12,7 +13,9 @@
 #
 # The image: /usr/local/bin/cryptointellect, user 10001, WORKDIR and VOLUME /data. The entrypoint
 # (scripts/docker-entrypoint.sh) points CRYPTOINTELLECT_CONFIG at /data/config.yml when that file
-# exists, so every command, the HEALTHCHECK included, reads the same config.
+# exists, so every command, the HEALTHCHECK included, reads the same config; started as root it
+# runs the program as 10001 all the same; it makes `simulate` listen on every interface. The
+# HEALTHCHECK probes the service, or the simulator when that is what the container runs.
 
 ARG BUILD_IMAGE=oven/bun:1-debian
 ARG RUNTIME_IMAGE=scratch

@@ -7,7 +7,10 @@
 #                                              (the Dockerfile's BUILD_IMAGE)
 #
 # Prints the bun image's name on stdout (progress goes to stderr). Reuses what exists: the images
-# in the engine, else the root filesystem tarball cached in $CACHE_DIR.
+# in the engine, else the root filesystem tarball cached in $CACHE_DIR. This is also the recipe for
+# building the image where no image registry can be reached (README: Building the image):
+#
+#   docker build -t cryptointellect --build-arg BUILD_IMAGE="$(sudo env "PATH=$PATH" scripts/docker-local-bases.sh)" .
 # Environment: CACHE_DIR (default /var/cache/cryptointellect-ci), DEBIAN_MIRROR (default: the
 # mirror apt uses here, else http://deb.debian.org/debian), DOCKER (default docker).
 set -euo pipefail
@@ -32,7 +35,8 @@ apt_mirror() {
 make_debian_image() {
   local tarball="$cache_dir/debian-bookworm-minbase.tar" tree mirror
   if [ ! -s "$tarball" ]; then
-    command -v debootstrap >/dev/null 2>&1 || { say "debootstrap is not installed"; return 1; }
+    command -v debootstrap >/dev/null 2>&1 || { say "debootstrap is not installed (Debian: apt-get install debootstrap)"; return 1; }
+    [ "$(id -u)" = 0 ] || { say "debootstrap needs root: run this with sudo env \"PATH=\$PATH\" $0"; return 1; }
     mirror="${DEBIAN_MIRROR:-$(apt_mirror)}"
     tree="$cache_dir/debian-bookworm-minbase.tree"
     rm -rf "$tree"

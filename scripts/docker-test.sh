@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Docker image, tested for real: builds it from local base images (no image registry needed),
 # runs the simulator and the service from it, and checks what a user relies on: the HEALTHCHECK
-# turns healthy, CSV rows land in the mounted host directory owned by the container's user, the
-# process is not root, `docker stop` is quick and clean, the image stays under 150 MB; and
-# cryptointellect.sh sets up and drives a container from that image.
+# turns healthy (the simulator's too), CSV rows land in the mounted host directory owned by the
+# container's user, the process is not root (not even when started with root's `--user`), `docker
+# stop` is quick and clean, the image stays under 150 MB; and cryptointellect.sh sets up, drives,
+# recreates and (when it cannot pull) builds a container from that image.
 #
 #   scripts/docker-test.sh           prints "docker-test: PASS", "FAIL" or "SKIP" as its last line
 #
@@ -23,6 +24,9 @@ export CACHE_DIR="${CACHE_DIR:-/var/cache/cryptointellect-ci}"
 image="cryptointellect:ci-test"
 sim_name="cryptointellect-ci-sim"
 svc_name="cryptointellect-ci-svc"
+root_name="cryptointellect-ci-root"
+fallback_image="localhost:9/cryptointellect:ci-fallback" # a registry that refuses at once: the pull fails
+base=""
 run_dir=/run/cryptointellect-ci
 max_image_bytes=150000000
 max_stop_ms=3000
@@ -51,9 +55,10 @@ cleanup() {
   local name
   trap - EXIT INT TERM
   if [ -n "$engine_up" ]; then
-    for name in "$svc_name" "$sim_name" ${script_container:+cryptointellect_container}; do
+    for name in "$svc_name" "$root_name" "$sim_name" ${script_container:+cryptointellect_container}; do
       docker rm -f -v "$name" >/dev/null 2>&1
     done
+    docker rmi "$fallback_image" >/dev/null 2>&1
     # On our private engine, drop the images that earlier builds left untagged (keeps the cache small).
     [ -n "$dockerd_pid" ] && docker image prune -f >/dev/null 2>&1 && docker volume prune -f >/dev/null 2>&1
   fi
@@ -145,7 +150,7 @@ start_engine() {
 }
 
 build_image() {
-  local bases_started=$SECONDS build_started base
+  local bases_started=$SECONDS build_started
   base=$("$repo/scripts/docker-local-bases.sh" 2>"$work/bases.log") || {
     sed 's/^/docker-test:   /' "$work/bases.log"
     if [ ! -s "$CACHE_DIR/debian-bookworm-minbase.tar" ] && ! command -v debootstrap >/dev/null 2>&1; then
@@ -157,7 +162,7 @@ build_image() {
   build_started=$SECONDS
   if docker build --network host -t "$image" \
     --build-arg "BUILD_IMAGE=$base" --build-arg "RUNTIME_IMAGE=scratch" \
-    --build-arg "CRYPTOINTELLECT_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    --build-arg "CRYPTOINTELLECT_COMMIT=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     ${DOCKER_TEST_CMD:+--build-arg "TEST_CMD=$DOCKER_TEST_CMD"} \
     "$repo" >"$work/build.log" 2>&1; then
     ok "docker build from local bases ($(elapsed "$build_started"))"
@@ -229,26 +234,47 @@ check_config_validation() {
   fi
 }
 
+# $1: the container; $2: what it runs (for the message).
 wait_healthy() {
-  local status="" since=$SECONDS
+  local name="$1" what="$2" status="" since=$SECONDS
   while [ $((SECONDS - since)) -lt 120 ]; do
-    status=$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$svc_name" 2>/dev/null)
+    status=$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$name" 2>/dev/null)
     case "$status" in
       "running healthy")
-        ok "HEALTHCHECK reports healthy after $((SECONDS - since)) s"
+        ok "HEALTHCHECK reports $what healthy after $((SECONDS - since)) s"
         return 0
         ;;
+      "running unhealthy") break ;;
       running*) sleep 1 ;;
       *) break ;;
     esac
   done
-  bad "HEALTHCHECK did not turn healthy (state: $status); last probe output and logs:"
-  docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}}: {{.Output}}{{end}}' "$svc_name" 2>&1 | tail -5 | sed 's/^/docker-test:   /'
-  docker logs --tail 20 "$svc_name" 2>&1 | sed 's/^/docker-test:   /'
+  bad "HEALTHCHECK of $what did not turn healthy (state: $status); last probe output and logs:"
+  docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}}: {{.Output}}{{end}}' "$name" 2>&1 | tail -5 | sed 's/^/docker-test:   /'
+  docker logs --tail 20 "$name" 2>&1 | sed 's/^/docker-test:   /'
+  return 1
 }
 
+# The simulator as the README's demo runs it: listening on every interface, saying where its URLs
+# work, and healthy by its own HEALTHCHECK.
+check_simulator() {
+  wait_healthy "$sim_name" "the simulator"
+  if docker exec "$sim_name" cat /proc/net/tcp 2>&1 | grep -q '^ *[0-9]*: 00000000:25E4 00000000:0000 0A '; then
+    ok "the simulator listens on 0.0.0.0:9700 in the container (no --host needed)"
+  else
+    bad "the simulator does not listen on 0.0.0.0:9700: $(docker logs --tail 3 "$sim_name" 2>&1 | tr '\n' ' ')"
+  fi
+  if docker logs "$sim_name" 2>&1 | grep -q 'listening on 0.0.0.0:9700 (every interface)' &&
+    docker logs "$sim_name" 2>&1 | grep -q -- '--network container:NAME'; then
+    ok "the simulator's banner says where its 127.0.0.1 URLs work"
+  else
+    bad "the simulator's banner: $(docker logs "$sim_name" 2>&1 | head -3 | tr '\n' ' ')"
+  fi
+}
+
+# $1: the CSV folder on the host; $2: the container writing it.
 wait_for_csv() {
-  local csv_dir="$1" since=$SECONDS file rows=0 owners
+  local csv_dir="$1" name="${2:-$svc_name}" since=$SECONDS file rows=0 owners
   while [ $((SECONDS - since)) -lt 150 ]; do
     rows=0
     for file in "$csv_dir"/*.csv; do
@@ -256,11 +282,12 @@ wait_for_csv() {
       rows=$((rows + $(wc -l <"$file") - 1))
     done
     [ "$rows" -gt 0 ] && break
+    [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" = true ] || break
     sleep 2
   done
   if [ "$rows" -le 0 ]; then
     bad "no CSV rows under $csv_dir after $((SECONDS - since)) s"
-    docker logs --tail 20 "$svc_name" 2>&1 | sed 's/^/docker-test:   /'
+    docker logs --tail 20 "$name" 2>&1 | sed 's/^/docker-test:   /'
     return 1
   fi
   ok "$rows CSV rows on the host after $((SECONDS - since)) s: $(find "$csv_dir" -name '*.csv' -printf '%f ' | head -c 200)"
@@ -297,11 +324,46 @@ check_stop() {
   fi
 }
 
+# The README's `docker run … --user "$(id -u):$(id -g)"` typed as root, with a data directory and a
+# 0600 config both root's: the service runs as uid 10001 all the same, reads the config, writes its
+# CSV files as 10001, and the config stays as it was.
+check_root_user_line() {
+  local data="$work/rootdata" uids mode
+  mkdir -p "$data"
+  write_configs "$data"
+  chmod 0600 "$data/config.yml"
+  chown 0:0 "$data" "$data/config.yml"
+  if ! docker run -d --name "$root_name" --network "container:$sim_name" -v "$data:/data" \
+    --user "$(id -u):$(id -g)" --health-interval 2s --health-timeout 5s --health-retries 3 \
+    "$image" >/dev/null 2>"$work/root.err"; then
+    bad "could not start the service with --user $(id -u):$(id -g): $(head -3 "$work/root.err")"
+    return 1
+  fi
+  uids=$(docker exec "$root_name" grep "^Uid:" /proc/1/status 2>&1 | tr -s '\t\n' '  ')
+  if [ "$uids" = "Uid: 10001 10001 10001 10001 " ]; then
+    ok "started with --user $(id -u):$(id -g) (root), the service runs as uid 10001"
+  else
+    bad "started with --user $(id -u):$(id -g), process 1 has $uids"
+  fi
+  wait_healthy "$root_name" "the service started as root"
+  # CSV rows at all mean the config was read: without it the service calls the real exchanges,
+  # which a container without a network cannot reach.
+  if wait_for_csv "$data/cryptointellect/csv" "$root_name"; then
+    mode=$(stat -c '%u:%g %a' "$data/config.yml")
+    if [ "$mode" = "0:0 600" ]; then ok "its root-only config was read, and left as it was (0:0, 0600)"; else
+      bad "the root-only config is now $mode (want 0:0 600)"
+    fi
+  fi
+  docker stop "$root_name" >/dev/null 2>&1
+}
+
 # cryptointellect.sh against the real engine and image: a bad config stops it before anything is
-# created; a good one creates the container once; the ci_* functions drive it. Its config points
-# every API at a closed loopback port, so even on an engine with a network it reaches nothing.
+# created; a good one (root's, mode 0600) creates the container once; the ci_* functions drive it;
+# other settings recreate it without leaving its /data volume behind; an image it cannot pull is
+# built from the checkout with the build arguments given. Its config points every API at a closed
+# loopback port, so even on an engine with a network it reaches nothing.
 check_script() {
-  local dir="$work/script" name rc id_first id_second facts
+  local dir="$work/script" name rc id_first id_second facts volume
   if docker container inspect cryptointellect_container >/dev/null 2>&1; then
     say "note: a cryptointellect_container exists already; cryptointellect.sh not tested against it"
     return 0
@@ -316,7 +378,8 @@ check_script() {
     done
   } >"$dir/config.yml"
   printf 'bucketing_interval: 30s\n' >"$dir/bad.yml"
-  chmod 0644 "$dir/config.yml" "$dir/bad.yml"
+  chmod 0600 "$dir/config.yml"
+  chmod 0644 "$dir/bad.yml"
 
   (cd "$dir" && bash "$repo/cryptointellect.sh" -c bad.yml --image "$image" --no-pull) >"$work/script-bad.log" 2>&1
   rc=$?
@@ -346,6 +409,12 @@ check_script() {
       ;;
     *) bad "cryptointellect.sh: container: $facts" ;;
   esac
+  if docker exec cryptointellect_container cryptointellect config -c /data/config.yml 2>&1 | grep -q '127.0.0.1:9/binance' &&
+    [ "$(stat -c '%a' "$dir/config.yml")" = 600 ]; then
+    ok "cryptointellect.sh: uid 10001 reads root's 0600 config (through a private copy); the file stays 0600"
+  else
+    bad "cryptointellect.sh: the container cannot read the 0600 config: $(tail -3 "$work/script.log" | tr '\n' ' ')"
+  fi
 
   facts=$(bash -c "source '$repo/cryptointellect.sh' -a >/dev/null && ci_status && ci_attach id -u && ci_stop >/dev/null &&
     docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' cryptointellect_container" 2>&1 | tr '\n' ' ')
@@ -354,6 +423,42 @@ check_script() {
       ok "cryptointellect.sh: ci_status, ci_attach and ci_stop drive the container ($facts)" ;;
     *) bad "cryptointellect.sh functions: $facts" ;;
   esac
+
+  # New settings: the container is made again with them, and the old one's /data volume goes too.
+  volume=$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}' cryptointellect_container)
+  (cd "$dir" && bash "$repo/cryptointellect.sh" -c config.yml --image "$image" --no-pull --dir data \
+    --port 127.0.0.1:0 -e CRYPTOINTELLECT_CHECK=1 --add-host sim.test:127.0.0.9) >"$work/script-recreate.log" 2>&1
+  rc=$?
+  id_second=$(docker inspect -f '{{.Id}}' cryptointellect_container 2>/dev/null)
+  facts=$(docker inspect -f '{{.State.Status}} {{range .Config.Env}}{{.}} {{end}}{{.HostConfig.ExtraHosts}}' cryptointellect_container 2>&1)
+  case "$rc $facts" in
+    "0 running "*CRYPTOINTELLECT_CHECK=1*"[sim.test:127.0.0.9]")
+      if [ "$id_second" != "$id_first" ] && grep -q 'recreating it' "$work/script-recreate.log" &&
+        [ -n "$volume" ] && ! docker volume inspect "$volume" >/dev/null 2>&1; then
+        ok "cryptointellect.sh: new settings (-e, --add-host) recreate the container; its /data volume is removed"
+      else
+        bad "cryptointellect.sh: recreate: id $id_first -> $id_second, volume ${volume:-none} $(docker volume inspect -f '{{.Name}} still there' "$volume" 2>&1)"
+      fi
+      ;;
+    *) bad "cryptointellect.sh with new settings: exit $rc; $facts; $(tail -3 "$work/script-recreate.log" | tr '\n' ' ')" ;;
+  esac
+
+  # An image it cannot pull and does not have: built from the checkout, saying so, with --build-arg
+  # passed through (the same arguments as build_image, so the build comes from the cache).
+  docker rmi "$fallback_image" >/dev/null 2>&1
+  (cd "$dir" && bash "$repo/cryptointellect.sh" -c config.yml --image "$fallback_image" --dir data \
+    --port 127.0.0.1:0 -e CRYPTOINTELLECT_CHECK=1 --add-host sim.test:127.0.0.9 \
+    --build-arg "BUILD_IMAGE=$base" --build-arg "RUNTIME_IMAGE=scratch" \
+    --build-arg "CRYPTOINTELLECT_COMMIT=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    ${DOCKER_TEST_CMD:+--build-arg "TEST_CMD=$DOCKER_TEST_CMD"}) >"$work/script-build.log" 2>&1
+  rc=$?
+  facts=$(docker inspect -f '{{.State.Status}} {{.Config.Image}}' cryptointellect_container 2>&1)
+  if [ "$rc" = 0 ] && [ "$facts" = "running $fallback_image" ] &&
+    grep -q "cannot pull $fallback_image.*building $fallback_image from the checkout" "$work/script-build.log"; then
+    ok "cryptointellect.sh: an image it cannot pull is built from the checkout (--build-arg passed) and run"
+  else
+    bad "cryptointellect.sh fallback build: exit $rc; $facts; $(grep -v '^ ---> \|^Step \|^Removing' "$work/script-build.log" | tail -4 | tr '\n' ' ')"
+  fi
 }
 
 main() {
@@ -371,18 +476,23 @@ main() {
   check_config_validation
 
   docker rm -f "$svc_name" "$sim_name" >/dev/null 2>&1
-  if ! docker run -d --name "$sim_name" --network none "$image" simulate --port 9700 >/dev/null 2>"$work/sim.err"; then
+  # As the README's demo: the simulator's container, and the service's joining its network.
+  if ! docker run -d --name "$sim_name" --network none --health-interval 2s --health-timeout 5s \
+    --health-retries 3 "$image" simulate >/dev/null 2>"$work/sim.err"; then
     abort "could not start the simulator: $(head -3 "$work/sim.err")"
   fi
+  # Before the service shares its network, so that nothing else answers on 127.0.0.1:8080 there.
+  check_simulator
   if ! docker run -d --name "$svc_name" --network "container:$sim_name" -v "$work/data:/data" \
     --health-interval 2s --health-timeout 5s --health-retries 3 \
     "$image" >/dev/null 2>"$work/svc.err"; then
     abort "could not start the service: $(head -3 "$work/svc.err")"
   fi
-  wait_healthy
+  wait_healthy "$svc_name" "the service"
   wait_for_csv "$work/data/cryptointellect/csv"
   check_not_root
   check_stop
+  check_root_user_line
   check_script
   finish
 }

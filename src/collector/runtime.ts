@@ -90,7 +90,9 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const sinks = overrides.sinks ?? buildSinks(config, logger, clock);
   const database = sinks.find((s): s is DatabaseSink => s.name === "database" && "recordMetadata" in s);
   const health = createHealthTracker(config.exchanges, sinks.map((s) => s.name), clock.now());
+  let looping = false; // set by runLoop: `once` and `backfill` tick without a next cycle
   const service = createService({
+    repeating: () => looping,
     config,
     clock,
     logger,
@@ -126,6 +128,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       for (const sink of sinks) await sink.open();
     },
     async runLoop(signal) {
+      looping = true;
       const first = service.tick(clock.now(), signal).catch(() => undefined);
       await runScheduler(
         { clock, logger, intervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, onTick: (due) => service.tick(due, signal).then(() => undefined) },

@@ -8,13 +8,16 @@ import { SIM_EXCHANGE_IDS } from "./listings.ts";
  * `cryptointellect simulate`: serves the simulator until SIGINT/SIGTERM and prints where each
  * exchange is, with an `api_base_urls:` block to paste into the config.
  */
-export const SIMULATE_USAGE = `Usage: cryptointellect simulate [--port N] [--host H] [--latency MIN-MAX] [--error-rate R] [--garbage-rate R] [--seed N]
+export const SIMULATE_USAGE = `Usage: cryptointellect simulate [--port N] [--host H] [--public-host H] [--latency MIN-MAX] [--error-rate R] [--garbage-rate R] [--seed N]
 
 Serves the public market-data endpoints of Binance, Kraken, KuCoin, Poloniex, OKX, Coinbase, Bybit and CoinGecko in
 their real wire formats from deterministic synthetic data, for trying the pipeline offline.
 
   --port N            port to listen on (default 9700; 0 picks a free one)
-  --host H            address to listen on (default 127.0.0.1)
+  --host H            address to listen on (default 127.0.0.1; 0.0.0.0 in the Docker image, so that
+                      other containers and the host can reach it)
+  --public-host H     host name to print in the URLs (default: the --host address, or 127.0.0.1
+                      when that is every interface), e.g. the container's name on a Docker network
   --latency MIN-MAX   delay every answer by MIN to MAX milliseconds (or a single number)
   --error-rate R      answer this share of requests (0 to 1) with a 5xx
   --garbage-rate R    answer this share with a 200 whose body is not JSON
@@ -29,6 +32,8 @@ export interface SimulateArgs {
   help: boolean;
   port: number;
   host: string;
+  /** The host put in the printed URLs, when not the one listened on. */
+  publicHost?: string;
   seed: number | undefined;
   latencyMs: [number, number] | undefined;
   errorRate: number | undefined;
@@ -62,10 +67,12 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
         out.port = port;
         break;
       }
-      case "--host": {
+      case "--host":
+      case "--public-host": {
         const host = value();
-        if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new UsageError(`simulate: --host "${printable(host)}" is not a host name or address`);
-        out.host = host;
+        if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new UsageError(`simulate: ${flag} "${printable(host)}" is not a host name or address`);
+        if (flag === "--host") out.host = host;
+        else out.publicHost = host;
         break;
       }
       case "--seed": {
@@ -110,11 +117,29 @@ function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, "?").slice(0, 40);
 }
 
-/** The banner: where each service is, and the config block pointing the pipeline at them. */
-export function describeEndpoints(baseUrls: Record<SimServiceId, string>): string {
+const EVERY_INTERFACE = new Set(["0.0.0.0", "::", "[::]"]);
+
+function urlHost(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
+
+/** Each service's base URL with `host` in it (for the banner and `api_base_urls`). */
+export function simulatorBaseUrls(host: string, port: number): Record<SimServiceId, string> {
+  const urls = {} as Record<SimServiceId, string>;
+  for (const id of SIM_SERVICES) urls[id] = `http://${urlHost(host)}:${port}/${id}`;
+  return urls;
+}
+
+/**
+ * The banner: where each service is, and the config block pointing the pipeline at them. `listen`
+ * (host and port listened on) adds where the URLs work when the simulator listens on every interface
+ * and no public host was given.
+ */
+export function describeEndpoints(baseUrls: Record<SimServiceId, string>, listen?: { host: string; port: number; publicHost?: string }): string {
   const width = Math.max(...SIM_SERVICES.map((id) => id.length));
+  const everywhere = listen !== undefined && EVERY_INTERFACE.has(listen.host);
   const lines = [
-    "CryptoIntellect exchange simulator (synthetic data, real wire formats)",
+    `CryptoIntellect exchange simulator (synthetic data, real wire formats)${listen ? `, listening on ${urlHost(listen.host)}:${listen.port}${everywhere ? " (every interface)" : ""}` : ""}`,
     ...SIM_SERVICES.map((id) => `  ${id.padEnd(width)}  ${baseUrls[id]}`),
     "",
     "Point the service at it with (OKX, Coinbase and Bybit are collected through ccxt):",
@@ -122,9 +147,34 @@ export function describeEndpoints(baseUrls: Record<SimServiceId, string>): strin
     "api_base_urls:",
     ...SIM_SERVICES.map((id) => `  ${id}: ${baseUrls[id]}`),
     "",
-    "Press Ctrl+C to stop.",
   ];
+  if (everywhere && listen.publicHost === undefined) {
+    lines.push(
+      `127.0.0.1 reaches it from this machine, and in Docker from a container sharing its network`,
+      `(docker run --network container:NAME) or from the host when published (-p ${listen.port}:${listen.port}).`,
+      `From anywhere else, use this machine's or container's name instead (--public-host NAME prints it above).`,
+      "",
+    );
+  }
+  lines.push("Press Ctrl+C to stop.");
   return lines.join("\n") + "\n";
+}
+
+/**
+ * What `healthcheck` probes in a container whose main process is the simulator (`argv`: PID 1's
+ * command line, `cryptointellect simulate …`): the simulator's own stats route, which no injected
+ * fault touches. Undefined for any other process, or a port picked at random.
+ */
+export function simulatorHealthUrl(argv: readonly string[]): string | undefined {
+  if (argv.length < 2 || !/(^|\/)cryptointellect$/.test(argv[0]!) || argv[1] !== "simulate") return undefined;
+  let args: SimulateArgs;
+  try {
+    args = parseSimulateArgs(argv.slice(1));
+  } catch {
+    return undefined;
+  }
+  if (args.port === 0) return undefined;
+  return `http://${EVERY_INTERFACE.has(args.host) ? "127.0.0.1" : urlHost(args.host)}:${args.port}/_sim/stats`;
 }
 
 export interface RunSimulatorOptions {
@@ -156,7 +206,8 @@ export async function runSimulator(argv: readonly string[], options: RunSimulato
   } catch (error) {
     throw new Error(`simulate: cannot listen on ${args.host}:${args.port}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  write(describeEndpoints(running.baseUrls));
+  const baseUrls = args.publicHost === undefined ? running.baseUrls : simulatorBaseUrls(args.publicHost, running.port);
+  write(describeEndpoints(baseUrls, { host: args.host, port: running.port, publicHost: args.publicHost }));
   await (options.until ?? untilSignal());
   await running.stop();
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { containerExists, createSandbox, dockerCalls, type Sandbox } from "./fake-docker.ts";
 
@@ -247,13 +247,14 @@ describe.each(SHELLS)("cryptointellect.sh in %s", (shell) => {
     const run = source(shell, "-c config.yml");
     expect(run.rc).toBe(0);
     const verbs = dockerCalls(sandbox).map((call) => call[0]);
-    expect(verbs).toEqual(["info", "pull", "run", "container", "run"]);
+    expect(verbs).toEqual(["info", "pull", "image", "run", "container", "run"]);
     const [validate, create] = callsOf("run");
     expect(validate).toContain("--rm");
     expect(validate).toContain(`${config}:/data/config.yml:ro`);
     expect(validate?.slice(-4)).toEqual([DEFAULT_IMAGE, "config", "-c", "/data/config.yml"]);
     expect(create).toEqual([
       "run", "-d", "--name", "cryptointellect_container", "--restart", "unless-stopped",
+      "--label", expect.stringMatching(/^cryptointellect\.sh\.settings=\d+$/) as unknown as string,
       "-p", "8080:8080",
       "-v", `${join(sandbox.work, "cryptointellect")}:/data/cryptointellect`,
       "-v", `${config}:/data/config.yml:ro`,
@@ -344,20 +345,145 @@ describe.each(SHELLS)("cryptointellect.sh in %s", (shell) => {
     expect(callsOf("build")).toEqual([]);
   });
 
-  test.skipIf(skip)("a failed pull falls back to a local copy of the image, or fails without one", () => {
+  test.skipIf(skip)("a failed pull falls back to a local copy of the image", () => {
     writeConfig();
     const withCopy = source(shell, "-c config.yml", {
       env: { FAKE_DOCKER_PULL_FAIL: "1", FAKE_DOCKER_LOCAL_IMAGE: "1" },
     });
     expect(withCopy.rc).toBe(0);
     expect(withCopy.stdout).toContain("using the local copy");
+    expect(callsOf("build")).toEqual([]);
+  });
 
-    rmSync(sandbox.state, { recursive: true });
-    writeFileSync(sandbox.dockerLog, "");
-    const without = source(shell, "-c config.yml", { env: { FAKE_DOCKER_PULL_FAIL: "1" } });
-    expect(without.rc).toBe(1);
-    expect(without.stderr).toContain("cannot pull");
+  test.skipIf(skip)("an image it cannot pull and does not have is built from the checkout, saying so, with --build-arg passed", () => {
+    writeConfig();
+    const run = source(shell, "-c config.yml --build-arg BUILD_IMAGE=local/bun:1 --build-arg=TEST_CMD=true", {
+      env: { FAKE_DOCKER_PULL_FAIL: "1" },
+    });
+    expect(run.rc).toBe(0);
+    expect(run.stdout).toContain(`cannot pull ${DEFAULT_IMAGE} (Error response from daemon: pull access denied`);
+    expect(run.stdout).toContain(`building cryptointellect:local from the checkout ${REPO} instead`);
+    expect(callsOf("build")).toEqual([
+      ["build", "-t", "cryptointellect:local", "--build-arg", "BUILD_IMAGE=local/bun:1", "--build-arg", "TEST_CMD=true", REPO],
+    ]);
+    expect(detachedRuns()[0]?.at(-1)).toBe("cryptointellect:local");
+  });
+
+  test.skipIf(skip)("without a checkout beside it, an image it cannot pull is an error", () => {
+    const elsewhere = join(sandbox.root, "elsewhere");
+    mkdirSync(elsewhere);
+    copyFileSync(SCRIPT, join(elsewhere, "cryptointellect.sh"));
+    writeConfig();
+    const run = runShell(shell, `source "${elsewhere}/cryptointellect.sh" -c config.yml\necho "rc=$?"`, {
+      env: { FAKE_DOCKER_PULL_FAIL: "1" },
+    });
+    expect(run.stdout).toContain("rc=1");
+    expect(run.stderr).toContain(`cannot pull ${DEFAULT_IMAGE}, there is no local copy, and no checkout`);
+    expect(callsOf("build")).toEqual([]);
     expect(callsOf("run")).toEqual([]);
+  });
+
+  test.skipIf(skip)("a failed build says how to build without an image registry", () => {
+    writeConfig();
+    const run = source(shell, "-c config.yml --build", { env: { FAKE_DOCKER_BUILD_FAIL: "1" } });
+    expect(run.rc).toBe(1);
+    expect(run.stderr).toContain("scripts/docker-local-bases.sh");
+    expect(run.stderr).toContain("--build-arg BUILD_IMAGE=NAME");
+    expect(detachedRuns()).toEqual([]);
+  });
+
+  test.skipIf(skip)("-e, --network and --add-host reach the container; -e reaches the config check too", () => {
+    writeConfig();
+    const run = source(
+      shell,
+      "-c config.yml -e DATABASE_URL=postgres://db.example/ --env=TZ --network ci-net --add-host host.docker.internal:host-gateway",
+    );
+    expect(run.rc).toBe(0);
+    const [validate, create] = callsOf("run");
+    expect(validate?.join(" ")).toContain("-e DATABASE_URL=postgres://db.example/ -e TZ");
+    expect(validate?.join(" ")).toContain("--network none");
+    expect(create?.join(" ")).toContain(
+      "--network ci-net --add-host host.docker.internal:host-gateway -e DATABASE_URL=postgres://db.example/ -e TZ " + DEFAULT_IMAGE,
+    );
+  });
+
+  test.skipIf(skip)("running it again with another --port or --dir recreates the container and its /data volume", () => {
+    writeConfig();
+    const run = runShell(
+      shell,
+      [
+        `source "$CI_SH" -c config.yml`,
+        `source "$CI_SH" -c config.yml --port 9090`,
+        `source "$CI_SH" -c config.yml --port 9090 --dir other`,
+        `echo "rc=$?"`,
+      ].join("\n"),
+    );
+    expect(run.stdout).toContain("rc=0");
+    expect(run.stdout).toContain("was made with other settings (options, image or config): recreating it");
+    expect(callsOf("rm")).toEqual([
+      ["rm", "-f", "-v", "cryptointellect_container"],
+      ["rm", "-f", "-v", "cryptointellect_container"],
+    ]);
+    const creates = detachedRuns();
+    expect(creates).toHaveLength(3);
+    expect(creates[1]).toContain("9090:8080");
+    expect(creates[2]).toContain(`${join(sandbox.work, "other")}:/data/cryptointellect`);
+    expect(containerExists(sandbox)).toBe(true);
+  });
+
+  test.skipIf(skip)("a newer image or an edited config recreates the container; nothing changed keeps it", () => {
+    writeConfig();
+    const run = runShell(
+      shell,
+      [
+        `source "$CI_SH" -c config.yml`,
+        `source "$CI_SH" -c config.yml`,
+        "export FAKE_DOCKER_IMAGE_VERSION=2",
+        `source "$CI_SH" -c config.yml`,
+        `echo "n_coins_to_poll: 3" >>config.yml`,
+        `source "$CI_SH" -c config.yml`,
+        `echo "rc=$?"`,
+      ].join("\n"),
+    );
+    expect(run.stdout).toContain("rc=0");
+    expect(run.stdout).toContain("already running with these settings");
+    expect(callsOf("rm")).toHaveLength(2);
+    expect(detachedRuns()).toHaveLength(3);
+  });
+
+  test.skipIf(skip)("as root, a config only root may read reaches uid 10001 as a 0600 copy; the file stays as it was", () => {
+    const config = writeConfig();
+    chmodSync(config, 0o600);
+    const run = source(shell, "-c config.yml", { env: { FAKE_ID_U: "0", FAKE_ID_G: "0" } });
+    expect(run.rc).toBe(0);
+    const data = join(sandbox.work, "cryptointellect");
+    const copy = join(data, ".config.yml");
+    expect(run.stdout).toContain(`it reads a copy, ${copy} (mode 0600`);
+    // The config check reads a temporary copy (nothing is created before it passes), the container this one.
+    const [validate, create] = callsOf("run");
+    expect(validate?.join(" ")).toMatch(/ -v \S+\/config\.yml:\/data\/config\.yml:ro /);
+    expect(validate?.join(" ")).not.toContain(`${config}:`);
+    expect(create).toContain(`${copy}:/data/config.yml:ro`);
+    expect(readFileSync(copy, "utf8")).toBe(readFileSync(config, "utf8"));
+    expect(statSync(copy).mode & 0o777).toBe(0o600);
+    expect(statSync(config).mode & 0o777).toBe(0o600);
+    // The copy is handed to uid 10001 before the check; its temporary folder is gone afterwards.
+    const handed = /^10001:10001 (\S+\/config\.yml)$/m.exec(readFileSync(sandbox.chownLog, "utf8"))?.[1];
+    expect(validate).toContain(`${handed}:/data/config.yml:ro`);
+    expect(existsSync(handed ?? "")).toBe(false);
+    expect(detachedRuns()[0]).not.toContain("--user");
+  });
+
+  test.skipIf(skip)("a config the container may read is mounted as it is, and a stale copy is removed", () => {
+    const config = writeConfig();
+    const copy = join(sandbox.work, "cryptointellect", ".config.yml");
+    mkdirSync(join(sandbox.work, "cryptointellect"));
+    writeFileSync(copy, "old: copy\n");
+    chmodSync(config, 0o644);
+    const run = source(shell, "-c config.yml", { env: { FAKE_ID_U: "0", FAKE_ID_G: "0" } });
+    expect(run.rc).toBe(0);
+    expect(detachedRuns()[0]).toContain(`${config}:/data/config.yml:ro`);
+    expect(existsSync(copy)).toBe(false);
   });
 
   test.skipIf(skip)("--no-pull uses the local image, and fails clearly without one", () => {
@@ -491,7 +617,7 @@ describe("shell scripts", () => {
   test.skipIf(shellcheck === null)("pass shellcheck", () => {
     const glob = new Bun.Glob("scripts/docker-*.sh");
     const scripts = ["cryptointellect.sh", ...glob.scanSync({ cwd: REPO })];
-    const fakes = ["tests/shipping/fake-bin/docker", "tests/shipping/fake-bin/id", "tests/shipping/fake-bin/chown"];
+    const fakes = ["docker", "id", "chown", "su"].map((name) => `tests/shipping/fake-bin/${name}`);
     const proc = Bun.spawnSync([shellcheck ?? "shellcheck", "--severity=style", ...scripts, ...fakes], { cwd: REPO });
     expect(proc.stdout.toString() + proc.stderr.toString()).toBe("");
     expect(proc.exitCode).toBe(0);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -63,19 +63,27 @@ describe("docker-entrypoint.sh", () => {
   let root: string;
   let entrypoint: string;
   let dataDir: string;
+  let binary: string;
+  let chownLog: string;
+  let suLog: string;
 
-  // A copy of the entrypoint whose /data and binary paths point into a scratch directory; the
-  // "binary" prints its arguments and the config variable.
+  // A copy of the entrypoint whose /data, /tmp and binary paths point into a scratch directory; the
+  // "binary" prints its arguments and the config variable. fake-bin plays id, chown and su.
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), "ci-entrypoint-"));
     dataDir = join(root, "data");
     mkdirSync(dataDir);
-    const binary = join(root, "cryptointellect");
+    binary = join(root, "cryptointellect");
+    chownLog = join(root, "chown.log");
+    suLog = join(root, "su.log");
+    writeFileSync(chownLog, "");
+    writeFileSync(suLog, "");
     writeFileSync(binary, '#!/bin/sh\necho "args=$* config=${CRYPTOINTELLECT_CONFIG:-none}"\n');
     chmodSync(binary, 0o755);
     const text = readFileSync(join(REPO, "scripts/docker-entrypoint.sh"), "utf8")
+      .replaceAll("/tmp/", `${root}/`)
       .replaceAll("/usr/local/bin/cryptointellect", binary)
-      .replaceAll("/data/config.yml", join(dataDir, "config.yml"));
+      .replaceAll("/data", dataDir);
     entrypoint = join(root, "entrypoint.sh");
     writeFileSync(entrypoint, text);
     chmodSync(entrypoint, 0o755);
@@ -83,7 +91,10 @@ describe("docker-entrypoint.sh", () => {
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   function run(args: string[], env: Record<string, string> = {}): string {
-    const proc = Bun.spawnSync(["/bin/sh", entrypoint, ...args], { env: { PATH: "/usr/bin:/bin", ...env } });
+    const proc = Bun.spawnSync(["/bin/sh", entrypoint, ...args], {
+      env: { PATH: `${join(import.meta.dir, "fake-bin")}:/usr/bin:/bin`, FAKE_CHOWN_LOG: chownLog, FAKE_SU_LOG: suLog, ...env },
+    });
+    expect(proc.stderr.toString()).toBe("");
     expect(proc.exitCode).toBe(0);
     return proc.stdout.toString().trim();
   }
@@ -107,5 +118,48 @@ describe("docker-entrypoint.sh", () => {
   test("runs sh and absolute paths as given", () => {
     expect(run(["sh", "-c", "echo shell"])).toBe("shell");
     expect(run(["/bin/echo", "direct"])).toBe("direct");
+  });
+
+  test("simulate listens on every interface, so it is reachable from outside the container", () => {
+    expect(run(["simulate", "--port", "9800"])).toBe("args=simulate --host 0.0.0.0 --port 9800 config=none");
+    expect(run(["cryptointellect", "simulate"])).toBe("args=simulate --host 0.0.0.0 config=none");
+    // A --host of the user's comes later on the command line, and the last one wins.
+    expect(run(["simulate", "--host", "127.0.0.1"])).toBe("args=simulate --host 0.0.0.0 --host 127.0.0.1 config=none");
+  });
+
+  test("as a user other than root it changes no owner and runs the program as that user", () => {
+    expect(run(["run"])).toBe("args=run config=none");
+    expect(readFileSync(chownLog, "utf8")).toBe("");
+    expect(readFileSync(suLog, "utf8")).toBe("");
+  });
+
+  test('started as root (--user "$(id -u):$(id -g)" typed as root) it runs the program as uid 10001, never 0', () => {
+    mkdirSync(join(dataDir, "cryptointellect"));
+    expect(run(["run"], { FAKE_ID_U: "0", FAKE_ID_G: "0" })).toBe("args=run config=none");
+    expect(readFileSync(suLog, "utf8")).toBe(`-s /bin/sh cryptointellect -c exec "$0" "$@" ${binary} run\n`);
+    // The data it writes is handed to that user first.
+    expect(readFileSync(chownLog, "utf8")).toBe(`10001:10001 ${dataDir}\n-R 10001:10001 ${dataDir}/cryptointellect\n`);
+
+    writeFileSync(suLog, "");
+    writeFileSync(chownLog, "");
+    expect(run(["healthcheck"], { FAKE_ID_U: "0", FAKE_ID_G: "0" })).toBe("args=healthcheck config=none");
+    expect(readFileSync(suLog, "utf8")).toBe(`-s /bin/sh cryptointellect -c exec "$0" "$@" ${binary} healthcheck\n`);
+    expect(readFileSync(chownLog, "utf8")).toBe("");
+  });
+
+  test("started as root with a config only root may read, the program gets a private copy for uid 10001", () => {
+    const config = join(dataDir, "config.yml");
+    writeFileSync(config, "n_coins_to_poll: 1\n", { mode: 0o600 });
+    const env = { FAKE_ID_U: "0", FAKE_ID_G: "0", FAKE_UNREADABLE: config };
+    const copy = join(root, "cryptointellect-config.yml");
+    expect(run(["run"], env)).toBe(`args=run config=${copy}`);
+    expect(readFileSync(copy, "utf8")).toBe("n_coins_to_poll: 1\n");
+    expect(statSync(copy).mode & 0o777).toBe(0o600);
+    expect(statSync(config).mode & 0o777).toBe(0o600);
+    expect(readFileSync(chownLog, "utf8")).toContain(`10001:10001 ${copy}\n`);
+    // The health probe reads its own copy.
+    expect(run(["healthcheck"], env)).toBe(`args=healthcheck config=${join(root, "cryptointellect-config.healthcheck.yml")}`);
+    // One the user may read is used as it is.
+    expect(run(["run"], { FAKE_ID_U: "0", FAKE_ID_G: "0" })).toBe(`args=run config=${config}`);
   });
 });

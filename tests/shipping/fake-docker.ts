@@ -4,11 +4,14 @@ import { join } from "node:path";
 
 /**
  * fake-bin/docker stands in for the docker CLI: it records every call (one line, arguments separated
- * by tabs) and answers `info`, `pull`, `build`, `image inspect`, `container inspect`/`inspect`, `run`,
- * `start`, `stop`, `exec` and `logs` the way the real one would, keeping the container's state in a
- * file. Knobs (environment): FAKE_DOCKER_INFO_FAIL, FAKE_DOCKER_PULL_FAIL, FAKE_DOCKER_LOCAL_IMAGE,
- * FAKE_DOCKER_BUILD_FAIL, FAKE_DOCKER_CONFIG_INVALID, FAKE_DOCKER_RUN_FAIL, FAKE_DOCKER_HEALTH.
- * fake-bin/id and fake-bin/chown let a test play a non-root user (FAKE_ID_U) or root, whoever runs it.
+ * by tabs) and answers `info`, `pull`, `build`, `image inspect` (with the image's id for `-f {{.Id}}`),
+ * `container inspect`/`inspect` (with the container's settings label), `run`, `rm`, `start`, `stop`,
+ * `exec` and `logs` the way the real one would, keeping the container's state in files. Knobs
+ * (environment): FAKE_DOCKER_INFO_FAIL, FAKE_DOCKER_PULL_FAIL, FAKE_DOCKER_LOCAL_IMAGE,
+ * FAKE_DOCKER_BUILD_FAIL, FAKE_DOCKER_CONFIG_INVALID, FAKE_DOCKER_RUN_FAIL, FAKE_DOCKER_HEALTH,
+ * FAKE_DOCKER_IMAGE_VERSION (a newer image pulled or built).
+ * fake-bin/id and fake-bin/chown let a test play a non-root user (FAKE_ID_U) or root, whoever runs it;
+ * fake-bin/su plays busybox su for the image's entrypoint.
  */
 const FAKE_BIN = join(import.meta.dir, "fake-bin");
 
