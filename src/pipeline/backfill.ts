@@ -14,9 +14,11 @@ import type { Market } from "../exchanges/types.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import type { CandleSink } from "../sinks/types.ts";
-import { type ExchangeRuntime, reportConflict } from "./cycle.ts";
+import type { ExchangeRuntime } from "./cycle.ts";
 import { baseIntervalFor, createTradeCarry, fetchRange, type TradeCarry, type WindowResult } from "./fetch-range.ts";
-import { buildWindowCandles, type SeriesState } from "./series.ts";
+import type { SeriesState } from "./series.ts";
+import { reportConflict, SEED_BUCKETS, stepWindow, writeToSinks } from "./series-step.ts";
+import { createGate } from "./pool.ts";
 
 /** Where a backfill reports how far it got (the CLI draws it: src/cli/progress.ts). */
 export interface Progress {
@@ -75,8 +77,6 @@ export interface ExchangeBackfillReport {
   sinkErrors: string[];
 }
 
-/** Look-back for the previous close when a run starts after a gap or at the range start. */
-const SEED_BUCKETS = 60;
 /** Slices fetched ahead of the one being written: about this many candles a series, at least 4 slices. */
 const LOOKAHEAD_CANDLES = 4000;
 const MIN_SLICES_AHEAD = 4;
@@ -159,6 +159,7 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
   const sliceMs = sliceBuckets * size;
   const firstOpen = Math.min(...plans.flatMap((p) => p.runs.map((r) => r.fromOpenMs)));
   const states = new Map<string, SeriesState>(plans.map((p) => [p.market.coin, { exchange, coin: p.market.coin, intervalMinutes: interval, previousClose: undefined }]));
+  const step = { exchange, clock, logger, metrics, settleSeconds: options.settleSeconds };
   const windowsInFlight = Math.max(1, options.windowsInFlight ?? Math.max(MIN_SLICES_AHEAD, Math.ceil(LOOKAHEAD_CANDLES / rt.adapter.maxCandlesPerRequest)));
 
   type SliceFetch = { plan: SeriesPlan; part: BucketRange; seeded: boolean; results: Promise<WindowResult[]> };
@@ -214,23 +215,18 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
       const state = states.get(f.plan.market.coin)!;
       if (f.seeded) state.previousClose = undefined;
       for (const w of await f.results) {
-        if (!w.ok) {
-          state.previousClose = undefined;
+        const result = stepWindow(state, w, step);
+        if (!result.ok) {
           const from = Math.max(w.fromOpenMs, f.part.fromOpenMs);
-          if (w.toOpenMs < from) continue; // only the look-back failed
-          const failed = { coin: f.plan.market.coin, fromOpenMs: from, toOpenMs: w.toOpenMs, error: describeError(w.error) };
+          if (w.toOpenMs < from || signal?.aborted) continue; // only the look-back failed, or stopping
+          const failed = { coin: f.plan.market.coin, fromOpenMs: from, toOpenMs: w.toOpenMs, error: describeError(result.error) };
           report.failed.push(failed);
           metrics.inc("cryptointellect_failed_ranges_total", { exchange });
           logger.warn("backfill range failed; run backfill --repair later", { exchange, coin: failed.coin, from: iso(failed.fromOpenMs), to: iso(failed.toOpenMs), error: failed.error });
           continue;
         }
-        const built = buildWindowCandles(state, w, clock.now(), options.settleSeconds);
-        report.rejected += built.rejected.length;
-        for (const r of built.rejected) {
-          metrics.inc("cryptointellect_rejected_candles_total", { exchange });
-          logger.warn("candle failed quality checks; not saved", { exchange, coin: f.plan.market.coin, open: iso(r.candle.openTimeMs), problem: r.problem });
-        }
-        for (const c of built.candles) {
+        report.rejected += result.rejected;
+        for (const c of result.candles) {
           if (c.openTimeMs < f.part.fromOpenMs || c.openTimeMs > f.part.toOpenMs) continue;
           done++;
           if (c.filled) report.filled++;
@@ -238,19 +234,13 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
         }
       }
     }
-    for (const [sink, candles] of batch) {
-      if (candles.length === 0) continue;
-      try {
-        const written = await sink.write(candles);
-        report.written[sink.name] = (report.written[sink.name] ?? 0) + written;
-        metrics.inc("cryptointellect_rows_written_total", { sink: sink.name, exchange }, written);
-      } catch (error) {
-        const message = describeError(error);
-        if (!report.sinkErrors.includes(message)) report.sinkErrors.push(message);
-        logger.error("backfill write failed; run backfill again to fill it", { sink: sink.name, exchange, error: message });
-        const first = candles[0]!;
-        report.failed.push({ coin: "*", fromOpenMs: first.openTimeMs, toOpenMs: candles.at(-1)!.openTimeMs, error: message });
-      }
+    for (const [sink, outcome] of await writeToSinks(batch, step, "backfill write failed; run backfill again to fill it")) {
+      report.written[sink.name] = (report.written[sink.name] ?? 0) + outcome.written;
+      if (outcome.ok) continue;
+      const message = outcome.error!;
+      if (!report.sinkErrors.includes(message)) report.sinkErrors.push(message);
+      const candles = batch.get(sink)!;
+      report.failed.push({ coin: "*", fromOpenMs: candles[0]!.openTimeMs, toOpenMs: candles.at(-1)!.openTimeMs, error: message });
     }
     deps.progress?.add(exchange, done);
   }
@@ -262,22 +252,6 @@ async function collect<T>(gen: AsyncGenerator<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of gen) out.push(item);
   return out;
-}
-
-/** Limits how many of the functions given to it run at once. */
-function createGate(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const queue: (() => void)[] = [];
-  return async (fn) => {
-    if (running >= limit) await new Promise<void>((resolve) => queue.push(resolve));
-    running++;
-    try {
-      return await fn();
-    } finally {
-      running--;
-      queue.shift()?.();
-    }
-  };
 }
 
 function inRuns(runs: readonly BucketRange[], openMs: number): boolean {

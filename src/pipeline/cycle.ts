@@ -14,7 +14,8 @@ import type { Metrics } from "../telemetry/metrics.ts";
 import type { CandleSink } from "../sinks/types.ts";
 import { type CandleConflict, fetchRange, UnreachableRangeError } from "./fetch-range.ts";
 import { mapPool } from "./pool.ts";
-import { buildWindowCandles, type SeriesState } from "./series.ts";
+import type { SeriesState } from "./series.ts";
+import { reportConflict, SEED_BUCKETS, stepWindow, writeToSinks } from "./series-step.ts";
 
 export interface CycleSettings {
   bucketIntervalMinutes: number;
@@ -90,27 +91,6 @@ export function failedCycleReport(fields: { exchange: ExchangeId; startedMs: num
   };
 }
 
-/**
- * Logs and counts an exchange answer holding two different candles for one open time: a quality
- * failure, whether the retry that follows resolves it or not (then the bucket is left missing and
- * reported as rejected by the series builder).
- */
-export function reportConflict(logger: Logger, metrics: Metrics, exchange: ExchangeId, coin: string): (conflict: CandleConflict) => void {
-  return ({ window, copies, attempt, final }) => {
-    const openTimes = [...new Set(copies.map((c) => c.openTimeMs))];
-    metrics.inc("cryptointellect_conflicting_candles_total", { exchange }, openTimes.length);
-    logger.warn(final ? "different candles for one open time in every answer; those buckets are left missing" : "different candles for one open time in one answer; fetching the window again", {
-      exchange,
-      coin,
-      opens: openTimes.map((t) => new Date(t).toISOString()).join(","),
-      window: `${new Date(window.fromOpenMs).toISOString()}/${new Date(window.toOpenMs).toISOString()}`,
-      attempt,
-    });
-  };
-}
-
-/** How many buckets to look back for a previous close when a series has none saved. */
-const SEED_BUCKETS = 60;
 
 export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime, signal?: AbortSignal): Promise<ExchangeCycleReport> {
   const { settings, clock, logger, metrics } = deps;
@@ -180,11 +160,16 @@ export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime,
     const collected: Candle[] = [];
     let failed = false;
     const onConflict = reportConflict(logger, metrics, exchange, market.coin);
+    const step = { exchange, clock, logger, metrics, settleSeconds: settings.settleSeconds };
     for await (const window of fetchRange({ client: runtime.client, adapter: runtime.adapter, market, intervalMinutes: interval, fromOpenMs: fetchFrom, toOpenMs: targetOpenMs, nowMs: clock.now(), now: () => clock.now(), onConflict, signal })) {
-      if (!window.ok) {
-        state.previousClose = undefined; // never feed forward across a gap
+      const result = stepWindow(state, window, step);
+      if (!result.ok) {
         if (window.toOpenMs < fromOpenMs) continue; // the seed look-back only; the range itself may still be fine
-        if (window.error instanceof UnreachableRangeError) {
+        if (signal?.aborted) {
+          failed = true; // abandoned, not saved: no warning, the service is stopping
+          break;
+        }
+        if (result.error instanceof UnreachableRangeError) {
           // Older than this endpoint serves (Kraken OHLC keeps 720 candles): no later cycle can fetch
           // it either, so say so once and go on with the part that can be fetched. Backfill fills it.
           metrics.inc("cryptointellect_failed_ranges_total", { exchange });
@@ -197,23 +182,18 @@ export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime,
           continue;
         }
         failed = true;
-        if (window.error instanceof BannedError) banned = true;
+        if (result.error instanceof BannedError) banned = true;
         metrics.inc("cryptointellect_failed_ranges_total", { exchange });
         logger.warn("fetch failed; the buckets stay missing until a later cycle fetches them", {
           exchange,
           coin: market.coin,
           from: new Date(window.fromOpenMs).toISOString(),
-          error: describeError(window.error),
+          error: describeError(result.error),
         });
         break; // later buckets wait too, so the series resumes from its last saved bucket
       }
-      const built = buildWindowCandles(state, window, clock.now(), settings.settleSeconds);
-      for (const r of built.rejected) {
-        rejected++;
-        metrics.inc("cryptointellect_rejected_candles_total", { exchange });
-        logger.warn("candle failed quality checks; not saved", { exchange, coin: market.coin, open: new Date(r.candle.openTimeMs).toISOString(), problem: r.problem });
-      }
-      for (const c of built.candles) if (c.openTimeMs >= fromOpenMs) collected.push(c);
+      rejected += result.rejected;
+      for (const c of result.candles) if (c.openTimeMs >= fromOpenMs) collected.push(c);
     }
     if (failed) seriesFailed++;
     else seriesOk++;
@@ -224,23 +204,11 @@ export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime,
     filled += collected.filter((c) => c.filled).length;
   });
 
-  // Sinks write side by side: one slow sink never delays the other.
-  await Promise.all(
-    usable.map(async (sink) => {
-      const candles = toWrite.get(sink)!;
-      if (candles.length === 0) return;
-      try {
-        const written = await sink.write(candles);
-        sinkOutcomes[sink.name] = { ok: true, written };
-        metrics.inc("cryptointellect_rows_written_total", { sink: sink.name, exchange }, written);
-        for (const c of candles) newest.set(c.coin, Math.max(newest.get(c.coin) ?? -Infinity, c.openTimeMs));
-      } catch (error) {
-        sinkOutcomes[sink.name] = { ok: false, written: 0, error: describeError(error) };
-        metrics.inc("cryptointellect_sink_errors_total", { sink: sink.name });
-        logger.error("sink write failed; the candles are fetched again next cycle", { sink: sink.name, exchange, candles: candles.length, error: describeError(error) });
-      }
-    }),
-  );
+  const writes = await writeToSinks(toWrite, { exchange, logger, metrics }, "sink write failed; the candles are fetched again next cycle");
+  for (const [sink, outcome] of writes) {
+    sinkOutcomes[sink.name] = outcome;
+    if (outcome.ok) for (const c of toWrite.get(sink)!) newest.set(c.coin, Math.max(newest.get(c.coin) ?? -Infinity, c.openTimeMs));
+  }
   if (filled > 0) metrics.inc("cryptointellect_filled_buckets_total", { exchange }, filled);
 
   const oldest = Math.min(...runtime.markets.map((m) => newest.get(m.coin) ?? -Infinity));

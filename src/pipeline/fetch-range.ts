@@ -76,8 +76,6 @@ export interface FetchRangeOptions {
    * `nowMs` is when the range was planned, which a long backfill leaves far behind.
    */
   now?: () => number;
-  /** Windows fetched at once, for backfills; results still arrive in order. Default 1. */
-  concurrency?: number;
   /**
    * Fetch what the candles endpoint no longer serves from the adapter's trades endpoint (Kraken),
    * when it has one; otherwise that part fails as unreachable. Off for the live cycle.
@@ -140,7 +138,7 @@ export function planWindows(
 }
 
 /** A window's candles, and where the exchange's data actually began (for recent-only endpoints). */
-export interface WindowCandles {
+export interface ServedCandles {
   candles: RawCandle[];
   /** The first bucket open the exchange served; later than the window's start when it served less. */
   servedFromMs: number;
@@ -157,7 +155,7 @@ export async function fetchWindow(options: FetchRangeOptions, window: FetchWindo
  * Fetches one window; an answer with two different candles for one open time is fetched again, up to
  * CONFLICT_RETRIES times, and what still disagrees comes back in `conflicts`, never as a guess.
  */
-export async function fetchWindowServed(options: FetchRangeOptions, window: FetchWindow): Promise<WindowCandles> {
+export async function fetchWindowServed(options: FetchRangeOptions, window: FetchWindow): Promise<ServedCandles> {
   for (let attempt = 1; ; attempt++) {
     const got = await fetchWindowOnce(options, window);
     if (got.conflicts.length === 0) return got;
@@ -167,7 +165,7 @@ export async function fetchWindowServed(options: FetchRangeOptions, window: Fetc
   }
 }
 
-async function fetchWindowOnce(options: FetchRangeOptions, window: FetchWindow): Promise<WindowCandles> {
+async function fetchWindowOnce(options: FetchRangeOptions, window: FetchWindow): Promise<ServedCandles> {
   const { adapter, client, market, intervalMinutes, signal } = options;
   const base = baseIntervalFor(adapter, intervalMinutes);
   const baseMs = base * MINUTE_MS;
@@ -250,7 +248,7 @@ export async function fetchTradeCandles(options: FetchRangeOptions, window: Fetc
   }
 }
 
-/** Fetches every window of the range in order, up to `concurrency` at once; failures come back as results. */
+/** Fetches every window of the range in order; failures come back as results. */
 export async function* fetchRange(options: FetchRangeOptions): AsyncGenerator<WindowResult> {
   const { windows, unreachable } = planWindows(options.adapter, options.intervalMinutes, options.fromOpenMs, options.toOpenMs, options.nowMs);
   const base = baseIntervalFor(options.adapter, options.intervalMinutes);
@@ -264,7 +262,6 @@ export async function* fetchRange(options: FetchRangeOptions): AsyncGenerator<Wi
     yield { ...unreachable, ok: false, error: new UnreachableRangeError(`${options.adapter.id} ${options.market.symbol}`) };
   }
   for (const w of windows) jobs.push({ window: w, trades: false });
-  const concurrency = Math.max(1, options.concurrency ?? 1);
   const size = options.intervalMinutes * MINUTE_MS;
   const where = `${options.adapter.id} ${options.market.symbol}`;
   const run = async (job: { window: FetchWindow; trades: boolean }): Promise<WindowResult[]> => {
@@ -293,11 +290,10 @@ export async function* fetchRange(options: FetchRangeOptions): AsyncGenerator<Wi
       return [{ ...job.window, ok: false, error: error instanceof Error ? error : new Error(String(error)) }];
     }
   };
-  const inFlight: Promise<WindowResult[]>[] = [];
-  let next = 0;
-  while (next < jobs.length || inFlight.length > 0) {
-    while (inFlight.length < concurrency && next < jobs.length) inFlight.push(run(jobs[next++]!));
-    for (const result of await inFlight.shift()!) yield result;
+  // One window after another: a range's windows are few (the backfill runs its series and slices
+  // side by side instead, through the pipeline's gate).
+  for (const job of jobs) {
+    for (const result of await run(job)) yield result;
     if (options.signal?.aborted) return;
   }
 }
