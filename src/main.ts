@@ -60,9 +60,10 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
         return await backfill(command.args, await loadConfig(configPath(command.configFlag, env), env), io, env);
       case "migrate": {
         const config = await loadConfig(configPath(command.configFlag, env), env);
-        const url = config.databaseUrl ?? DEFAULT_SQLITE_URL;
+        // The configured connection, even with save_to_database off; without one, the SQLite default.
+        const url = config.databaseUrl ?? config.databaseConnection ?? DEFAULT_SQLITE_URL;
         const logger = createLogger({ secrets: configSecrets({ ...config, databaseUrl: url }) });
-        await migrateDatabase(url, logger);
+        await migrateDatabase(url, logger, url === config.databaseUrl || url === config.databaseConnection ? config.database : undefined);
         io.out(`migrated ${redactDatabaseUrl(url)}\n`);
         return 0;
       }

@@ -150,7 +150,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
 
 function buildSinks(config: Config, logger: Logger, clock: Clock): CandleSink[] {
   const sinks: CandleSink[] = [];
-  if (config.saveToDatabase && config.databaseUrl) sinks.push(createDatabaseSink({ url: config.databaseUrl, logger, now: () => clock.now() }));
+  if (config.saveToDatabase && config.databaseUrl) sinks.push(createDatabaseSink({ url: config.databaseUrl, target: config.database, logger, now: () => clock.now() }));
   if (config.saveToCsv) {
     sinks.push(createCsvSink({ directory: config.csvDirectory, logger, lookbackDays: Math.ceil(config.catchUpLimitMinutes / 1440) + 1 }));
   }

@@ -12,7 +12,7 @@ import { formatInterval, type IntervalParse, parseInterval } from "../domain/int
 import { ConfigError, type ConfigIssue } from "../errors.ts";
 import { ccxtCatalog, closestIds, type ExchangeCatalog } from "../exchanges/ccxt-catalog.ts";
 import { isNativeExchange, NATIVE_EXCHANGE_IDS, NATIVE_EXCHANGES } from "../exchanges/index.ts";
-import { databaseSecrets, parseDatabaseUrl, redactDatabaseUrl } from "../db/url.ts";
+import { databaseSecrets, type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from "../db/url.ts";
 
 /** An exchange id or `coingecko`: the keys of `api_base_urls`. */
 export type ApiName = string;
@@ -40,6 +40,8 @@ export interface Config {
   exchangeAdapters: Record<ExchangeId, AdapterKind>;
   /** Connection URL when database mode is on (the SQLite default filled in); undefined otherwise. */
   databaseUrl: string | undefined;
+  /** The parsed `database_connection` (or, in database mode without one, the SQLite default). */
+  database?: DatabaseTarget;
   /** The connection the file or `DATABASE_URL` names, even with database mode off: what `config` shows. */
   databaseConnection?: string;
   coinsToPoll: string[];
@@ -221,14 +223,19 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
   if (env.DATABASE_URL !== undefined && env.DATABASE_URL !== "" && !/^[a-z][a-z0-9+]*:/i.test(env.DATABASE_URL)) {
     issues.push({ path: "DATABASE_URL (environment)", message: "is not a URL" });
   }
+  // Parsed once, here: the database sink and `migrate` take the target as it is.
+  let database: DatabaseTarget | undefined;
   if (databaseUrl) {
     try {
-      parseDatabaseUrl(databaseUrl);
+      database = parseDatabaseUrl(databaseUrl);
     } catch (error) {
       issues.push({ path: env.DATABASE_URL ? "DATABASE_URL (environment)" : "database_connection", message: error instanceof Error ? error.message : String(error) });
     }
   }
-  if (saveToDatabase && !databaseUrl) databaseUrl = DEFAULT_SQLITE_URL;
+  if (saveToDatabase && !databaseUrl) {
+    databaseUrl = DEFAULT_SQLITE_URL;
+    database = parseDatabaseUrl(DEFAULT_SQLITE_URL);
+  }
 
   const exchanges = file.exchanges ? [...new Set(file.exchanges)] : [...NATIVE_EXCHANGE_IDS];
   // Named exchanges are checked even when another field failed, so every problem is listed at once.
@@ -268,6 +275,7 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
     exchanges,
     exchangeAdapters,
     databaseUrl: saveToDatabase ? databaseUrl : undefined,
+    ...(database ? { database } : {}),
     ...(databaseConnection ? { databaseConnection } : {}),
     coinsToPoll: coinsField === undefined ? ["Safemoon", "Neo", "Optimism"] : (coinsField ?? []),
     topN: file.n_coins_to_poll ?? 30,

@@ -1,5 +1,3 @@
-import { join } from "node:path";
-
 /** The SQL engines we speak to. MariaDB is `mysql`. */
 export type Dialect = "postgres" | "mysql" | "sqlite";
 
@@ -67,12 +65,6 @@ function sqlitePath(rest: string): string {
   }
   if (path === "" || path === ":memory:") return ":memory:";
   return path;
-}
-
-/** The embedded database used when `save_to_database` is on and no connection is configured. */
-export function defaultSqliteUrl(cwd?: string): string {
-  const relative = "./cryptointellect/cryptointellect.db";
-  return `sqlite:${cwd === undefined ? relative : join(cwd, relative)}`;
 }
 
 /**

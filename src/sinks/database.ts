@@ -1,7 +1,7 @@
 import { migrateStore } from "../db/migrate.ts";
 import { openStore, type OpenStoreOptions } from "../db/open.ts";
 import { describeDriverError, missingFromRuns, type SeriesSummary, type Store, type TrackedCoin } from "../db/store.ts";
-import { maskSecrets, parseDatabaseUrl, redactDatabaseUrl } from "../db/url.ts";
+import { type DatabaseTarget, maskSecrets, parseDatabaseUrl, redactDatabaseUrl } from "../db/url.ts";
 import type { Candle, ExchangeId } from "../domain/candle.ts";
 import { selectMetadata, type MetadataRow, type MetadataStats } from "../domain/metadata.ts";
 import { DatabaseError } from "../errors.ts";
@@ -37,6 +37,8 @@ export interface DatabaseSink extends CandleSink {
 export interface DatabaseSinkOptions extends OpenStoreOptions {
   /** `postgres://…`, `mysql://…`, `sqlite:PATH` (SQLAlchemy `+driver` suffixes are ignored). */
   url: string;
+  /** `url` parsed (the config parses it once); parsed here when not given. */
+  target?: DatabaseTarget;
   logger: Logger;
   now?: () => number;
 }
@@ -49,7 +51,7 @@ export interface DatabaseSinkOptions extends OpenStoreOptions {
 export function createDatabaseSink(options: DatabaseSinkOptions): DatabaseSink {
   const { url, logger } = options;
   const now = options.now ?? Date.now;
-  const target = parseDatabaseUrl(url);
+  const target = options.target ?? parseDatabaseUrl(url);
   let store: Store | undefined;
   let failing = false;
   const inFlight = new Set<Promise<unknown>>();

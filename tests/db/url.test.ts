@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { databasePassword, databaseSecrets, defaultSqliteUrl, maskSecrets, parseDatabaseUrl, redactDatabaseUrl, resolveDatabaseName } from "../../src/db/url.ts";
+import { databasePassword, databaseSecrets, maskSecrets, parseDatabaseUrl, redactDatabaseUrl, resolveDatabaseName } from "../../src/db/url.ts";
 
 describe("parseDatabaseUrl", () => {
   test.each([
@@ -57,14 +57,6 @@ describe("resolveDatabaseName", () => {
   });
 });
 
-describe("defaultSqliteUrl", () => {
-  test("is the file under ./cryptointellect", () => {
-    expect(defaultSqliteUrl()).toBe("sqlite:./cryptointellect/cryptointellect.db");
-    expect(defaultSqliteUrl("/data")).toBe("sqlite:/data/cryptointellect/cryptointellect.db");
-    expect(parseDatabaseUrl(defaultSqliteUrl()).path).toBe("./cryptointellect/cryptointellect.db");
-  });
-});
-
 describe("passwords", () => {
   test.each([
     ["postgres://user:s3cret@db:5432/x", "postgres://user:***@db:5432/x", "s3cret"],
@@ -105,5 +97,16 @@ describe("passwords in the query", () => {
     expect(databaseSecrets(url)).toEqual(["p%40ss+w0rd", "p@ss+w0rd", "p@ss w0rd"]);
     expect(maskSecrets("auth failed for p@ss w0rd (p%40ss+w0rd)", url)).toBe("auth failed for *** (***)");
     expect(databaseSecrets("postgres://u:one@db/x?password=two")).toEqual(["one", "two"]);
+  });
+});
+
+describe("the database URL, parsed once", () => {
+  test("the config carries the parsed target for the sink and migrate", async () => {
+    const { parseConfig } = await import("../../src/config/config.ts");
+    const c = parseConfig("save_to_database: true\ndatabase_connection: postgresql+psycopg2://u:p@db:5432/prices\n", "cfg.yml");
+    expect(c.database).toEqual(parseDatabaseUrl("postgresql+psycopg2://u:p@db:5432/prices"));
+    expect(parseConfig("save_to_database: true\n", "cfg.yml").database).toEqual(parseDatabaseUrl("sqlite:./cryptointellect/cryptointellect.db"));
+    // migrate uses the file's connection even with save_to_database off.
+    expect(parseConfig("save_to_database: false\ndatabase_connection: mysql://root@db/x\n", "cfg.yml").database?.dialect).toBe("mysql");
   });
 });
