@@ -19,7 +19,8 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { Server } from "bun";
 import { MAX_REQUEST_BODY_BYTES } from "./server/app.ts";
-import { createRuntime, type Runtime } from "./collector/runtime.ts";
+import { createCoingeckoClient, createRuntime, type Runtime } from "./collector/runtime.ts";
+import { createMetrics } from "./telemetry/metrics.ts";
 import { runSimulator, SIMULATE_USAGE, simulatorHealthUrl } from "./simulator/cli.ts";
 import { VERSION_LINE } from "./cli/version.ts";
 
@@ -179,8 +180,10 @@ function errorCode(error: unknown): string | undefined {
 async function backfill(argv: string[], config: Config, io: Io, env: Env): Promise<number> {
   const clock = clockFromEnv(env.CRYPTOINTELLECT_TIME_WARP) ?? systemClock;
   const args = parseBackfillArgs(argv, clock.now());
-  // Unknown coins are refused before anything is fetched from an exchange.
-  const selected = await selectBackfill(config, args, createRuntime(config, { clock, sinks: [] }));
+  // Unknown coins are refused before anything is fetched from an exchange (only CoinGecko is asked).
+  const logger = createLogger({ secrets: configSecrets(config) });
+  const coingecko = createCoingeckoClient(config, { fetch: (input, init) => fetch(input, init), clock, logger, metrics: createMetrics() });
+  const selected = await selectBackfill(config, args, { logger, coingecko });
   const runtime = createRuntime(selected, { clock });
   return withRuntime(runtime, io, "stopping the backfill: run the same command again to continue", (signal) =>
     executeBackfill(runtime, args, signal, io.out, Boolean(process.stderr.isTTY)),

@@ -82,7 +82,7 @@ function list(text: string): string[] {
 }
 
 /** Narrows the config to the selected exchanges and coins (unknown coins: a UsageError, nothing fetched). */
-export async function selectBackfill(config: Config, args: BackfillArgs, runtime: Pick<Runtime, "logger" | "clients"> & { coingecko: Parameters<typeof fetchRanking>[0] }): Promise<Config> {
+export async function selectBackfill(config: Config, args: BackfillArgs, runtime: Pick<Runtime, "logger"> & { coingecko: Parameters<typeof fetchRanking>[0] }): Promise<Config> {
   const exchanges = args.exchanges ?? config.exchanges;
   const unknown = exchanges.filter((e) => !config.exchanges.includes(e) && !isNativeExchange(e));
   if (unknown.length > 0) throw new UsageError(`backfill: unknown exchange for this config: ${unknown.join(", ")} (configured: ${config.exchanges.join(", ")}); add it to exchanges first`);

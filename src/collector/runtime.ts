@@ -57,6 +57,19 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** The CoinGecko client on its own: what resolving coin names needs, without a whole runtime. */
+export function createCoingeckoClient(
+  config: Pick<Config, "apiBaseUrls">,
+  options: Pick<Parameters<typeof createExchangeClient>[0], "fetch" | "clock" | "logger" | "metrics" | "random" | "timeoutMs" | "backoff">,
+): ExchangeClient {
+  return createExchangeClient({
+    ...options,
+    adapter: { id: "coingecko", budget: COINGECKO_BUDGET },
+    baseUrl: config.apiBaseUrls.coingecko ?? "https://api.coingecko.com",
+    maxAttempts: 3,
+  });
+}
+
 export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
   const clock = overrides.clock ?? systemClock;
   const fetchFn = overrides.fetch ?? ((input, init) => fetch(input, init));
@@ -81,12 +94,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     adapters.push(createCcxtAdapter({ id, name, exchange: opened.exchange }));
     clients.set(id, createCcxtClient({ ...clientOptions, id, ...opened }));
   }
-  const coingecko = createExchangeClient({
-    ...clientOptions,
-    adapter: { id: "coingecko", budget: COINGECKO_BUDGET },
-    baseUrl: config.apiBaseUrls.coingecko ?? "https://api.coingecko.com",
-    maxAttempts: 3,
-  });
+  const coingecko = createCoingeckoClient(config, clientOptions);
   const sinks = overrides.sinks ?? buildSinks(config, logger, clock);
   const database = sinks.find((s): s is DatabaseSink => s.name === "database" && "recordMetadata" in s);
   const health = createHealthTracker(config.exchanges, sinks.map((s) => s.name), clock.now());
