@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { executeBackfill, parseBackfillArgs } from "../src/cli/backfill-command.ts";
 import { MINUTE_MS } from "../src/domain/interval.ts";
 import { UsageError } from "../src/errors.ts";
-import { type Harness, startHarness } from "./helpers/in-process.ts";
+import { type Harness, startHarness } from "./helpers/harness.ts";
 import { duplicates, mismatches, readCsvDir } from "./helpers/oracle.ts";
 import { NATIVE_EXCHANGE_IDS } from "../src/exchanges/index.ts";
 
@@ -63,7 +63,7 @@ describe("backfill", () => {
       }
     }
     // Kraken's OHLC keeps 720 candles: at 1m most of the range came from its trades.
-    if (interval === "1m") expect(h.logger.lines.some((l) => l.includes("Trades"))).toBe(false);
+    if (interval === "1m") expect(h.lines.some((l) => l.includes("Trades"))).toBe(false);
     expect(h.sim.stats().total.rateLimited).toBe(0);
     expect(h.sim.stats().total.banned).toBe(0);
   }, 120_000);

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { MINUTE_MS } from "../src/domain/interval.ts";
-import { type Harness, startHarness } from "./helpers/in-process.ts";
+import { type Harness, startHarness } from "./helpers/harness.ts";
 import { duplicates, mismatches, readCsvDir } from "./helpers/oracle.ts";
 import { NATIVE_EXCHANGE_IDS } from "../src/exchanges/index.ts";
 import { simMinute } from "../src/simulator/market-data.ts";
@@ -124,8 +124,8 @@ describe("service at larger intervals", () => {
     // Every minute from the first saved one to the newest closed one: 20 hours and one minute.
     expect(rows.length).toBe(20 * 60 + 1);
     expect(duplicates(rows)).toEqual([]);
-    expect(h.logger.lines.some((l) => l.includes("left for backfill"))).toBe(true);
-    expect(h.logger.lines.some((l) => l.includes("gap repair done"))).toBe(true);
+    expect(h.lines.some((l) => l.includes("left for backfill"))).toBe(true);
+    expect(h.lines.some((l) => l.includes("gap repair done"))).toBe(true);
   }, 60_000);
 });
 
@@ -148,7 +148,7 @@ describe("Kraken omitting quiet minutes (the omitEmpty fault)", () => {
       expect(opens).toEqual(Array.from({ length: minutes + 1 }, (_, i) => i - 1));
     }
     expect(rows.filter((r) => r.line.endsWith(",0,1")).length).toBeGreaterThanOrEqual(quiet);
-    expect(h.logger.lines.filter((l) => l.includes("left for backfill"))).toEqual([]);
+    expect(h.lines.filter((l) => l.includes("left for backfill"))).toEqual([]);
   }, 60_000);
 });
 
@@ -178,7 +178,7 @@ describe("live gap repair", () => {
     expect(duplicates(rows)).toEqual([]);
     const neo = rows.filter((r) => r.coin === "NEO").map((r) => (r.openTimeMs - T0) / MINUTE_MS);
     expect(neo).toEqual([-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(h.logger.lines.some((l) => l.includes("gap repair done"))).toBe(true);
+    expect(h.lines.some((l) => l.includes("gap repair done"))).toBe(true);
     // Nothing before the first saved bucket was fetched into the store.
     expect(Math.min(...rows.map((r) => r.openTimeMs))).toBe(T0 - MINUTE_MS);
   }, 60_000);
@@ -189,7 +189,7 @@ describe("coin universe in the service", () => {
     h = await startHarness({ startMs: T0 + 5000, yaml: "bucketing_interval: 1h\nn_coins_to_poll: 2\nlist_coins_to_poll: [Safemoon, Neo]\ncatch_up_limit: 2h\n" });
     await h.tickAt(T0 + 5000);
     await h.tickAt(T0 + 60 * MINUTE_MS + 5000);
-    const count = (text: string) => h!.logger.lines.filter((l) => l.includes(text)).length;
+    const count = (text: string) => h!.lines.filter((l) => l.includes(text)).length;
     expect(count("not listed on any enabled exchange")).toBe(1);
     expect(count("coin=SFM")).toBe(1);
     expect(count("coin universe loaded")).toBe(1);

@@ -13,7 +13,7 @@ import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import type { DatabaseSink } from "../../src/sinks/database.ts";
 import { serverAvailable, startProxy, testDatabase, type TcpProxy, type TestDatabase } from "../db/servers.ts";
-import { type Harness, startHarness } from "../helpers/in-process.ts";
+import { type Harness, startHarness } from "../helpers/harness.ts";
 import { expectedCandle, readCsvDir } from "../helpers/oracle.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
@@ -156,7 +156,7 @@ for (const dialect of ["postgres", "mysql", "sqlite"] as const) {
         const { h } = await start({ password: true, proxy: true });
         await h.tickAt(T0 + 5000);
         const outputs = [
-          ...h.logger.lines,
+          ...h.lines,
           await (await h.runtime.app.request("/health")).text(),
           await (await h.runtime.app.request("/metrics")).text(),
           await (await h.runtime.app.request("/metadata")).text(),

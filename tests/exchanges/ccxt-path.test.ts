@@ -18,7 +18,7 @@ import { startSimulator } from "../../src/simulator/server.ts";
 import { createMetrics } from "../../src/telemetry/metrics.ts";
 import { systemClock } from "../../src/clock.ts";
 import { SIM_EXCHANGE_IDS, type SimExchangeId } from "../../src/simulator/market-data.ts";
-import { type Harness, startHarness } from "../helpers/in-process.ts";
+import { type Harness, startHarness } from "../helpers/harness.ts";
 import { createAutoClock } from "../helpers/clocks.ts";
 import { duplicates, expectedRow, mismatches, readCsvDir } from "../helpers/oracle.ts";
 import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";

@@ -8,7 +8,7 @@ import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { CONFLICT_RETRIES } from "../../src/pipeline/fetch-range.ts";
 import { readCsvDir } from "../helpers/oracle.ts";
 import { sweepSecretsHere } from "./helpers/capture.ts";
-import { type FaultHarness, startFaultHarness } from "./helpers/harness.ts";
+import { type Harness, startHarness } from "../helpers/harness.ts";
 import { checkStore, NO_PROBLEMS } from "./helpers/store-check.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
@@ -17,16 +17,16 @@ const due = (i: number) => DUE + i * MINUTE_MS;
 const target = (i: number) => T0 + (i - 1) * MINUTE_MS;
 /** The minute Binance answers twice for BTC: the newest closed bucket of the cycle due at 2. */
 const DISPUTED = target(2);
-let h: FaultHarness | undefined;
+let h: Harness | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
 });
 
 /** Binance klines for BTC with the disputed minute repeated at the end, its close changed, in the first `answers` answers holding it. */
-async function harness(label: string, answers: number): Promise<{ hh: FaultHarness; disputedAnswers: () => number }> {
+async function harness(label: string, answers: number): Promise<{ hh: Harness; disputedAnswers: () => number }> {
   let seen = 0;
-  const hh = await startFaultHarness({
+  const hh = await startHarness({
     startMs: DUE,
     label,
     yaml: "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH]\nexchanges: [binance]\n",

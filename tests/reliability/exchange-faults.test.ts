@@ -13,7 +13,7 @@ import type { HealthSnapshot } from "../../src/collector/health.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import type { Faults } from "../../src/simulator/faults.ts";
 import { readCsvDir } from "../helpers/oracle.ts";
-import { type FaultHarness, type FaultHarnessOptions, startFaultHarness } from "./helpers/harness.ts";
+import { type Harness, type HarnessOptions, startHarness } from "../helpers/harness.ts";
 import { checkStore, NO_PROBLEMS } from "./helpers/store-check.ts";
 import { sweepSecretsHere } from "./helpers/capture.ts";
 
@@ -21,14 +21,14 @@ const T0 = Date.parse("2024-05-01T09:00:00Z");
 const DUE = T0 + 5000;
 const EXCHANGES: readonly ExchangeId[] = [...NATIVE_EXCHANGE_IDS];
 const YAML = "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH, DOGE]\n";
-let h: FaultHarness | undefined;
+let h: Harness | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
 });
 
-async function harness(label: string, extra: Partial<FaultHarnessOptions> = {}): Promise<FaultHarness> {
-  h = await startFaultHarness({ startMs: DUE, yaml: YAML, label, ...extra });
+async function harness(label: string, extra: Partial<HarnessOptions> = {}): Promise<Harness> {
+  h = await startHarness({ startMs: DUE, yaml: YAML, label, ...extra });
   return h;
 }
 
@@ -36,12 +36,12 @@ async function harness(label: string, extra: Partial<FaultHarnessOptions> = {}):
 const target = (i: number) => T0 + (i - 1) * MINUTE_MS;
 const due = (i: number) => DUE + i * MINUTE_MS;
 
-function setAll(hh: FaultHarness, faults: Faults) {
+function setAll(hh: Harness, faults: Faults) {
   for (const id of EXCHANGES) hh.sim.setFaults(id, faults);
 }
 
 describe("exchange faults", () => {
-  test.each<[string, Faults, FaultHarnessOptions["http"], string]>([
+  test.each<[string, Faults, HarnessOptions["http"], string]>([
     ["5xx bursts", { errorRate: 0.6 }, undefined, "http-5"],
     ["timeouts", { timeoutRate: 0.3 }, { timeoutMs: 250 }, "timeout"],
     ["truncated bodies", { truncateRate: 0.6 }, undefined, "unparseable"],

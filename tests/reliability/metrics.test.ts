@@ -7,12 +7,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { readCsvDir } from "../helpers/oracle.ts";
 import { capture, sweepSecretsHere } from "./helpers/capture.ts";
-import { type FaultHarness, startFaultHarness } from "./helpers/harness.ts";
+import { type Harness, startHarness } from "../helpers/harness.ts";
 import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
 const DUE = T0 + 5000;
-let h: FaultHarness | undefined;
+let h: Harness | undefined;
 afterAll(async () => h?.close());
 
 interface Sample {
@@ -49,7 +49,7 @@ describe("/metrics", () => {
   test("after cycles with faults, every family of SPEC section 8 is present with sensible values", async () => {
     let kucoinRefusals = 0;
     let banned = false;
-    h = await startFaultHarness({
+    h = await startHarness({
       startMs: DUE,
       label: "metrics",
       yaml: "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH, DOGE]\n",

@@ -12,7 +12,7 @@ import { NATIVE_EXCHANGE_IDS } from "../../src/exchanges/index.ts";
 import { createCsvSink } from "../../src/sinks/csv.ts";
 import type { CandleSink } from "../../src/sinks/types.ts";
 import { capture, sweepSecretsHere } from "./helpers/capture.ts";
-import { type FaultHarness, type FaultHarnessOptions, startFaultHarness } from "./helpers/harness.ts";
+import { type Harness, type HarnessOptions, startHarness } from "../helpers/harness.ts";
 import { checkStore, NO_PROBLEMS } from "./helpers/store-check.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
@@ -21,18 +21,18 @@ const COINS = ["BTC", "ETH", "DOGE"];
 const YAML = `bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [${COINS.join(", ")}]\n`;
 const due = (i: number) => DUE + i * MINUTE_MS;
 const target = (i: number) => T0 + (i - 1) * MINUTE_MS;
-let h: FaultHarness | undefined;
+let h: Harness | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
 });
 
-async function harness(label: string, extra: Partial<FaultHarnessOptions> = {}): Promise<FaultHarness> {
-  h = await startFaultHarness({ startMs: DUE, yaml: YAML, label, ...extra });
+async function harness(label: string, extra: Partial<HarnessOptions> = {}): Promise<Harness> {
+  h = await startHarness({ startMs: DUE, yaml: YAML, label, ...extra });
   return h;
 }
 
-async function health(hh: FaultHarness): Promise<{ status: number; json: HealthSnapshot }> {
+async function health(hh: Harness): Promise<{ status: number; json: HealthSnapshot }> {
   const response = await hh.runtime.app.request("/health");
   const text = await response.text();
   capture("health", text);
@@ -40,7 +40,7 @@ async function health(hh: FaultHarness): Promise<{ status: number; json: HealthS
 }
 
 /** The value of one sample of /metrics (0 when absent). */
-async function sample(hh: FaultHarness, name: string, labels: Record<string, string>): Promise<number> {
+async function sample(hh: Harness, name: string, labels: Record<string, string>): Promise<number> {
   const text = await (await hh.runtime.app.request("/metrics")).text();
   const want = Object.entries(labels)
     .sort(([a], [b]) => (a < b ? -1 : 1))

@@ -16,7 +16,7 @@ import { type RunningSimulator, startSimulator } from "../../src/simulator/serve
 import { BINARY, buildBinary, runBinary, simulatorConfig } from "../helpers/binary.ts";
 import { readCsvDir } from "../helpers/oracle.ts";
 import { capture, SECRET_FORMS, SECRETS, sweepSecretsHere } from "./helpers/capture.ts";
-import { type FaultHarness, startFaultHarness } from "./helpers/harness.ts";
+import { type Harness, startHarness } from "../helpers/harness.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
 const DUE = T0 + 5000;
@@ -33,12 +33,12 @@ function walk(dir: string): string[] {
 }
 
 describe("file names", () => {
-  let h: FaultHarness | undefined;
+  let h: Harness | undefined;
   afterAll(async () => h?.close());
 
   test("an exchange listing markets whose base is ../../x (and other hostile names) writes no file outside csv_directory, nor any row for them", async () => {
     const requested: string[] = [];
-    h = await startFaultHarness({
+    h = await startHarness({
       startMs: DUE,
       label: "path-traversal",
       yaml: "bucketing_interval: 1m\nn_coins_to_poll: 4\nlist_coins_to_poll: [BTC]\nexchanges: [binance, kraken]\n",

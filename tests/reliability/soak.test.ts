@@ -16,7 +16,7 @@ import { createDatabaseSink, type DatabaseSink } from "../../src/sinks/database.
 import type { CandleSink } from "../../src/sinks/types.ts";
 import { serverAvailable, testDatabase, type TestDatabase } from "../db/servers.ts";
 import { expectedCandle, readCsvDir } from "../helpers/oracle.ts";
-import { type FaultHarness, startFaultHarness } from "./helpers/harness.ts";
+import { type Harness, startHarness } from "../helpers/harness.ts";
 import { checkStore, NO_PROBLEMS } from "./helpers/store-check.ts";
 import { sweepSecretsHere } from "./helpers/capture.ts";
 
@@ -27,7 +27,7 @@ const DUE = T0 + 5000;
 /** Heap growth allowed from the end of the first simulated hour to the end of the last. */
 const HEAP_SLACK_BYTES = 8 * 1024 * 1024;
 
-let h: FaultHarness | undefined;
+let h: Harness | undefined;
 let db: TestDatabase | undefined;
 afterAll(async () => {
   await h?.close();
@@ -48,7 +48,7 @@ describe("soak", async () => {
     const started = performance.now();
     let database: DatabaseSink | undefined;
     if (withPostgres) db = testDatabase("postgres");
-    h = await startFaultHarness({
+    h = await startHarness({
       startMs: DUE,
       label: "soak",
       keepLines: false,

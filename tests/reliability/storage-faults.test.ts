@@ -16,7 +16,7 @@ import { SERVER_URLS, serverAvailable, startProxy, type TcpProxy, testDatabase, 
 import { buildBinary, runBinary } from "../helpers/binary.ts";
 import { expectedCandle, readCsvDir } from "../helpers/oracle.ts";
 import { capture, SECRETS, sweepSecretsHere } from "./helpers/capture.ts";
-import { type FaultHarness, type FaultHarnessOptions, startFaultHarness } from "./helpers/harness.ts";
+import { type Harness, type HarnessOptions, startHarness } from "../helpers/harness.ts";
 import { checkStore, NO_PROBLEMS } from "./helpers/store-check.ts";
 
 const T0 = Date.parse("2024-05-01T09:00:00Z");
@@ -26,7 +26,7 @@ const target = (i: number) => T0 + (i - 1) * MINUTE_MS;
 const due = (i: number) => DUE + i * MINUTE_MS;
 const cleanups: (() => Promise<void> | void)[] = [];
 const unmounts: string[] = [];
-let h: FaultHarness | undefined;
+let h: Harness | undefined;
 afterEach(async () => {
   for (const dir of unmounts.splice(0)) sh("umount", "-l", dir);
   await h?.close();
@@ -34,12 +34,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function harness(label: string, extra: Partial<FaultHarnessOptions> = {}): Promise<FaultHarness> {
-  h = await startFaultHarness({ startMs: DUE, yaml: YAML, label, ...extra });
+async function harness(label: string, extra: Partial<HarnessOptions> = {}): Promise<Harness> {
+  h = await startHarness({ startMs: DUE, yaml: YAML, label, ...extra });
   return h;
 }
 
-async function health(hh: FaultHarness): Promise<{ json: HealthSnapshot; text: string }> {
+async function health(hh: Harness): Promise<{ json: HealthSnapshot; text: string }> {
   const text = await (await hh.runtime.app.request("/health")).text();
   capture("health", text);
   return { json: JSON.parse(text) as HealthSnapshot, text };

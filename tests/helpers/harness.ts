@@ -1,21 +1,21 @@
 /**
- * The service in-process against the simulator on one fast virtual clock, as tests/helpers/in-process
- * does, plus what fault tests need: an async interceptor that can see and replace any answer, a log
- * of requests with their virtual time, restarts (a new runtime on the same store, as after a crash),
- * and every log line captured for the secrets check.
+ * The test harness: the whole service in-process against the simulator, both on one fast virtual
+ * clock, with an interceptor that can see and replace any answer, a log of requests with their
+ * virtual time, restarts (a new runtime on the same store, as after a crash), and every log line
+ * captured for the secrets check.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Config, configSecrets, parseConfig } from "../../../src/config/config.ts";
-import { MINUTE_MS } from "../../../src/domain/interval.ts";
-import { createLogger, type Logger } from "../../../src/telemetry/log.ts";
-import { createRuntime, type Runtime } from "../../../src/collector/runtime.ts";
-import type { CandleSink } from "../../../src/sinks/types.ts";
-import { type RunningSimulator, startSimulator } from "../../../src/simulator/server.ts";
-import { simulatorConfig } from "../../helpers/binary.ts";
-import { createFastClock, type FastClock } from "../../helpers/fast-clock.ts";
-import { capture, SECRETS } from "./capture.ts";
+import { type Config, configSecrets, parseConfig } from "../../src/config/config.ts";
+import { MINUTE_MS } from "../../src/domain/interval.ts";
+import { createLogger, type Logger } from "../../src/telemetry/log.ts";
+import { createRuntime, type Runtime } from "../../src/collector/runtime.ts";
+import type { CandleSink } from "../../src/sinks/types.ts";
+import { type RunningSimulator, startSimulator } from "../../src/simulator/server.ts";
+import { simulatorConfig } from "./binary.ts";
+import { createFastClock, type FastClock } from "./clocks.ts";
+import { capture, SECRETS } from "../reliability/helpers/capture.ts";
 
 export type Intercept = (url: string, pass: () => Promise<Response>, nowMs: number) => Promise<Response | undefined> | Response | undefined;
 
@@ -25,7 +25,7 @@ export interface RequestRecord {
   status: number;
 }
 
-export interface FaultHarness {
+export interface Harness {
   clock: FastClock;
   sim: RunningSimulator;
   runtime: Runtime;
@@ -41,13 +41,19 @@ export interface FaultHarness {
   ticks(fromMs: number, count: number): Promise<void>;
   /** Drops the runtime (no close: as a crash would) and builds a fresh one on the same store. */
   restart(): Promise<Runtime>;
+  /** The logger every runtime of this harness writes to (its lines are in `lines`). */
+  logger: Logger;
   close(): Promise<void>;
 }
 
-export interface FaultHarnessOptions {
+export interface HarnessOptions {
   startMs: number;
+  /** The test's config; `sqlite:DBFILE` names a database file inside the harness's directory. */
   yaml: string;
-  label: string;
+  /** Names the captured log (default: harness). */
+  label?: string;
+  /** Non-native exchanges of the config, pointed at their simulated services. */
+  ccxtIds?: readonly string[];
   intercept?: Intercept;
   sinks?: (dir: string, logger: Logger) => CandleSink[];
   keepLines?: boolean;
@@ -55,21 +61,20 @@ export interface FaultHarnessOptions {
   http?: { timeoutMs?: number; maxAttempts?: number; backoff?: { baseMs: number; capMs: number } };
 }
 
-export async function startFaultHarness(options: FaultHarnessOptions): Promise<FaultHarness> {
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const clock = createFastClock(options.startMs);
   const sim = startSimulator({ clock });
-  const dir = mkdtempSync(join(tmpdir(), "ci-reliability-"));
+  const dir = mkdtempSync(join(tmpdir(), "ci-harness-"));
   const csvDir = join(dir, "csv");
-  const config = parseConfig(
-    simulatorConfig(sim.url, `csv_directory: ${csvDir}\ncoingecko_api_key: ${SECRETS.apiKey}\n${options.yaml}`),
-    `${options.label}.yml`,
-  );
+  const label = options.label ?? "harness";
+  const yaml = options.yaml.replace("sqlite:DBFILE", `sqlite:${join(dir, "db.sqlite")}`);
+  const config = parseConfig(simulatorConfig(sim.url, `csv_directory: ${csvDir}\ncoingecko_api_key: ${SECRETS.apiKey}\n${yaml}`, options.ccxtIds), `${label}.yml`);
   const keep = options.keepLines ?? true;
   const lines: string[] = [];
   const requests: RequestRecord[] = [];
   let buffer: string[] = [];
   const flush = () => {
-    if (buffer.length > 0) capture(options.label, buffer.join("\n"));
+    if (buffer.length > 0) capture(label, buffer.join("\n"));
     buffer = [];
   };
   const logger = createLogger({
@@ -101,7 +106,7 @@ export async function startFaultHarness(options: FaultHarnessOptions): Promise<F
     return runtime;
   };
   let runtime = await build();
-  const h: FaultHarness = {
+  const h: Harness = {
     clock,
     sim,
     get runtime() {
@@ -112,6 +117,7 @@ export async function startFaultHarness(options: FaultHarnessOptions): Promise<F
     csvDir,
     lines,
     requests,
+    logger,
     async tickAt(dueMs) {
       clock.set(dueMs);
       const report = await runtime.service.tick(dueMs);
