@@ -8,7 +8,7 @@
 #
 # Prints the bun image's name on stdout (progress goes to stderr). Reuses what exists: the images
 # in the engine, else the root filesystem tarball cached in $CACHE_DIR. This is also the recipe for
-# building the image where no image registry can be reached (README: Building the image):
+# building the image where no image registry can be reached (docs/docker.md: Building the image):
 #
 #   docker build -t cryptointellect --build-arg BUILD_IMAGE="$(sudo env "PATH=$PATH" scripts/docker-local-bases.sh)" .
 # Environment: CACHE_DIR (default /var/cache/cryptointellect-ci), DEBIAN_MIRROR (default: the

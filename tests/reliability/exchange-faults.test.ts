@@ -69,7 +69,7 @@ describe("exchange faults", () => {
   // BUG (src/collector/service.ts, refresh() awaited by tick()): every exchange's cycle waits until all market
   // listings are loaded, so one exchange whose listing request hangs holds up every other exchange
   // until its retries give up (15 s timeout × 5 attempts with the defaults), at startup and at each
-  // daily refresh. SPEC 7/README: one slow or failing exchange never delays another.
+  // daily refresh. README: one slow or failing exchange never delays another.
   test("an exchange whose listing request hangs does not hold up the others' cycles", async () => {
     const hh = await harness("hanging-listing", { http: { timeoutMs: 1500 } });
     hh.sim.setFaults("kucoin", { timeoutRate: 1 });
