@@ -2,11 +2,12 @@
  * `bun run bench`: every benchmark, each side by side with its baseline, then bench/RESULTS.md.
  * `bun run bench -- --quick` shrinks every size for a smoke run and prints instead of writing
  * RESULTS.md (unless `--write`). `--only a,b` runs some sections (parse, aggregate, csv, database,
- * backfill, live, resources, ccxt-path); so do bare names (`bun bench/run.ts ccxt-path`).
+ * backfill, live, resources, ccxt-path, api); so do bare names (`bun bench/run.ts ccxt-path`).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runAggregateBench } from "./aggregate.bench.ts";
+import { runApiBench } from "./api.bench.ts";
 import { runBackfillBench } from "./backfill.bench.ts";
 import { runCcxtPathBench } from "./ccxt-path.bench.ts";
 import { runCsvBench } from "./csv.bench.ts";
@@ -27,6 +28,7 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   live: runLiveCycleBench,
   resources: runResourcesBench,
   "ccxt-path": runCcxtPathBench,
+  api: runApiBench,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -23,6 +23,7 @@ import { createCoingeckoClient, createRuntime, type Runtime } from "./collector/
 import { createMetrics } from "./telemetry/metrics.ts";
 import { runSimulator, SIMULATE_USAGE, simulatorHealthUrl } from "./simulator/cli.ts";
 import { VERSION_LINE } from "./cli/version.ts";
+import { runExport } from "./cli/export.ts";
 
 export interface Io {
   out: (text: string) => void;
@@ -59,6 +60,10 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
         return await healthcheck(command, env, io);
       case "backfill":
         return await backfill(command.args, await loadConfig(configPath(command.configFlag, env), env), io, env);
+      case "export": {
+        const config = await loadConfig(configPath(command.configFlag, env), env);
+        return await runExport(config, command.args, { err: io.err, logger: createLogger({ secrets: configSecrets(config), level: "warn" }), signal: stopSignal });
+      }
       case "migrate": {
         const config = await loadConfig(configPath(command.configFlag, env), env);
         // The configured connection, even with save_to_database off; without one, the SQLite default.
@@ -112,7 +117,7 @@ async function serve(mode: "run" | "once", config: Config, source: string, io: I
   // The HTTP endpoint is bound before any sink is opened: a host or port it cannot listen on is
   // refused with nothing created (no CSV folder, no database).
   let server: Server<undefined> | undefined;
-  if (mode === "run") {
+  if (mode === "run" && config.http.enabled) {
     const bound = await listen(config.http, runtime.app.fetch, source);
     if (!bound.ok) {
       io.err(`cryptointellect: cannot start: ${bound.error}\n`);
@@ -135,7 +140,7 @@ async function serve(mode: "run" | "once", config: Config, source: string, io: I
         for (const e of missing) io.err(`cryptointellect: ${e}: no cycle ran (${why})\n`);
         return failed.length > 0 || missing.length > 0 ? 1 : 0;
       }
-      runtime.logger.info("service started", { version: VERSION_LINE, http: `${server!.hostname}:${server!.port}`, exchanges: config.exchanges.join(","), interval: `${config.bucketIntervalMinutes}m` });
+      runtime.logger.info("service started", { version: VERSION_LINE, http: server ? `${server.hostname}:${server.port}` : "off (http.enabled: false)", exchanges: config.exchanges.join(","), interval: `${config.bucketIntervalMinutes}m` });
       await runtime.runLoop(signal);
       await stopServer();
       runtime.logger.info("stopped cleanly");

@@ -58,6 +58,25 @@ describe("run start-up", () => {
     expect(r.left).toEqual([]);
   }, 30_000);
 
+  test("http.enabled: false serves nothing at all: a port another program holds is no obstacle", async () => {
+    const cwd = join(work, "disabled");
+    mkdirSync(cwd);
+    const apis = ["binance", "kraken", "kucoin", "poloniex", "coingecko"].map((id) => `${id}: "http://127.0.0.1:9"`).join(", ");
+    writeFileSync(join(cwd, "cfg.yml"), `http: {enabled: false, host: 127.0.0.1, port: ${taken.port}}\napi_base_urls: {${apis}}\n`);
+    const proc = Bun.spawn(["bun", MAIN, "run", "-c", "cfg.yml"], { cwd, env: { ...process.env, CRYPTOINTELLECT_CONFIG: "", DATABASE_URL: "" }, stdout: "pipe", stderr: "pipe" });
+    const stderr = proc.stderr.getReader();
+    let text = "";
+    while (!text.includes("service started")) {
+      const { value, done } = await stderr.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(text).toContain(`http="off (http.enabled: false)"`);
+    expect(await (await fetch(`http://127.0.0.1:${taken.port}/`)).text()).toBe("taken");
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+  }, 30_000);
+
   test("a host that is no host name at all is refused by the config check", async () => {
     const r = await run("not-a-host", '{host: "no such host !"}');
     expect(r.stderr).toContain('- http.host: "no such host !" is not an IP address or a host name');

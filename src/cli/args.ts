@@ -6,12 +6,13 @@ export type Command =
   | { name: "run" | "once" | "config" | "migrate"; configFlag?: string }
   | { name: "exchanges"; nativeOnly: boolean }
   | { name: "backfill"; configFlag?: string; args: string[] }
+  | { name: "export"; configFlag?: string; args: string[] }
   | { name: "simulate"; args: string[] }
   | { name: "healthcheck"; url?: string; configFlag?: string; timeoutMs: number }
   | { name: "help"; topic?: string }
   | { name: "version" };
 
-export const COMMANDS = ["run", "once", "backfill", "migrate", "config", "exchanges", "simulate", "healthcheck"] as const;
+export const COMMANDS = ["run", "once", "backfill", "export", "migrate", "config", "exchanges", "simulate", "healthcheck"] as const;
 
 const NATIVE_NAMES = Object.values(NATIVE_EXCHANGES).map((a) => a.name);
 
@@ -21,6 +22,8 @@ Usage:
   cryptointellect [run]       [-c FILE]   the service: scheduler + HTTP endpoint (the default command)
   cryptointellect once        [-c FILE]   one collection cycle now (including catch-up), then exit
   cryptointellect backfill    --from DATE [--to DATE] [--exchange a,b] [--coin BTC,ETH] [-c FILE]
+  cryptointellect export      --format csv|parquet --exchange ID --coin TICKER [--interval 5m]
+                              [--from DATE] [--to DATE] [--out FILE] [-c FILE]   saved candles of one series
   cryptointellect migrate     [-c FILE]   create the database if needed and apply migrations
   cryptointellect config      [-c FILE]   validate; print the effective config with secrets redacted
   cryptointellect exchanges   [--native]  list the exchanges: id, name, native or ccxt, intervals, page limit
@@ -46,7 +49,8 @@ export const COMMAND_HELP: Record<string, string> = {
 
 Runs the service: a collection cycle at every bucket boundary + settle_seconds (the first one at
 once, catching up from the last saved bucket up to catch_up_limit), and the HTTP endpoint with
-/health, /metadata and /metrics on http.host:http.port (default 0.0.0.0:8080).
+/health, /metadata, /metrics and the read-only query API (/api/series, /api/candles, /api/status)
+on http.host:http.port (default 0.0.0.0:8080).
 SIGTERM or SIGINT stops it cleanly: running fetches are abandoned, writes finish, exit 0.
 `,
   once: `Usage: cryptointellect once [-c FILE]
@@ -71,6 +75,27 @@ is rebuilt from its trades.
 
 Progress: a bar per exchange on a terminal, periodic log lines otherwise. At the end, a summary
 per exchange. Exit 0 when complete, 1 when a range failed (run --repair later), 2 for bad arguments.
+`,
+  export: `Usage: cryptointellect export --format csv|parquet --exchange ID --coin TICKER [--interval 5m] [--from DATE] [--to DATE] [--out FILE] [-c FILE]
+
+Writes the saved candles of one series, oldest first, in the columns of the CSV files (TimeStamp,
+Exchange, Coin, OpenPrice, HighPrice, LowPrice, ClosePrice, Volume, Bucket_Interval): the rows
+GET /api/candles gives, read from the store the config writes to (the database when
+save_to_database is on, else the CSV files). Nothing is fetched from an exchange.
+
+  --format F      csv (the CSV files' header and rows, byte for byte) or parquet (TimeStamp as
+                  TIMESTAMP(MILLIS, UTC), Exchange and Coin strings, prices and Volume DOUBLE,
+                  Bucket_Interval INT32; row groups of 50000 rows)
+  --exchange ID   exchange id, as in the config's exchanges: (binance, okx)
+  --coin TICKER   coin ticker (BTC)
+  --interval I    bucket interval: 5m, 1h, 1d or minutes (default: the config's bucketing_interval)
+  --from DATE     first TimeStamp (bucket end) to include: YYYY-MM-DD (midnight UTC) or ISO 8601
+  --to DATE       last TimeStamp to include (default: the newest saved)
+  --out FILE      write FILE (a temporary file renamed into place when complete, so FILE is never
+                  half written); without it, or with -, the rows go to standard output
+
+The whole range is written, however long (memory stays flat: the store is read in pages).
+Exit 0 when written, 1 when the store or FILE cannot be used, 2 for bad arguments.
 `,
   migrate: `Usage: cryptointellect migrate [-c FILE]
 
@@ -123,7 +148,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     if (extra !== undefined) throw new UsageError(`${name}: unexpected argument "${printable(extra)}"`);
     return { name, nativeOnly: args.includes("--native") };
   }
-  if (name === "backfill") {
+  if (name === "backfill" || name === "export") {
     const configFlag = takeConfigFlag(args, name);
     return { name, configFlag, args };
   }

@@ -19,6 +19,9 @@ import { createLogger, type Logger } from "../telemetry/log.ts";
 import { createMetrics, type Metrics } from "../telemetry/metrics.ts";
 import { runScheduler } from "./schedule.ts";
 import { createApp } from "../server/app.ts";
+import { createApiRoutes } from "../server/api.ts";
+import { createCycleLog } from "../query/last-cycles.ts";
+import { createCandleSource } from "../query/source.ts";
 import { createService, type Service } from "./service.ts";
 import { computeMetadataStats } from "../domain/metadata.ts";
 import { createMetadataRoutes } from "../server/metadata.ts";
@@ -97,7 +100,9 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const coingecko = createCoingeckoClient(config, clientOptions);
   const sinks = overrides.sinks ?? buildSinks(config, logger, clock);
   const database = sinks.find((s): s is DatabaseSink => s.name === "database" && "recordMetadata" in s);
-  const health = createHealthTracker(config.exchanges, sinks.map((s) => s.name), clock.now());
+  // Each exchange's last cycle report is kept for /api/status as the tracker is told it.
+  const cycles = createCycleLog();
+  const health = cycles.observe(createHealthTracker(config.exchanges, sinks.map((s) => s.name), clock.now()));
   let looping = false; // set by runLoop: `once` and `backfill` tick without a next cycle
   const service = createService({
     repeating: () => looping,
@@ -119,7 +124,10 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
         }
       : undefined,
   });
-  const app = createApp({ health: () => health.snapshot(clock.now()), metrics: () => metrics.render(), metadata: createMetadataRoutes(database), logger });
+  // The query API reads the store the config writes to, through a reader of its own (opened on first use).
+  const candles = createCandleSource(config, { logger });
+  const api = createApiRoutes({ config, source: candles, tracked: () => service.tracked(), health: () => health.snapshot(clock.now()), lastCycles: cycles.last, metrics, logger });
+  const app = createApp({ health: () => health.snapshot(clock.now()), metrics: () => metrics.render(), metadata: createMetadataRoutes(database), logger, api });
   return {
     config,
     clock,
@@ -145,6 +153,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       await first;
     },
     async close() {
+      await candles.close().catch((error: unknown) => logger.warn("candle reader did not close cleanly", { error: String(error) }));
       for (const sink of sinks) {
         try {
           await sink.close();

@@ -51,7 +51,7 @@ export interface Config {
   csvDirectory: string;
   /** The quote preference of each configured exchange. */
   quoteCurrencies: Record<ExchangeId, string[]>;
-  http: { host: string; port: number };
+  http: { enabled: boolean; host: string; port: number };
   /** Base URL per exchange id and `coingecko`; a ccxt exchange without one uses ccxt's own URLs. */
   apiBaseUrls: Record<ApiName, string>;
   coingeckoApiKey: string | undefined;
@@ -140,6 +140,8 @@ const FileSchema = z.strictObject({
   exchange_adapters: z.record(z.string(), z.enum(["native", "ccxt"], { error: "must be native or ccxt" })).optional(),
   http: z
     .strictObject({
+      /** false: no HTTP endpoint at all (no page, no API, no /health). */
+      enabled: z.boolean().optional(),
       host: hostField.optional(),
       port: z.number().int().min(0).max(65535).optional(),
     })
@@ -283,7 +285,7 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
     saveToDatabase,
     csvDirectory: file.csv_directory ?? "./cryptointellect/csv",
     quoteCurrencies,
-    http: { host: file.http?.host ?? "0.0.0.0", port: file.http?.port ?? 8080 },
+    http: { enabled: file.http?.enabled ?? true, host: file.http?.host ?? "0.0.0.0", port: file.http?.port ?? 8080 },
     apiBaseUrls,
     coingeckoApiKey: env.COINGECKO_API_KEY || file.coingecko_api_key || undefined,
     catchUpLimitMinutes: file.catch_up_limit ?? 1440,
@@ -378,7 +380,7 @@ export function renderConfig(config: Config): string {
     `save_to_database: ${config.saveToDatabase}`,
     `csv_directory: ${JSON.stringify(config.csvDirectory)}`,
     `quote_currencies:\n${Object.entries(config.quoteCurrencies).map(([id, quotes]) => `  ${id}: [${quotes.join(", ")}]`).join("\n")}`,
-    `http:\n  host: ${JSON.stringify(config.http.host)}\n  port: ${config.http.port}`,
+    `http:\n  enabled: ${config.http.enabled}\n  host: ${JSON.stringify(config.http.host)}\n  port: ${config.http.port}`,
     `api_base_urls:\n${Object.entries(config.apiBaseUrls).map(([n, url]) => `  ${n}: ${JSON.stringify(url)}`).join("\n")}`,
     `coingecko_api_key: ${config.coingeckoApiKey ? '"***"' : "null"}`,
     `catch_up_limit: ${formatInterval(config.catchUpLimitMinutes)}`,

@@ -25,6 +25,10 @@ import {
   uniqueCandles,
   type Store,
   seriesEdges,
+  boundsFromRow,
+  type PageTuple,
+  savedRowsFromTuples,
+  seriesStatsFromRows,
 } from "./store.ts";
 import { maskSecrets, resolveDatabaseName, type DatabaseTarget } from "./url.ts";
 
@@ -34,12 +38,17 @@ const BATCH_ROWS = 5_000;
 export interface MysqlOptions {
   connectTimeoutSeconds?: number;
   maxConnections?: number;
+  /** Create the database when it does not exist (default); false: fail instead (a reader creates nothing). */
+  createDatabase?: boolean;
 }
 
 /** `datetime(3)` text in UTC, what the schema stores. */
 function utcText(ms: number): string {
   return new Date(ms).toISOString().slice(0, 23).replace("T", " ");
 }
+
+/** A `datetime(3)` expression as epoch milliseconds (TIMESTAMPDIFF ignores the session's time zone). */
+const EPOCH_MS = (expression: string) => `TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${expression}) DIV 1000`;
 
 function quoteIdent(name: string): string {
   return `\`${name.replace(/`/g, "``")}\``;
@@ -74,7 +83,7 @@ export async function openMysqlStore(target: DatabaseTarget, logger: Logger, opt
   try {
     await probe();
   } catch (error) {
-    if (errorCode(error) !== "ER_BAD_DB_ERROR") fail(error);
+    if (errorCode(error) !== "ER_BAD_DB_ERROR" || options.createDatabase === false) fail(error);
     const server = await mysql.createConnection(base).catch(fail);
     try {
       await server.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(database)} CHARACTER SET utf8mb4`);
@@ -193,6 +202,38 @@ function createMysqlStore(pool: Pool, target: string, connectionOptions: PoolOpt
         .where(and(seriesWhere(exchangeName(exchange), coin, intervalMinutes), gte(klinesData.timestamp, new Date(fromOpenMs + size)), lte(klinesData.timestamp, new Date(toOpenMs + size))))
         .orderBy(asc(klinesData.timestamp));
       return rows.map(candleFromRecord).filter(defined);
+    },
+
+    async readPage(name, coin, intervalMinutes, afterEndMs, toEndMs, limit) {
+      // Rows as arrays, the time as epoch ms (TIMESTAMPDIFF ignores the session zone).
+      const [rows] = await pool.query({
+        sql: `SELECT ${EPOCH_MS("`timestamp`")}, exchange, coin, open_price, high_price, low_price, close_price, volume FROM klines_data
+              WHERE exchange = ? AND coin = ? AND bucket_interval = ? AND \`timestamp\` > ? AND \`timestamp\` <= ?
+              ORDER BY \`timestamp\` LIMIT ?`,
+        values: [name, coin, intervalMinutes, utcText(afterEndMs), utcText(toEndMs), limit],
+        rowsAsArray: true,
+      });
+      return savedRowsFromTuples(rows as unknown as PageTuple[], intervalMinutes);
+    },
+
+    async seriesBounds(name, coin, intervalMinutes, fromEndMs, toEndMs) {
+      const range = "exchange = ? AND coin = ? AND bucket_interval = ? AND `timestamp` >= ? AND `timestamp` <= ?";
+      const values = [name, coin, intervalMinutes, utcText(fromEndMs), utcText(toEndMs)];
+      const [rows] = await pool.query(
+        `SELECT (SELECT ${EPOCH_MS("`timestamp`")} FROM klines_data WHERE ${range} ORDER BY \`timestamp\` LIMIT 1) AS first,
+                (SELECT ${EPOCH_MS("`timestamp`")} FROM klines_data WHERE ${range} ORDER BY \`timestamp\` DESC LIMIT 1) AS last`,
+        [...values, ...values],
+      );
+      return boundsFromRow((rows as { first: unknown; last: unknown }[])[0]);
+    },
+
+    async seriesStats(intervalMinutes) {
+      const [rows] = await pool.query(
+        `SELECT exchange, coin, ${EPOCH_MS("MIN(`timestamp`)")} AS first, ${EPOCH_MS("MAX(`timestamp`)")} AS last, COUNT(*) AS n, SUM(filled) AS filled
+         FROM klines_data WHERE bucket_interval = ? GROUP BY exchange, coin ORDER BY exchange, coin`,
+        [intervalMinutes],
+      );
+      return seriesStatsFromRows(rows as { exchange: string; coin: string; first: unknown; last: unknown; n: unknown; filled: unknown }[]);
     },
 
     async listSeries() {

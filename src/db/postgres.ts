@@ -26,6 +26,10 @@ import {
   uniqueCandles,
   type Store,
   seriesEdges,
+  boundsFromRow,
+  type PageTuple,
+  savedRowsFromTuples,
+  seriesStatsFromRows,
 } from "./store.ts";
 import { maskSecrets, resolveDatabaseName, type DatabaseTarget } from "./url.ts";
 
@@ -41,6 +45,8 @@ export interface PostgresOptions {
   /** Seconds to wait for a connection before failing (also while the server is down). */
   connectTimeoutSeconds?: number;
   maxConnections?: number;
+  /** Create the database when it does not exist (default); false: fail instead (a reader creates nothing). */
+  createDatabase?: boolean;
 }
 
 function describeTarget(target: DatabaseTarget, database: string): string {
@@ -73,7 +79,7 @@ export async function openPostgresStore(target: DatabaseTarget, logger: Logger, 
     await client`select 1`;
   } catch (error) {
     await client.end({ timeout: 0 });
-    if (errorCode(error) !== "3D000") fail(error);
+    if (errorCode(error) !== "3D000" || options.createDatabase === false) fail(error);
     await createDatabase(database, connect).catch(fail);
     logger.info("created database", { target: where });
     client = connect(database);
@@ -106,6 +112,11 @@ async function createDatabase(database: string, connect: (db: string, max?: numb
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** An instant as timestamptz text: exact to the millisecond, whatever the session's time zone. */
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 /** SQLSTATE of a duplicate key. */
@@ -240,6 +251,35 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
         .where(and(seriesWhere(exchangeName(exchange), coin, intervalMinutes), gte(klinesData.timestamp, new Date(fromOpenMs + size)), lte(klinesData.timestamp, new Date(toOpenMs + size))))
         .orderBy(asc(klinesData.timestamp));
       return rows.map(candleFromRecord).filter(defined);
+    },
+
+    async readPage(name, coin, intervalMinutes, afterEndMs, toEndMs, limit) {
+      // Rows as arrays, the time as epoch ms: no Date per row. The primary key serves the range in order.
+      const rows = await client`
+        SELECT (extract(epoch FROM "timestamp") * 1000)::float8, exchange, coin, open_price, high_price, low_price, close_price, volume
+        FROM klines_data
+        WHERE exchange = ${name} AND coin = ${coin} AND bucket_interval = ${intervalMinutes}
+          AND "timestamp" > ${isoTime(afterEndMs)}::timestamptz AND "timestamp" <= ${isoTime(toEndMs)}::timestamptz
+        ORDER BY "timestamp" LIMIT ${limit}`.values();
+      return savedRowsFromTuples(rows as unknown as PageTuple[], intervalMinutes);
+    },
+
+    async seriesBounds(name, coin, intervalMinutes, fromEndMs, toEndMs) {
+      const range = client`exchange = ${name} AND coin = ${coin} AND bucket_interval = ${intervalMinutes}
+        AND "timestamp" >= ${isoTime(fromEndMs)}::timestamptz AND "timestamp" <= ${isoTime(toEndMs)}::timestamptz`;
+      const [row] = await client<{ first: number | null; last: number | null }[]>`
+        SELECT (SELECT (extract(epoch FROM "timestamp") * 1000)::float8 FROM klines_data WHERE ${range} ORDER BY "timestamp" LIMIT 1) AS first,
+               (SELECT (extract(epoch FROM "timestamp") * 1000)::float8 FROM klines_data WHERE ${range} ORDER BY "timestamp" DESC LIMIT 1) AS last`;
+      return boundsFromRow(row);
+    },
+
+    async seriesStats(intervalMinutes) {
+      const rows = await client<{ exchange: string; coin: string; first: number; last: number; n: number; filled: number }[]>`
+        SELECT exchange, coin, (extract(epoch FROM min("timestamp")) * 1000)::float8 AS first, (extract(epoch FROM max("timestamp")) * 1000)::float8 AS last,
+               count(*)::int8 AS n, count(*) FILTER (WHERE filled)::int8 AS filled
+        FROM klines_data WHERE bucket_interval = ${intervalMinutes}
+        GROUP BY exchange, coin ORDER BY exchange, coin`;
+      return seriesStatsFromRows(rows);
     },
 
     async listSeries() {

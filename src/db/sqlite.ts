@@ -24,6 +24,10 @@ import {
   uniqueCandles,
   type Store,
   seriesEdges,
+  boundsFromRow,
+  type PageTuple,
+  savedRowsFromTuples,
+  seriesStatsFromRows,
 } from "./store.ts";
 import type { DatabaseTarget } from "./url.ts";
 
@@ -138,6 +142,38 @@ function createSqliteStore(client: Database, target: string): Store {
         .orderBy(asc(klinesData.timestamp))
         .all();
       return rows.map(candleFromRecord).filter(defined);
+    },
+
+    async readPage(name, coin, intervalMinutes, afterEndMs, toEndMs, limit) {
+      const rows = client
+        .query<PageTuple, [string, string, number, number, number, number]>(
+          `SELECT "timestamp", exchange, coin, open_price, high_price, low_price, close_price, volume FROM klines_data
+           WHERE exchange = ?1 AND coin = ?2 AND bucket_interval = ?3 AND "timestamp" > ?4 AND "timestamp" <= ?5
+           ORDER BY "timestamp" LIMIT ?6`,
+        )
+        .values(name, coin, intervalMinutes, afterEndMs, toEndMs, limit);
+      return savedRowsFromTuples(rows as PageTuple[], intervalMinutes);
+    },
+
+    async seriesBounds(name, coin, intervalMinutes, fromEndMs, toEndMs) {
+      const range = `exchange = ?1 AND coin = ?2 AND bucket_interval = ?3 AND "timestamp" >= ?4 AND "timestamp" <= ?5`;
+      const row = client
+        .query<{ first: number | null; last: number | null }, [string, string, number, number, number]>(
+          `SELECT (SELECT "timestamp" FROM klines_data WHERE ${range} ORDER BY "timestamp" LIMIT 1) AS first,
+                  (SELECT "timestamp" FROM klines_data WHERE ${range} ORDER BY "timestamp" DESC LIMIT 1) AS last`,
+        )
+        .get(name, coin, intervalMinutes, fromEndMs, toEndMs);
+      return boundsFromRow(row ?? undefined);
+    },
+
+    async seriesStats(intervalMinutes) {
+      const rows = client
+        .query<{ exchange: string; coin: string; first: number; last: number; n: number; filled: number }, [number]>(
+          `SELECT exchange, coin, MIN("timestamp") AS first, MAX("timestamp") AS last, COUNT(*) AS n, SUM(filled) AS filled
+           FROM klines_data WHERE bucket_interval = ?1 GROUP BY exchange, coin ORDER BY exchange, coin`,
+        )
+        .all(intervalMinutes);
+      return seriesStatsFromRows(rows);
     },
 
     async listSeries() {

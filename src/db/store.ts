@@ -6,6 +6,7 @@ import type { BucketRange } from "../domain/gaps.ts";
 import { MINUTE_MS } from "../domain/interval.ts";
 import type { MetadataRow, MetadataStats } from "../domain/metadata.ts";
 import type { CoinInfo } from "../domain/coin.ts";
+import type { SavedRow, SeriesStatsRecord } from "../query/saved-row.ts";
 
 /** One stored series, for gap repair. Times are bucket OPEN times, like `Candle.openTimeMs`. */
 export interface SeriesSummary {
@@ -49,6 +50,16 @@ export interface Store {
   savedRuns(exchange: ExchangeId, intervalMinutes: number, coins: readonly string[], fromOpenMs: number, toOpenMs: number): Promise<CoinRun[]>;
   /** Candles with open time in [fromOpenMs, toOpenMs], sorted. */
   readCandles(exchange: ExchangeId, coin: string, intervalMinutes: number, fromOpenMs: number, toOpenMs: number): Promise<Candle[]>;
+  /**
+   * A page of one series for the query API (keyset paging on the key's last column): at most `limit`
+   * rows with `timestamp` (the bucket end) in (afterEndMs, toEndMs], oldest first. `exchangeName` is
+   * the stored Exchange name; bounds must lie in [MIN_QUERY_MS - 1, MAX_QUERY_MS].
+   */
+  readPage(exchangeName: string, coin: string, intervalMinutes: number, afterEndMs: number, toEndMs: number, limit: number): Promise<SavedRow[]>;
+  /** The first and last `timestamp` of one series within [fromEndMs, toEndMs], or undefined when it has none there. */
+  seriesBounds(exchangeName: string, coin: string, intervalMinutes: number, fromEndMs: number, toEndMs: number): Promise<{ firstEndMs: number; lastEndMs: number } | undefined>;
+  /** Every saved series of one interval with its first and last bucket, rows and filled rows. */
+  seriesStats(intervalMinutes: number): Promise<SeriesStatsRecord[]>;
   listSeries(): Promise<SeriesSummary[]>;
   /** Upserts name and market cap (a null market cap keeps the known one); `date_added` is set once, to `atMs`. */
   trackCoins(coins: readonly CoinInfo[], atMs: number): Promise<void>;
@@ -258,4 +269,35 @@ export function missingFromRuns(runs: readonly CoinRun[], coins: readonly string
 export function runsFromIslands(rows: readonly { coin: string; first: number | string | bigint; last: number | string | bigint }[], intervalMinutes: number): CoinRun[] {
   const size = intervalMinutes * MINUTE_MS;
   return rows.map((r) => ({ coin: r.coin, fromOpenMs: Number(r.first) - size, toOpenMs: Number(r.last) - size }));
+}
+
+/** A page row as the dialects select it: [timestamp ms, exchange, coin, open, high, low, close, volume]; times may come as text or bigint. */
+export type PageTuple = [number | string | bigint, string, string, number, number, number, number, number];
+
+/** Page rows to SavedRows (one series: the interval is the query's). */
+export function savedRowsFromTuples(rows: readonly PageTuple[], intervalMinutes: number): SavedRow[] {
+  const out = new Array<SavedRow>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    out[i] = { endMs: Math.round(Number(r[0])), exchangeName: r[1], coin: r[2], open: Number(r[3]), high: Number(r[4]), low: Number(r[5]), close: Number(r[6]), volume: Number(r[7]), intervalMinutes };
+  }
+  return out;
+}
+
+/** Statistics rows (times as epoch ms, maybe as text; counts maybe as text or bigint) to records. */
+export function seriesStatsFromRows(rows: readonly { exchange: string; coin: string; first: unknown; last: unknown; n: unknown; filled: unknown }[]): SeriesStatsRecord[] {
+  return rows.map((r) => ({
+    exchangeName: r.exchange,
+    coin: r.coin,
+    firstEndMs: Math.round(Number(r.first)),
+    lastEndMs: Math.round(Number(r.last)),
+    rows: Number(r.n),
+    filledRows: Number(r.filled ?? 0),
+  }));
+}
+
+/** Both ends of a series from the dialect's answer, undefined when the series has no row in the range. */
+export function boundsFromRow(row: { first: unknown; last: unknown } | undefined): { firstEndMs: number; lastEndMs: number } | undefined {
+  if (row === undefined || row.first === null || row.first === undefined || row.last === null || row.last === undefined) return undefined;
+  return { firstEndMs: Math.round(Number(row.first)), lastEndMs: Math.round(Number(row.last)) };
 }

@@ -3,6 +3,7 @@ import { type Candle, candleEndMs, type ExchangeId } from "../domain/candle.ts";
 import { exchangeName } from "../exchanges/names.ts";
 import { type AsciiWriter, createAsciiWriter, writeShortDecimal } from "../ascii-writer.ts";
 import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
+import type { SavedRow } from "../query/saved-row.ts";
 
 export const CSV_HEADER = "TimeStamp,Exchange,Coin,OpenPrice,HighPrice,LowPrice,ClosePrice,Volume,Bucket_Interval";
 
@@ -99,57 +100,95 @@ const COMMA = 44;
 /** `prefix` (ASCII), then `renderRow(c)` and a newline for each candle, as bytes. */
 export function renderRowBytes(candles: readonly Candle[], prefix = "", initialBytes = candles.length * 100 + prefix.length + 64): Uint8Array {
   const w = createAsciiWriter(initialBytes);
-  const names = new Map<string, Uint8Array>();
-  const encoded = (text: string) => {
-    let bytes = names.get(text);
-    if (!bytes) names.set(text, (bytes = encoder.encode(text)));
-    return bytes;
-  };
-  let day = Number.NaN;
-  let dayBytes = new Uint8Array(0);
+  const rows = new RowTextWriter(w);
   w.text(prefix);
-  for (const c of candles) {
-    // TimeStamp as isoTimestamp writes it: the day's text once a day, the time of day from digits.
-    const ms = candleEndMs(c);
-    if (ms % 1000 !== 0 || !(Math.abs(ms) <= MAX_DATE_MS)) {
-      w.text(new Date(ms).toISOString());
-    } else {
-      const d = Math.floor(ms / DAY_MS);
-      if (d !== day) {
-        day = d;
-        dayBytes = encoder.encode(dayText(d));
-      }
-      w.raw(dayBytes);
-      const seconds = (ms - d * DAY_MS) / 1000;
-      w.byte(84); // T
-      w.padded(Math.floor(seconds / 3600), 2);
-      w.byte(58); // :
-      w.padded(Math.floor(seconds / 60) % 60, 2);
-      w.byte(58); // :
-      w.padded(seconds % 60, 2);
-      w.byte(90); // Z
-    }
-    w.byte(COMMA);
-    w.raw(encoded(exchangeName(c.exchange)));
-    w.byte(COMMA);
-    w.raw(encoded(c.coin));
-    commaNumber(w, c.open);
-    commaNumber(w, c.high);
-    commaNumber(w, c.low);
-    commaNumber(w, c.close);
-    commaNumber(w, c.volume);
-    w.byte(COMMA);
-    if (Number.isSafeInteger(c.intervalMinutes) && c.intervalMinutes >= 0) w.int(c.intervalMinutes);
-    else w.text(String(c.intervalMinutes));
-    w.byte(10);
-  }
+  for (const c of candles) rows.csvRow(candleEndMs(c), exchangeName(c.exchange), c.coin, c.open, c.high, c.low, c.close, c.volume, c.intervalMinutes);
   return w.bytes();
 }
 
-/** A comma, then `formatNumber(value)` (from its digits where that is the shortest text). */
-function commaNumber(w: AsciiWriter, value: number): void {
-  w.byte(COMMA);
-  writeShortDecimal(w, value, formatNumber);
+/** `prefix` (ASCII), then each saved row as the CSV files hold it (`renderRow`'s text) and a newline, as bytes. */
+export function renderSavedRowBytes(rows: readonly SavedRow[], prefix = ""): Uint8Array {
+  const w = createAsciiWriter(rows.length * 100 + prefix.length + 64);
+  const text = new RowTextWriter(w);
+  w.text(prefix);
+  for (const r of rows) text.csvRow(r.endMs, r.exchangeName, r.coin, r.open, r.high, r.low, r.close, r.volume, r.intervalMinutes);
+  return w.bytes();
+}
+
+/**
+ * The pieces of a row written into bytes as the CSV files write them: the TimeStamp (the day's text
+ * once a day, the time of day from digits), names encoded once, numbers as `formatNumber` writes them.
+ */
+export class RowTextWriter {
+  private day = Number.NaN;
+  private dayBytes = new Uint8Array(0);
+  private readonly names = new Map<string, Uint8Array>();
+
+  constructor(readonly w: AsciiWriter) {}
+
+  /** `text` as UTF-8, encoded once per writer. */
+  encoded(text: string): Uint8Array {
+    let bytes = this.names.get(text);
+    if (!bytes) this.names.set(text, (bytes = encoder.encode(text)));
+    return bytes;
+  }
+
+  /** As `isoTimestamp(ms)` writes it. */
+  timestamp(ms: number): void {
+    const w = this.w;
+    if (ms % 1000 !== 0 || !(Math.abs(ms) <= MAX_DATE_MS)) {
+      w.text(new Date(ms).toISOString());
+      return;
+    }
+    const d = Math.floor(ms / DAY_MS);
+    if (d !== this.day) {
+      this.day = d;
+      this.dayBytes = encoder.encode(dayText(d));
+    }
+    w.raw(this.dayBytes);
+    const seconds = (ms - d * DAY_MS) / 1000;
+    w.byte(84); // T
+    w.padded(Math.floor(seconds / 3600), 2);
+    w.byte(58); // :
+    w.padded(Math.floor(seconds / 60) % 60, 2);
+    w.byte(58); // :
+    w.padded(seconds % 60, 2);
+    w.byte(90); // Z
+  }
+
+  /** As `formatNumber(value)` writes it (from its digits where that is the shortest text). */
+  number(value: number): void {
+    writeShortDecimal(this.w, value, formatNumber);
+  }
+
+  /** As `String(value)` writes a whole number of minutes. */
+  minutes(value: number): void {
+    if (Number.isSafeInteger(value) && value >= 0) this.w.int(value);
+    else this.w.text(String(value));
+  }
+
+  /** One CSV line and its newline. */
+  csvRow(endMs: number, exchange: string, coin: string, open: number, high: number, low: number, close: number, volume: number, intervalMinutes: number): void {
+    const w = this.w;
+    this.timestamp(endMs);
+    w.byte(COMMA);
+    w.raw(this.encoded(exchange));
+    w.byte(COMMA);
+    w.raw(this.encoded(coin));
+    w.byte(COMMA);
+    this.number(open);
+    w.byte(COMMA);
+    this.number(high);
+    w.byte(COMMA);
+    this.number(low);
+    w.byte(COMMA);
+    this.number(close);
+    w.byte(COMMA);
+    this.number(volume);
+    w.byte(COMMA);
+    this.minutes(intervalMinutes);
+    w.byte(10);
+  }
 }
 
 /**

@@ -29,7 +29,7 @@ describe("config", () => {
     expect(c.databaseUrl).toBeUndefined();
     expect(c.csvDirectory).toBe("./cryptointellect/csv");
     expect(c.quoteCurrencies).toEqual({ binance: ["USDT", "USD"], kraken: ["USD", "USDT"], kucoin: ["USDT", "USD"], poloniex: ["USDT", "USD"] });
-    expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(c.http).toEqual({ enabled: true, host: "0.0.0.0", port: 8080 });
     expect(c.catchUpLimitMinutes).toBe(1440);
     expect(c.settleSeconds).toBe(5);
   });

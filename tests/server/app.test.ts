@@ -169,7 +169,8 @@ describe("app", () => {
 
   test("exposes nothing but the documented routes and refuses oversized requests", async () => {
     const app = make("ok");
-    expect((await app.request("/")).status).toBe(404);
+    // `/` is the status page (tests/browser); nothing else at the top is served.
+    expect((await app.request("/index.html")).status).toBe(404);
     expect((await app.request("/../../etc/passwd")).status).toBe(404);
     expect((await app.request("/health", { method: "POST", body: "x" })).status).toBe(405);
     expect((await app.request("/health", { headers: { "content-length": String(10 * 1024 * 1024) } })).status).toBe(413);
