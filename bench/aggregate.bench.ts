@@ -67,7 +67,13 @@ function sameCandles(a: readonly RawCandle[], b: readonly RawCandle[], label: st
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
-    const same = x.openTimeMs === y.openTimeMs && x.open === y.open && x.high === y.high && x.low === y.low && x.close === y.close && Math.abs(x.volume - y.volume) <= 1e-9 * Math.max(1, y.volume);
+    const same =
+      x.openTimeMs === y.openTimeMs &&
+      x.open === y.open &&
+      x.high === y.high &&
+      x.low === y.low &&
+      x.close === y.close &&
+      Math.abs(x.volume - y.volume) <= 1e-9 * Math.max(1, y.volume);
     check(same, `${label}: bucket ${i} differs: ${JSON.stringify(x)} vs ${JSON.stringify(y)}`);
   }
 }

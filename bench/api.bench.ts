@@ -205,7 +205,10 @@ export async function runApiBench(ctx: BenchContext): Promise<Section> {
       check((await sink.write(candles)) === candles.length, "the PostgreSQL sink wrote every row");
       await sink.close();
       const pgConfig = join(dir, "pg.yml");
-      writeFileSync(pgConfig, `bucketing_interval: 1m\nexchanges: [Binance]\ncsv_directory: ${join(dir, "unused")}\nsave_to_database: true\nsave_to_csv: false\ndatabase_connection: "${postgresUrl(database)}"\n`);
+      writeFileSync(
+        pgConfig,
+        `bucketing_interval: 1m\nexchanges: [Binance]\ncsv_directory: ${join(dir, "unused")}\nsave_to_database: true\nsave_to_csv: false\ndatabase_connection: "${postgresUrl(database)}"\n`,
+      );
       stores.push({ label: "PostgreSQL", config: pgConfig });
     } else {
       section.notes.push("PostgreSQL was not reachable: its rows are missing from this run.");
@@ -229,7 +232,9 @@ export async function runApiBench(ctx: BenchContext): Promise<Section> {
         times.push(performance.now() - t0);
       }
       baseline.set("CSV files", median(times));
-      section.notes.push(`Baseline for the CSV files: reading the ${readdirSync(csvDir).length} day files (${fmtBytes(bytes)}) into memory, no parsing, in the bench process: ${fmtMs(median(times))}.`);
+      section.notes.push(
+        `Baseline for the CSV files: reading the ${readdirSync(csvDir).length} day files (${fmtBytes(bytes)}) into memory, no parsing, in the bench process: ${fmtMs(median(times))}.`,
+      );
     }
     if (database) {
       const sql = postgres(postgresUrl(database), { max: 1, onnotice: () => {} });
@@ -240,13 +245,17 @@ export async function runApiBench(ctx: BenchContext): Promise<Section> {
           const t0 = performance.now();
           bytes = 0;
           const stream = await sql
-            .unsafe(`COPY (SELECT "timestamp", exchange, coin, open_price, high_price, low_price, close_price, volume, bucket_interval FROM klines_data WHERE exchange = 'Binance' AND coin = '${COIN}' AND bucket_interval = 1 ORDER BY "timestamp") TO STDOUT (FORMAT csv)`)
+            .unsafe(
+              `COPY (SELECT "timestamp", exchange, coin, open_price, high_price, low_price, close_price, volume, bucket_interval FROM klines_data WHERE exchange = 'Binance' AND coin = '${COIN}' AND bucket_interval = 1 ORDER BY "timestamp") TO STDOUT (FORMAT csv)`,
+            )
             .readable();
           for await (const chunk of stream) bytes += (chunk as Uint8Array).length;
           times.push(performance.now() - t0);
         }
         baseline.set("PostgreSQL", median(times));
-        section.notes.push(`Baseline for PostgreSQL: \`COPY (SELECT … ORDER BY timestamp) TO STDOUT (FORMAT csv)\` of the year's rows (${fmtBytes(bytes)}) through postgres.js: ${fmtMs(median(times))}.`);
+        section.notes.push(
+          `Baseline for PostgreSQL: \`COPY (SELECT … ORDER BY timestamp) TO STDOUT (FORMAT csv)\` of the year's rows (${fmtBytes(bytes)}) through postgres.js: ${fmtMs(median(times))}.`,
+        );
       } finally {
         await sql.end({ timeout: 1 });
       }

@@ -203,7 +203,9 @@ export async function runOurBackfill(
   const logger = createLogger({ level: "info", write: (l) => lines.push(l) });
   const csvDirectory = "csvDirectory" in store ? store.csvDirectory : join(tmpdir(), "ci-bench-unused");
   const config = parseConfig(
-    simulatorYaml(sim, `bucketing_interval: 1m
+    simulatorYaml(
+      sim,
+      `bucketing_interval: 1m
 exchanges: [${exchanges.join(", ")}]
 n_coins_to_poll: 0
 list_coins_to_poll: [${s.coins.join(", ")}]
@@ -211,7 +213,8 @@ save_to_csv: ${"csvDirectory" in store}
 csv_directory: ${csvDirectory}
 save_to_database: ${"database" in store}
 ${"url" in store ? `database_connection: ${store.url}` : ""}
-settle_seconds: 5`),
+settle_seconds: 5`,
+    ),
     "bench.yml",
   );
   const calls = { trades: 0, ohlc: 0, urls: new Map<ExchangeId, string[]>(), pairs: new Map<string, PairCalls>(), startedAt: 0 };
@@ -281,15 +284,20 @@ settle_seconds: 5`),
     calls.urls.clear();
     calls.pairs.clear();
     calls.startedAt = t0;
-    const reports = await runBackfill(
-      { clock: runtime.clock, logger, metrics: runtime.metrics, sinks: runtime.sinks, progress },
-      runtimes,
-      { intervalMinutes: 1, settleSeconds: config.settleSeconds, fromMs: s.fromMs, toMs: s.toMs, repair: false },
-    );
+    const reports = await runBackfill({ clock: runtime.clock, logger, metrics: runtime.metrics, sinks: runtime.sinks, progress }, runtimes, {
+      intervalMinutes: 1,
+      settleSeconds: config.settleSeconds,
+      fromMs: s.fromMs,
+      toMs: s.toMs,
+      repair: false,
+    });
     const after = await sim.stats();
     const runs = exchanges.map((exchange): OurExchangeRun => {
       const report = reports.find((r) => r.exchange === exchange)!;
-      check(report.failed.length === 0 && report.sinkErrors.length === 0, `${exchange}: backfill reported failures: ${JSON.stringify(report.failed.slice(0, 3))} ${report.sinkErrors.join("; ")}`);
+      check(
+        report.failed.length === 0 && report.sinkErrors.length === 0,
+        `${exchange}: backfill reported failures: ${JSON.stringify(report.failed.slice(0, 3))} ${report.sinkErrors.join("; ")}`,
+      );
       const counters = counterDelta(after, before, exchange);
       return {
         exchange,
@@ -305,14 +313,27 @@ settle_seconds: 5`),
         serverCpuMsAtDone: serverCpuAt.get(exchange) ?? Number.NaN,
       };
     });
-    return { sink: "csvDirectory" in store ? "csv" : "database", exchanges: runs, setupMs, markets, reports, urls: calls.urls, warnings: lines.filter((l) => / (warn|error) /.test(l)) };
+    return {
+      sink: "csvDirectory" in store ? "csv" : "database",
+      exchanges: runs,
+      setupMs,
+      markets,
+      reports,
+      urls: calls.urls,
+      warnings: lines.filter((l) => / (warn|error) /.test(l)),
+    };
   } finally {
     await runtime.close();
   }
 }
 
 function readDirBytes(dir: string): Map<string, string> {
-  return new Map(readdirSync(dir).filter((n) => n.endsWith(".csv")).sort().map((n) => [n, readFileSync(join(dir, n), "utf8")]));
+  return new Map(
+    readdirSync(dir)
+      .filter((n) => n.endsWith(".csv"))
+      .sort()
+      .map((n) => [n, readFileSync(join(dir, n), "utf8")]),
+  );
 }
 
 /** What our CSV run must have saved: every bucket of every series, once, equal to the simulator's own data. */
@@ -324,7 +345,8 @@ export function checkOurCsv(dir: string, s: E2eScenario, run: OurRun): string[] 
   check(dups.length === 0, `our CSV holds duplicate rows: ${dups.slice(0, 3).join(", ")}`);
   const wrong = mismatches(rows);
   check(wrong.length === 0, `our CSV differs from the simulator's data: ${wrong.slice(0, 2).join(" | ")}`);
-  for (const e of run.exchanges) check(e.written === s.coins.length * s.bucketsPerSeries, `${e.exchange}: ${e.written} rows written, expected ${s.coins.length * s.bucketsPerSeries}`);
+  for (const e of run.exchanges)
+    check(e.written === s.coins.length * s.bucketsPerSeries, `${e.exchange}: ${e.written} rows written, expected ${s.coins.length * s.bucketsPerSeries}`);
   return rows.map((r) => r.line).sort();
 }
 
@@ -347,7 +369,8 @@ function shareOfRuns(runs: readonly OurRun[], exchange: ExchangeId, pairs: numbe
 
 /** How a median of runs came about: after a warm-up run (whose share is given), after other runs in this process, or the first in a fresh one. */
 function runsText(shares: readonly number[], before: { warmupShare: number } | "csv runs" | "fresh process" = "fresh process"): string {
-  if (typeof before === "object") return ` (median of ${shares.length} runs after a warm-up run; each counted run's share in order: ${shares.map(fmtPct).join(", ")}; the warm-up run, in a fresh process: ${fmtPct(before.warmupShare)})`;
+  if (typeof before === "object")
+    return ` (median of ${shares.length} runs after a warm-up run; each counted run's share in order: ${shares.map(fmtPct).join(", ")}; the warm-up run, in a fresh process: ${fmtPct(before.warmupShare)})`;
   if (shares.length < 2) return "";
   return ` (median of ${shares.length} runs; each run's share in order: ${shares.map(fmtPct).join(", ")}, ${before === "csv runs" ? "after the runs into CSV in this process" : "the first in a fresh process"})`;
 }
@@ -363,7 +386,11 @@ function perPairRate(pairs: readonly PairCalls[]): number {
   return pairs.reduce((sum, p) => sum + p.calls / (p.doneMs / 1000), 0) / pairs.length;
 }
 
-function describeExchangeRow(e: { exchange: ExchangeId; elapsedMs: number; candles: number; requests: number }, pairs: number, krakenPairs?: readonly PairCalls[]): { figure: string; share: number; callShare?: number } {
+function describeExchangeRow(
+  e: { exchange: ExchangeId; elapsedMs: number; candles: number; requests: number },
+  pairs: number,
+  krakenPairs?: readonly PairCalls[],
+): { figure: string; share: number; callShare?: number } {
   const rate = e.candles / (e.elapsedMs / 1000);
   const ceiling = ceilingCandlesPerSecond(e.exchange, pairs);
   const share = rate / ceiling;
@@ -438,10 +465,12 @@ async function measureCopyFloor(candles: readonly Candle[], runs: number): Promi
       await settlePostgres(sessions[0]);
       const cpu0 = cpuMsOf(pids);
       const t0 = performance.now();
-      await Promise.all(groups.map(async (chunks, g) => {
-        await copyRows(sessions[g]!, chunks);
-        sideBySide[g]!.push(performance.now() - t0);
-      }));
+      await Promise.all(
+        groups.map(async (chunks, g) => {
+          await copyRows(sessions[g]!, chunks);
+          sideBySide[g]!.push(performance.now() - t0);
+        }),
+      );
       results.push({ wallMs: performance.now() - t0, serverCpuMs: cpuMsOf(pids) - cpu0 });
       check((await countRows(sessions[0]!)) === candles.length, "COPY floor: the table holds a different number of rows than copied");
       for (const [g, chunks] of groups.entries()) {
@@ -489,7 +518,15 @@ function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
 
 /** Each exchange's median entry over the runs (by its time); the rest from the first run. */
 function medianRun(runs: readonly OurRun[]): OurRun {
-  return { ...runs[0]!, exchanges: runs[0]!.exchanges.map((first) => medianBy(runs.map((r) => r.exchanges.find((e) => e.exchange === first.exchange)!), (e) => e.elapsedMs)) };
+  return {
+    ...runs[0]!,
+    exchanges: runs[0]!.exchanges.map((first) =>
+      medianBy(
+        runs.map((r) => r.exchanges.find((e) => e.exchange === first.exchange)!),
+        (e) => e.elapsedMs,
+      ),
+    ),
+  };
 }
 
 export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
@@ -498,7 +535,12 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
   const warmups = ctx.quick ? 0 : CSV_WARMUP_RUNS;
   const s = scenario(coins, minutes);
   check(s.coins.length === coins, `only ${s.coins.length} coins are listed on all four simulated exchanges`);
-  const section: Section = { id: "backfill", title: `End-to-end backfill: ${EXCHANGES.length} exchanges × ${coins} coins × ${minutes / 1440 >= 1 ? `${minutes / 1440} days` : `${minutes / 60} hours`} of 1-minute candles`, rows: [], notes: [] };
+  const section: Section = {
+    id: "backfill",
+    title: `End-to-end backfill: ${EXCHANGES.length} exchanges × ${coins} coins × ${minutes / 1440 >= 1 ? `${minutes / 1440} days` : `${minutes / 60} hours`} of 1-minute candles`,
+    rows: [],
+    notes: [],
+  };
   const totalCandles = EXCHANGES.length * coins * minutes;
   section.notes.push(
     `The simulator in a process of its own (\`cryptointellect simulate\`) on loopback, real clock, ${LATENCY_MS[0]}–${LATENCY_MS[1]} ms latency per request (its \`latencyMs\` fault), its real rate limits. Coins: ${s.coins.join(", ")} (the top coins listed on all four). Range ${new Date(s.fromMs).toISOString()} … ${new Date(s.toMs).toISOString()}: ${totalCandles.toLocaleString("en-US")} candles in all. Time runs from the start of the backfill proper (after the coin universe and market listings are loaded, on both sides) to the last candle of the exchange saved.`,
@@ -548,7 +590,11 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
     for (let i = 0; i < runs; i++) {
       const dir = tempDir("ci-bench-e2e-alone-");
       const run = await runOurBackfill(sim, s, { csvDirectory: dir }, fastExchanges, pageBodies);
-      for (const e of run.exchanges) check(e.written === s.coins.length * s.bucketsPerSeries && e.requests === 0, `the pipeline alone, ${e.exchange}: ${e.written} rows, ${e.requests} requests reached the simulator`);
+      for (const e of run.exchanges)
+        check(
+          e.written === s.coins.length * s.bucketsPerSeries && e.requests === 0,
+          `the pipeline alone, ${e.exchange}: ${e.written} rows, ${e.requests} requests reached the simulator`,
+        );
       aloneRuns.push(run);
     }
     const alone = medianRun(aloneRuns);
@@ -567,7 +613,10 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
     check(baseline.refused === 0, `ccxt tried ${baseline.refused} requests off loopback`);
     const ccxtCounters = Object.fromEntries(EXCHANGES.map((e) => [e, counterDelta(after, before, e)]));
     for (const e of baseline.exchanges) {
-      check(ccxtCounters[e.exchange]!.requests >= e.requests && e.requests > 0, `ccxt ${e.exchange}: sent ${e.requests} requests but the simulator saw ${ccxtCounters[e.exchange]!.requests}`);
+      check(
+        ccxtCounters[e.exchange]!.requests >= e.requests && e.requests > 0,
+        `ccxt ${e.exchange}: sent ${e.requests} requests but the simulator saw ${ccxtCounters[e.exchange]!.requests}`,
+      );
     }
     problems.push(...checkNoRefusals("ccxt", ccxtCounters));
     const ourFiles = readDirBytes(csvDir);
@@ -598,7 +647,10 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
             }
           }
           saved.sort();
-          check(saved.length === ourLines.length && saved.every((l, i) => l === ourLines[i]), `PostgreSQL holds ${saved.length} rows that differ from our CSV's ${ourLines.length}`);
+          check(
+            saved.length === ourLines.length && saved.every((l, i) => l === ourLines[i]),
+            `PostgreSQL holds ${saved.length} rows that differ from our CSV's ${ourLines.length}`,
+          );
           problems.push(...checkNoRefusals(`ours (PostgreSQL, run ${i + 1})`, Object.fromEntries(run.exchanges.map((e) => [e.exchange, e.counters]))));
           pgRuns.push(run);
         } finally {
@@ -618,8 +670,14 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
 
     // Figures.
     const overall = (elapsed: number[], candles: number) => candles / (Math.max(...elapsed) / 1000);
-    const oursRate = overall(ours.exchanges.map((e) => e.elapsedMs), totalCandles);
-    const ccxtRate = overall(baseline.exchanges.map((e) => e.elapsedMs), totalCandles);
+    const oursRate = overall(
+      ours.exchanges.map((e) => e.elapsedMs),
+      totalCandles,
+    );
+    const ccxtRate = overall(
+      baseline.exchanges.map((e) => e.elapsedMs),
+      totalCandles,
+    );
     ctx.figures["e2e.ratioOverall"] = oursRate / ccxtRate;
     section.rows.push({
       what: "overall, ours → CSV vs ccxt → CSV",
@@ -628,7 +686,10 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
       ratio: `${fmtRatio(oursRate / ccxtRate)} ccxt's speed`,
     });
     if (pgRun) {
-      const pgRate = overall(pgRun.exchanges.map((e) => e.elapsedMs), totalCandles);
+      const pgRate = overall(
+        pgRun.exchanges.map((e) => e.elapsedMs),
+        totalCandles,
+      );
       ctx.figures["e2e.ratioOverallPg"] = pgRate / ccxtRate;
       section.rows.push({
         what: "overall, ours → PostgreSQL vs ccxt → CSV",
@@ -646,17 +707,26 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
       const targetShare = exchange === "kraken" ? mine.callShare! : mine.share;
       worstShare = Math.min(worstShare, targetShare);
       ctx.figures[`e2e.${exchange}.share`] = targetShare;
-      ctx.figures[`e2e.${exchange}.ratio`] = (o.written / o.elapsedMs) / (c.candles / c.elapsedMs);
+      ctx.figures[`e2e.${exchange}.ratio`] = o.written / o.elapsedMs / (c.candles / c.elapsedMs);
       const csvShares = shareOfRuns(csvRuns, exchange, coins);
       const warmupShare = csvWarmup === undefined ? undefined : shareOfRuns([csvWarmup], exchange, coins)[0]!;
       if (warmupShare !== undefined) ctx.figures[`e2e.${exchange}.shareWarmup`] = warmupShare;
       else if (csvShares.length > 1) ctx.figures[`e2e.${exchange}.shareFirst`] = csvShares[0]!;
-      section.rows.push({ what: `${exchange}, ours → CSV`, figure: `${mine.figure}${runsText(csvShares, warmupShare === undefined ? undefined : { warmupShare })}`, baseline: `ccxt: ${theirs.figure}`, ratio: `${fmtRatio((o.written / o.elapsedMs) / (c.candles / c.elapsedMs))} ccxt's speed` });
+      section.rows.push({
+        what: `${exchange}, ours → CSV`,
+        figure: `${mine.figure}${runsText(csvShares, warmupShare === undefined ? undefined : { warmupShare })}`,
+        baseline: `ccxt: ${theirs.figure}`,
+        ratio: `${fmtRatio(o.written / o.elapsedMs / (c.candles / c.elapsedMs))} ccxt's speed`,
+      });
       if (pgRun) {
         const p = pgRun.exchanges.find((e) => e.exchange === exchange)!;
         const pg = describeExchangeRow({ exchange, elapsedMs: p.elapsedMs, candles: p.written, requests: p.requests }, coins, p.krakenPairs);
         const pgShares = shareOfRuns(pgRuns, exchange, coins);
-        section.rows.push({ what: `${exchange}, ours → PostgreSQL`, figure: `${pg.figure}${runsText(pgShares, "csv runs")}`, ratio: `${fmtRatio((p.written / p.elapsedMs) / (c.candles / c.elapsedMs))} ccxt's speed` });
+        section.rows.push({
+          what: `${exchange}, ours → PostgreSQL`,
+          figure: `${pg.figure}${runsText(pgShares, "csv runs")}`,
+          ratio: `${fmtRatio(p.written / p.elapsedMs / (c.candles / c.elapsedMs))} ccxt's speed`,
+        });
         ctx.figures[`e2e.${exchange}.sharePg`] = exchange === "kraken" ? pg.callShare! : pg.share;
         if (pgShares.length > 1) ctx.figures[`e2e.${exchange}.sharePgFirst`] = pgShares[0]!;
       }
@@ -706,7 +776,8 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
         const sideMs = pgFloor.sideBySideMs.get(exchange)!;
         ctx.figures[`e2e.${exchange}.pgCopyShare`] = ceilingMs / sideMs;
         ctx.figures[`e2e.${exchange}.pgCopyAloneShare`] = ceilingMs / aloneMs;
-        if (ceilingMs / aloneMs < 0.8) outOfReach.push(`${exchange} (${candles.toLocaleString("en-US")} rows alone by COPY in ${fmtMs(aloneMs)}: at most ${fmtPct(ceilingMs / aloneMs)})`);
+        if (ceilingMs / aloneMs < 0.8)
+          outOfReach.push(`${exchange} (${candles.toLocaleString("en-US")} rows alone by COPY in ${fmtMs(aloneMs)}: at most ${fmtPct(ceilingMs / aloneMs)})`);
         const p = pgRun.exchanges.find((e) => e.exchange === exchange)!;
         section.rows.push({
           what: `${exchange}, PostgreSQL floor: its ${candles.toLocaleString("en-US")} candles by \`COPY … FROM STDIN\`, nothing of ours running (median of ${runs})`,
@@ -748,7 +819,9 @@ export async function runBackfillBench(ctx: BenchContext): Promise<Section> {
     section.notes.push(
       `Kraken: OHLC serves only the 720 most recent minutes, so ${minutes - 720} of each pair's ${minutes} minutes come from its Trades endpoint (1000 trades a page, about ${Math.round(kr.krakenTradesCalls / coins)} pages per pair here), at most about 1 call/s per pair. Ours made ${kr.krakenTradesCalls} Trades and ${kr.krakenOhlcCalls} OHLC calls (${(kr.requests / coins).toFixed(1)} per pair, concurrently across pairs, 0.9 calls/s per pair by its budget); ccxt made ${krc.tradesCalls} Trades and ${krc.ohlcCalls} OHLC calls through one limiter for the whole exchange (rateLimit 1000 ms × cost 1.2: one call per 1.2 s for all pairs together). Kraken's share of its ceiling is therefore given in calls per second per pair against 1 call/s: each pair's calls over that pair's own time (to its last answer), averaged over the pairs, since the limit is per pair and a pair with less history finishes earlier; calls averaged over the pairs and divided by the slowest pair's time is shown beside it, and its candles/s against the OHLC ceiling (720 per call) for reference.`,
       `ccxt really fetched from the simulator: its counters (\`/_sim/stats\`) rose by ${EXCHANGES.map((e) => `${e} ${ccxtCounters[e]!.requests}`).join(", ")} requests during ccxt's run (listings included), and the loopback guard refused ${baseline.refused} requests. Ours: setup (CoinGecko + 4 listings) ${fmtMs(ours.setupMs)}; ccxt loadMarkets: ${baseline.exchanges.map((e) => `${e.exchange} ${fmtMs(e.setupMs)}`).join(", ")} (ccxt ${baseline.ccxtVersion}). Both excluded from the rates above.`,
-      problems.length === 0 ? "Rate-limit refusals served by the simulator: none (ours and ccxt; no 429, no Kraken throttle, no 418)." : `Rate-limit refusals served: ${problems.join("; ")}.`,
+      problems.length === 0
+        ? "Rate-limit refusals served by the simulator: none (ours and ccxt; no 429, no Kraken throttle, no 418)."
+        : `Rate-limit refusals served: ${problems.join("; ")}.`,
     );
     if (ours.warnings.length > 0) section.notes.push(`Our run logged ${ours.warnings.length} warnings, first: ${ours.warnings[0]!.slice(0, 200)}`);
     return section;

@@ -8,7 +8,6 @@ export const MINUTE_MS = 60_000;
 /** Where the synthetic series start: a few minutes past midnight, so the first bucket of most intervals is partial. */
 export const SERIES_START_MS = Date.UTC(2024, 0, 1, 0, 3);
 
-
 /**
  * `count` consecutive 1-minute candles of one series, sorted, prices on a 0.01 grid, about 5% of
  * minutes quiet (volume 0, all prices at the previous close, as Binance sends them).

@@ -117,19 +117,25 @@ interface OursRun {
 /** Our backfill, from a fresh CSV directory: universe and listings first (untimed), then `runBackfill` timed per exchange. */
 async function runOurs(sim: SimulatorProcess, exchanges: readonly SimExchangeId[], via: Via, s: Scenario, csvDirectory: string): Promise<OursRun> {
   const config = parseConfig(
-    configYaml(sim, exchanges, via, `bucketing_interval: 1m
+    configYaml(
+      sim,
+      exchanges,
+      via,
+      `bucketing_interval: 1m
 n_coins_to_poll: 0
 list_coins_to_poll: [${s.coins.join(", ")}]
 save_to_csv: true
 csv_directory: ${csvDirectory}
-settle_seconds: 5`),
+settle_seconds: 5`,
+    ),
     "bench.yml",
   );
   const logger = createLogger({ level: "error", write: () => {} });
   const runtime = createRuntime(config, { logger });
   await runtime.open();
   try {
-    for (const a of runtime.adapters) check((a.kind === "ccxt") === (via === "ccxt" || CCXT_ONLY.includes(a.id as SimExchangeId)), `${a.id}: adapter kind ${a.kind}, expected ${via}`);
+    for (const a of runtime.adapters)
+      check((a.kind === "ccxt") === (via === "ccxt" || CCXT_ONLY.includes(a.id as SimExchangeId)), `${a.id}: adapter kind ${a.kind}, expected ${via}`);
     await runtime.service.refreshUniverse();
     const tracked = runtime.service.tracked();
     const markets = new Map<SimExchangeId, Market[]>();
@@ -150,7 +156,8 @@ settle_seconds: 5`),
     );
     const after = await sim.stats();
     const retries: Record<string, number> = {};
-    for (const m of runtime.metrics.render().matchAll(/^cryptointellect_retries_total\{[^}]*reason="([^"]+)"[^}]*\} (\d+)/gm)) retries[m[1]!] = (retries[m[1]!] ?? 0) + Number(m[2]);
+    for (const m of runtime.metrics.render().matchAll(/^cryptointellect_retries_total\{[^}]*reason="([^"]+)"[^}]*\} (\d+)/gm))
+      retries[m[1]!] = (retries[m[1]!] ?? 0) + Number(m[2]);
     return {
       via,
       exchanges: exchanges.map((exchange) => ({ exchange, elapsedMs: doneAt.get(exchange) ?? Number.NaN, counters: counterDelta(after, before, exchange) })),
@@ -174,7 +181,8 @@ function checkOurs(dir: string, s: Scenario, run: OursRun, label: string): void 
   check(dups.length === 0, `${label}: duplicate rows: ${dups.slice(0, 3).join(", ")}`);
   const wrong = mismatches(rows);
   check(wrong.length === 0, `${label}: rows differ from the simulator's: ${wrong.slice(0, 2).join(" | ")}`);
-  for (const e of run.exchanges) check(e.counters.rateLimited === 0 && e.counters.banned === 0, `${label} ${e.exchange}: ${e.counters.rateLimited} rate-limit refusals, ${e.counters.banned} bans served`);
+  for (const e of run.exchanges)
+    check(e.counters.rateLimited === 0 && e.counters.banned === 0, `${label} ${e.exchange}: ${e.counters.rateLimited} rate-limit refusals, ${e.counters.banned} bans served`);
 }
 
 interface PlainScore {
@@ -256,8 +264,6 @@ function describeLoss(p: PlainScore): string {
   return `${p.right.toLocaleString("en-US")} of ${p.expected.toLocaleString("en-US")} rows right, ${lost.toLocaleString("en-US")} LOST (${why.join("; ")}${p.error ? `; first error ${p.error.slice(0, 80)}` : ""})`;
 }
 
-const refusals = (c: SimCounters) => (c.rateLimited + c.banned === 0 ? "0 refusals" : `${c.rateLimited} rate-limited + ${c.banned} banned answers`);
-
 /** Each side once a round, the order turning each round; a warm-up round first (simulator and our process), not counted. */
 interface GroupResult {
   exchanges: SimExchangeId[];
@@ -267,7 +273,17 @@ interface GroupResult {
   pages: PlainScore[][];
 }
 
-async function runGroup(ctx: BenchContext, sim: SimulatorProcess, exchanges: SimExchangeId[], s: Scenario, rounds: number, warmUp: boolean, withNative: boolean, fresh: () => string, pauseMs = PAUSE_MS): Promise<GroupResult> {
+async function runGroup(
+  ctx: BenchContext,
+  sim: SimulatorProcess,
+  exchanges: SimExchangeId[],
+  s: Scenario,
+  rounds: number,
+  warmUp: boolean,
+  withNative: boolean,
+  fresh: () => string,
+  pauseMs = PAUSE_MS,
+): Promise<GroupResult> {
   const out: GroupResult = { exchanges, native: [], ccxt: [], paginate: [], pages: [] };
   let markets: Map<SimExchangeId, Market[]> | undefined;
   for (let round = warmUp ? 0 : 1; round <= rounds; round++) {
@@ -483,9 +499,16 @@ export async function runCcxtPathBench(ctx: BenchContext): Promise<Section> {
     const built = await buildTo(binary);
     const starts = ctx.quick ? 2 : 5;
     const serveYaml = (exchanges: SimExchangeId[]) => configYaml(sim, exchanges, "native", "bucketing_interval: 1m\nsettle_seconds: 5");
-    const serve = await measureServe(binary, binDir, { native4: serveYaml(["binance", "kraken", "kucoin", "poloniex"]), binance: serveYaml(["binance"]), okx: serveYaml(["binance", "okx"]) }, starts);
+    const serve = await measureServe(
+      binary,
+      binDir,
+      { native4: serveYaml(["binance", "kraken", "kucoin", "poloniex"]), binance: serveYaml(["binance"]), okx: serveYaml(["binance", "okx"]) },
+      starts,
+    );
     const [serveNative, serveBinance, serveOkx] = [serve.native4!, serve.binance!, serve.okx!];
-    ctx.log(`ccxt-path: idle RSS native four ${fmtBytes(serveNative.idleRssBytes)}, binance ${fmtBytes(serveBinance.idleRssBytes)}, binance + okx ${fmtBytes(serveOkx.idleRssBytes)}`);
+    ctx.log(
+      `ccxt-path: idle RSS native four ${fmtBytes(serveNative.idleRssBytes)}, binance ${fmtBytes(serveBinance.idleRssBytes)}, binance + okx ${fmtBytes(serveOkx.idleRssBytes)}`,
+    );
 
     if (!ctx.timing) return section;
     const range = (s: Scenario) => `${COINS} coins × ${s.minutes >= 1440 ? `${s.minutes / 1440} day` : `${s.minutes / 60} hours`} of 1m`;
@@ -561,7 +584,11 @@ export async function runCcxtPathBench(ctx: BenchContext): Promise<Section> {
     // 3.
     const startMs = (f: ServeFigures) => median(f.startToHealthyMs);
     const starts3 = (f: ServeFigures) => f.startToHealthyMs.map((t) => fmtMs(t)).join(", ");
-    section.rows.push({ what: "binary size (`bun scripts/build.ts`, ccxt bundled)", figure: `${megabytes(built.bytes)} (${fmtBytes(built.bytes)})`, baseline: "about 115 MB before ccxt (README; the last full run's resources section: 117.4 MB, then with an embedded source map, which 21af159 dropped)" });
+    section.rows.push({
+      what: "binary size (`bun scripts/build.ts`, ccxt bundled)",
+      figure: `${megabytes(built.bytes)} (${fmtBytes(built.bytes)})`,
+      baseline: "about 115 MB before ccxt (README; the last full run's resources section: 117.4 MB, then with an embedded source map, which 21af159 dropped)",
+    });
     section.rows.push({
       what: "start to a 200 from /health, `exchanges: [binance, okx]` (ccxt loaded)",
       figure: `${fmtMs(startMs(serveOkx))} median of ${starts} (${starts3(serveOkx)})`,
@@ -586,7 +613,11 @@ export async function runCcxtPathBench(ctx: BenchContext): Promise<Section> {
       `Setup: the simulator in its own process, every answer delayed ${LATENCY_MS[0]}–${LATENCY_MS[1]} ms, its real rate limits; every side on the system clock, in this process, one after the other (the order turns each round), ${PAUSE_MS / 1000} s apart so the rate windows turn. Coins: ${coins.join(", ")} (the top ones tradable on all seven simulated exchanges). Times are medians of ${rounds} rounds after an uncounted warm-up round (Kraken: one round; the fault runs: each run's time), each from the start of the fetch to the exchange's last rows saved; listings (our universe, ccxt's loadMarkets) come before and are not counted.`,
       `Ours: \`createRuntime\` + \`runBackfill\` into CSV from an empty directory, checked before any figure is kept: exactly ${COINS} × minutes rows per exchange, no duplicate, every row equal to the simulator's (tests/helpers/oracle.ts), no failed range, no 429/403/418 served to it (the simulator's /_sim/stats). Plain ccxt ${plainVersion}: one instance per exchange (enableRateLimit, spot markets only, no currencies), all coins at once, from the same look-back (${SEED_MINUTES} minutes before the range), in two ways: ccxt's own paginator, \`fetchOHLCV(symbol, "1m", since, undefined, { paginate: true, paginationCalls })\` once per coin; and a page loop as bench/ccxt-baseline.ts does (pages of the exchange's largest size bounded on both ends, all in flight, no retry). Its candles are saved as ours would be (quiet minutes fed forward) into a CSV of its own inside its time and scored with the same oracle: a row is right when it equals the simulator's bucket; a minute ccxt did not return becomes a row fed forward, which is wrong where the minute traded.`,
       `ccxt's paginator (ccxt ${plainVersion}) loses data with no error on three of these exchanges. Coinbase: \`fetchOHLCV\` sets \`limit\` to 300 before it hands over to the paginator, which then cuts the joined pages to the first 300 candles (js/src/coinbase.js fetchOHLCV). KuCoin: the paginator runs \`fetchSpotOHLCV\` and then filters the joined rows by a \`timestamp\` key, which OHLCV arrays lack, so it returns nothing (js/src/base/Exchange.js fetchPaginatedCallDeterministic: \`key = (method === 'fetchOHLCV') ? 0 : 'timestamp'\`). Poloniex: each page sends \`startTime\` and \`limit\` but no \`endTime\`, which the exchange (and the simulator) take as now, answering with the newest 500 candles every time, so the call returns the last 500 minutes. Passing \`until\` would not help on OKX: each page then asks for the newest 200 candles before \`until\`, so the call returns 200. The page loop, bounded on both ends, gets every row on a clean run and is the fair speed baseline.`,
-      `With faults: errorRate 0.05 on ${CCXT_ONLY.join(", ")} (5% of answers a 500/502/503/504 HTML page; ccxt reads a 504 as RequestTimeout), ${FAULT_ROUNDS} rounds. Ours retried ${Object.entries(retries).map(([r, n]) => `${n} (${r})`).join(", ") || "nothing"} over them and saved every row (checked as above). ccxt's paginator retries a failed page up to 3 times at once, without backoff (a RateLimitExceeded not at all), and if a page still fails the whole call throws: every candle of the coin lost, not one window. The page loop has no retry: each failed page is a lost window.`,
+      `With faults: errorRate 0.05 on ${CCXT_ONLY.join(", ")} (5% of answers a 500/502/503/504 HTML page; ccxt reads a 504 as RequestTimeout), ${FAULT_ROUNDS} rounds. Ours retried ${
+        Object.entries(retries)
+          .map(([r, n]) => `${n} (${r})`)
+          .join(", ") || "nothing"
+      } over them and saved every row (checked as above). ccxt's paginator retries a failed page up to 3 times at once, without backoff (a RateLimitExceeded not at all), and if a page still fails the whole call throws: every candle of the coin lost, not one window. The page loop has no retry: each failed page is a lost window.`,
       `Native vs ccxt: Kraken's ccxt class reads only its OHLC endpoint (720 minutes deep) and paces all pairs together at its rateLimit (1000 ms × cost 1.2 for OHLC); natively older history comes from Trades and the budget is per pair. So it is measured over ${sK.minutes} minutes, which both reach by OHLC.`,
       `Executable: \`bun scripts/build.ts --outfile\` (compile, minify, bytecode), built in ${fmtMs(built.buildMs)}. \`cryptointellect run -c FILE\` against the simulator (defaults: top 30 + 3 named coins, 1m buckets), ${starts} starts per config, /health polled every 2 ms; idle RSS is VmRSS (max of 10 samples) 3 s after the first cycle counted in /metrics. ccxt is loaded only when a ccxt exchange is configured (src/exchanges/ccxt-catalog.ts), so the native four pay nothing for it but the binary's size.`,
     );

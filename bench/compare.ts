@@ -65,7 +65,16 @@ export async function compare(baseline: Task, subject: Task, options: TimingOpti
       warmupTime: 0,
       throws: true,
     });
-    const order: ["baseline" | "subject", Task][] = round % 2 === 0 ? [["baseline", baseline], ["subject", subject]] : [["subject", subject], ["baseline", baseline]];
+    const order: ["baseline" | "subject", Task][] =
+      round % 2 === 0
+        ? [
+            ["baseline", baseline],
+            ["subject", subject],
+          ]
+        : [
+            ["subject", subject],
+            ["baseline", baseline],
+          ];
     for (const [name, task] of order) bench.add(name, wrap(task), hooks(task));
     await bench.run();
     const stat = (name: string) => {
@@ -89,7 +98,14 @@ export async function compare(baseline: Task, subject: Task, options: TimingOpti
 export async function measure(task: Task, options: TimingOptions): Promise<Timing> {
   const rounds: { p50: number; rme: number; n: number }[] = [];
   for (let round = 0; round < options.rounds; round++) {
-    const bench = new Bench({ time: options.timeMs, iterations: options.iterations, warmupIterations: options.warmupIterations, warmup: options.warmupIterations > 0, warmupTime: 0, throws: true });
+    const bench = new Bench({
+      time: options.timeMs,
+      iterations: options.iterations,
+      warmupIterations: options.warmupIterations,
+      warmup: options.warmupIterations > 0,
+      warmupTime: 0,
+      throws: true,
+    });
     bench.add("task", wrap(task), hooks(task));
     await bench.run();
     const result = bench.getTask("task")?.result;

@@ -25,7 +25,11 @@ export interface CsvCase {
 }
 
 function readDir(dir: string): Map<string, string> {
-  return new Map(readdirSync(dir).sort().map((n) => [n, readFileSync(join(dir, n), "utf8")]));
+  return new Map(
+    readdirSync(dir)
+      .sort()
+      .map((n) => [n, readFileSync(join(dir, n), "utf8")]),
+  );
 }
 
 export async function prepareCsv(coinsPerExchange: number, minutes: number): Promise<CsvCase> {

@@ -129,7 +129,13 @@ async function spotCheck(sink: DatabaseSink, candles: readonly Candle[], label: 
     const c = candles[i]!;
     const [saved] = await sink.readCandles(c.exchange, c.coin, 1, c.openTimeMs, c.openTimeMs);
     check(
-      saved !== undefined && saved.open === c.open && saved.high === c.high && saved.low === c.low && saved.close === c.close && saved.volume === c.volume && saved.filled === c.filled,
+      saved !== undefined &&
+        saved.open === c.open &&
+        saved.high === c.high &&
+        saved.low === c.low &&
+        saved.close === c.close &&
+        saved.volume === c.volume &&
+        saved.filled === c.filled,
       `${label}: row ${c.exchange} ${c.coin} ${new Date(c.openTimeMs).toISOString()} read back as ${JSON.stringify(saved)}`,
     );
   }

@@ -57,7 +57,12 @@ export interface LiveTick {
   refusals: number;
 }
 
-export async function runLiveCycle(coins: number, ticks: number, leadMs: number, log: (l: string) => void): Promise<{ ticks: LiveTick[]; tracked: Map<ExchangeId, number>; warmupMs: number }> {
+export async function runLiveCycle(
+  coins: number,
+  ticks: number,
+  leadMs: number,
+  log: (l: string) => void,
+): Promise<{ ticks: LiveTick[]; tracked: Map<ExchangeId, number>; warmupMs: number }> {
   const realNow = Date.now();
   // Start the shared clock `leadMs` before a minute boundary (an hour in the past: every bucket is served).
   const boundary = Math.floor(realNow / MINUTE) * MINUTE - 60 * MINUTE;
@@ -70,12 +75,15 @@ export async function runLiveCycle(coins: number, ticks: number, leadMs: number,
   const saves = new Map<string, SaveRecord>();
   try {
     const config = parseConfig(
-      simulatorYaml(sim, `bucketing_interval: 1m
+      simulatorYaml(
+        sim,
+        `bucketing_interval: 1m
 exchanges: [Binance, Kraken, Kucoin, Poloniex]
 n_coins_to_poll: ${coins}
 list_coins_to_poll: []
 csv_directory: ${dir}
-settle_seconds: ${SETTLE_SECONDS}`),
+settle_seconds: ${SETTLE_SECONDS}`,
+      ),
       "bench.yml",
     );
     const sink = recordingSink(createCsvSink({ directory: dir, logger }), clock.now, saves);

@@ -7,8 +7,12 @@ export function describeMachine(): Machine {
   const cpuinfo = safeRead("/proc/cpuinfo");
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? cpus()[0]?.model ?? "unknown";
   const nproc = Bun.spawnSync(["nproc"]).stdout.toString().trim();
-  const git = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: import.meta.dir }).stdout.toString().trim();
-  const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { cwd: import.meta.dir }).stdout.toString().trim();
+  const git = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: import.meta.dir })
+    .stdout.toString()
+    .trim();
+  const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { cwd: import.meta.dir })
+    .stdout.toString()
+    .trim();
   return {
     cores: Number(nproc) || cpus().length,
     model,

@@ -23,9 +23,14 @@ try {
       if (exchanges.length === EXCHANGES.length) checkOurCsv(dir, s, run);
       for (const e of run.exchanges) {
         const share = e.written / (e.elapsedMs / 1000) / ceilingCandlesPerSecond(e.exchange, s.coins.length);
-        console.log(`${e.exchange.padEnd(9)} ${e.elapsedMs.toFixed(0).padStart(6)} ms  ${e.requests} requests  ${(share * 100).toFixed(1)}% of ceiling  cpu ${e.cpuMsAtDone.toFixed(0)} ms, simulator cpu ${e.simCpuMsAtDone.toFixed(0)} ms`);
+        console.log(
+          `${e.exchange.padEnd(9)} ${e.elapsedMs.toFixed(0).padStart(6)} ms  ${e.requests} requests  ${(share * 100).toFixed(1)}% of ceiling  cpu ${e.cpuMsAtDone.toFixed(0)} ms, simulator cpu ${e.simCpuMsAtDone.toFixed(0)} ms`,
+        );
       }
-      const floor = await measureFetchFloor(run.urls, exchanges.filter((e) => e !== "kraken"));
+      const floor = await measureFetchFloor(
+        run.urls,
+        exchanges.filter((e) => e !== "kraken"),
+      );
       console.log(`floor (our requests replayed at once, bodies dropped): ${[...floor].map(([e, ms]) => `${e} ${ms.toFixed(0)} ms`).join(", ")}`);
       console.log("---");
     } finally {

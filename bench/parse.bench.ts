@@ -28,10 +28,28 @@ interface PageSpec {
 
 /** One full page each: Binance 1000 klines, Kraken 720 OHLC rows, KuCoin 1500, Poloniex 500. */
 const PAGES: PageSpec[] = [
-  { exchange: "binance", symbol: "BTCUSDT", coin: "BTC", rows: 1000, path: (s, e) => `/binance/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=${s}&endTime=${e - 1}&limit=1000` },
+  {
+    exchange: "binance",
+    symbol: "BTCUSDT",
+    coin: "BTC",
+    rows: 1000,
+    path: (s, e) => `/binance/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=${s}&endTime=${e - 1}&limit=1000`,
+  },
   { exchange: "kraken", symbol: "XXBTZUSD", coin: "BTC", rows: 720, path: (s) => `/kraken/0/public/OHLC?pair=XXBTZUSD&interval=1&since=${s / 1000 - 60}` },
-  { exchange: "kucoin", symbol: "BTC-USDT", coin: "BTC", rows: 1500, path: (s, e) => `/kucoin/api/v1/market/candles?symbol=BTC-USDT&type=1min&startAt=${s / 1000}&endAt=${e / 1000 - 1}` },
-  { exchange: "poloniex", symbol: "BTC_USDT", coin: "BTC", rows: 500, path: (s, e) => `/poloniex/markets/BTC_USDT/candles?interval=MINUTE_1&startTime=${s}&endTime=${e - 1}&limit=500` },
+  {
+    exchange: "kucoin",
+    symbol: "BTC-USDT",
+    coin: "BTC",
+    rows: 1500,
+    path: (s, e) => `/kucoin/api/v1/market/candles?symbol=BTC-USDT&type=1min&startAt=${s / 1000}&endAt=${e / 1000 - 1}`,
+  },
+  {
+    exchange: "poloniex",
+    symbol: "BTC_USDT",
+    coin: "BTC",
+    rows: 500,
+    path: (s, e) => `/poloniex/markets/BTC_USDT/candles?interval=MINUTE_1&startTime=${s}&endTime=${e - 1}&limit=500`,
+  },
 ];
 
 export interface ParseCase {

@@ -131,7 +131,7 @@ export async function runResourcesBench(ctx: BenchContext): Promise<Section> {
   try {
     ctx.log("resources: bun run build");
     const exe = await buildExecutable(dir);
-    const serveYaml = simulatorYaml(sim, "bucketing_interval: 1m\nexchanges: [Binance, Kraken, Kucoin, Poloniex]\nsettle_seconds: 5") ;
+    const serveYaml = simulatorYaml(sim, "bucketing_interval: 1m\nexchanges: [Binance, Kraken, Kucoin, Poloniex]\nsettle_seconds: 5");
     const starts = ctx.quick ? 2 : 5;
     const serve = await measureServe(exe.path, dir, serveYaml, starts, ctx.log);
 
@@ -139,7 +139,13 @@ export async function runResourcesBench(ctx: BenchContext): Promise<Section> {
     const s = scenario(coins, minutes);
     const csv = join(dir, "backfill-csv");
     const config = join(dir, "backfill.yml");
-    writeFileSync(config, simulatorYaml(sim, `bucketing_interval: 1m\nexchanges: [Binance, Kraken, Kucoin, Poloniex]\nn_coins_to_poll: 0\nlist_coins_to_poll: [${s.coins.join(", ")}]\ncsv_directory: ${csv}\nsettle_seconds: 5`));
+    writeFileSync(
+      config,
+      simulatorYaml(
+        sim,
+        `bucketing_interval: 1m\nexchanges: [Binance, Kraken, Kucoin, Poloniex]\nn_coins_to_poll: 0\nlist_coins_to_poll: [${s.coins.join(", ")}]\ncsv_directory: ${csv}\nsettle_seconds: 5`,
+      ),
+    );
     ctx.log(`resources: ${exe.path} backfill (${coins} coins × ${minutes} minutes × 4 exchanges)`);
     const t0 = performance.now();
     const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
@@ -171,9 +177,21 @@ export async function runResourcesBench(ctx: BenchContext): Promise<Section> {
     const startMedian = median(serve.startToHealthyMs);
     section.rows.push(
       { what: "binary size (dist/cryptointellect)", figure: `${megabytes(exe.bytes)} (${fmtBytes(exe.bytes)})` },
-      { what: "start to a 200 from /health", figure: `${fmtMs(startMedian)} median of ${starts} (${serve.startToHealthyMs.map((t) => fmtMs(t)).join(", ")})`, baseline: "target < 200 ms" },
-      { what: "idle RSS after the first cycle (33 coins × 4 exchanges)", figure: `${megabytes(serve.idleRssBytes)} (${fmtBytes(serve.idleRssBytes)})`, baseline: "target < 100 MB" },
-      { what: `peak RSS of the ${minutes / 1440 >= 1 ? `${minutes / 1440}-day` : `${minutes / 60}-hour`} backfill (VmHWM)`, figure: `${megabytes(peak)} (${fmtBytes(peak)}); the backfill took ${fmtMs(backfillMs)}`, baseline: "target < 300 MB" },
+      {
+        what: "start to a 200 from /health",
+        figure: `${fmtMs(startMedian)} median of ${starts} (${serve.startToHealthyMs.map((t) => fmtMs(t)).join(", ")})`,
+        baseline: "target < 200 ms",
+      },
+      {
+        what: "idle RSS after the first cycle (33 coins × 4 exchanges)",
+        figure: `${megabytes(serve.idleRssBytes)} (${fmtBytes(serve.idleRssBytes)})`,
+        baseline: "target < 100 MB",
+      },
+      {
+        what: `peak RSS of the ${minutes / 1440 >= 1 ? `${minutes / 1440}-day` : `${minutes / 60}-hour`} backfill (VmHWM)`,
+        figure: `${megabytes(peak)} (${fmtBytes(peak)}); the backfill took ${fmtMs(backfillMs)}`,
+        baseline: "target < 300 MB",
+      },
     );
     ctx.figures["res.binaryBytes"] = exe.bytes;
     ctx.figures["res.startToHealthyMs"] = startMedian;

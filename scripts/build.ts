@@ -8,8 +8,7 @@ import { buildPageHtml, EMBEDDED_PAGE_FILE } from "../src/server/page.ts";
 
 // Inside `docker build` there is no .git: the Dockerfile passes the commit in CRYPTOINTELLECT_COMMIT.
 const commit =
-  process.env.CRYPTOINTELLECT_COMMIT?.match(/^[0-9a-f]{4,40}$/)?.[0] ??
-  ((await $`git rev-parse --short HEAD`.quiet().nothrow()).stdout.toString().trim() || "unknown");
+  process.env.CRYPTOINTELLECT_COMMIT?.match(/^[0-9a-f]{4,40}$/)?.[0] ?? ((await $`git rev-parse --short HEAD`.quiet().nothrow()).stdout.toString().trim() || "unknown");
 // `--outfile PATH` builds elsewhere (the tests build their own copy, so a build running beside them never swaps it).
 const outIndex = process.argv.indexOf("--outfile");
 const targets: [string | undefined, string][] = [[undefined, outIndex > 0 ? process.argv[outIndex + 1]! : "dist/cryptointellect"]];
@@ -30,7 +29,10 @@ if (process.argv.includes("--all")) {
 // start-up time and memory are what they were without ccxt.
 // Beside the executable, so that builds running side by side (the tests build their own) never share it.
 const ccxtBundle = join(dirname(targets[0]![1]), "ccxt-bundle.txt");
-const bundled = Bun.spawnSync(["bun", "build", "scripts/ccxt-entry.cjs", "--target=node", "--format=cjs", "--minify", "--outfile", ccxtBundle], { stdout: "ignore", stderr: "inherit" });
+const bundled = Bun.spawnSync(["bun", "build", "scripts/ccxt-entry.cjs", "--target=node", "--format=cjs", "--minify", "--outfile", ccxtBundle], {
+  stdout: "ignore",
+  stderr: "inherit",
+});
 if (bundled.exitCode !== 0) {
   console.error("build failed: the ccxt bundle");
   process.exit(1);
@@ -49,7 +51,22 @@ for (const [target, outfile] of targets) {
   // Bytecode: the modules are parsed at build time, so start-up takes ~50 ms instead of ~140 ms,
   // and a SIGTERM in the first milliseconds already finds the clean-stop handler. No embedded
   // source map: our errors carry their own messages.
-  const args = ["build", "src/main.ts", ccxtBundle, pageFile, "--loader", ".txt:file", "--compile", "--minify", "--bytecode", "--format=esm", `--define`, `CRYPTOINTELLECT_COMMIT=${JSON.stringify(commit)}`, "--outfile", outfile];
+  const args = [
+    "build",
+    "src/main.ts",
+    ccxtBundle,
+    pageFile,
+    "--loader",
+    ".txt:file",
+    "--compile",
+    "--minify",
+    "--bytecode",
+    "--format=esm",
+    `--define`,
+    `CRYPTOINTELLECT_COMMIT=${JSON.stringify(commit)}`,
+    "--outfile",
+    outfile,
+  ];
   if (target) args.push(`--target=${target}`);
   const result = Bun.spawnSync(["bun", ...args], { stdout: "inherit", stderr: "inherit" });
   if (result.exitCode !== 0) {

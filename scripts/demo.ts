@@ -20,7 +20,9 @@ http:
   host: 127.0.0.1
   port: 8080
 api_base_urls:
-${Object.entries(sim.baseUrls).map(([k, v]) => `  ${k}: ${v}`).join("\n")}
+${Object.entries(sim.baseUrls)
+  .map(([k, v]) => `  ${k}: ${v}`)
+  .join("\n")}
 `;
 const config = parseConfig(yaml, "demo");
 const runtime = createRuntime(config);

@@ -2,17 +2,7 @@
  * The error hierarchy. Messages say what failed and where (`binance GET /api/v3/klines BTCUSDT: 429`),
  * never headers, keys, passwords or whole bodies.
  */
-export type ErrorCode =
-  | "CONFIG"
-  | "USAGE"
-  | "EXCHANGE_HTTP"
-  | "EXCHANGE_API"
-  | "EXCHANGE_SCHEMA"
-  | "RATE_LIMITED"
-  | "BANNED"
-  | "UNKNOWN_SYMBOL"
-  | "SINK"
-  | "DATABASE";
+export type ErrorCode = "CONFIG" | "USAGE" | "EXCHANGE_HTTP" | "EXCHANGE_API" | "EXCHANGE_SCHEMA" | "RATE_LIMITED" | "BANNED" | "UNKNOWN_SYMBOL" | "SINK" | "DATABASE";
 
 export class CryptoIntellectError extends Error {
   readonly code: ErrorCode;

@@ -140,7 +140,12 @@ async function serve(mode: "run" | "once", config: Config, source: string, io: I
         for (const e of missing) io.err(`cryptointellect: ${e}: no cycle ran (${why})\n`);
         return failed.length > 0 || missing.length > 0 ? 1 : 0;
       }
-      runtime.logger.info("service started", { version: VERSION_LINE, http: server ? `${server.hostname}:${server.port}` : "off (http.enabled: false)", exchanges: config.exchanges.join(","), interval: `${config.bucketIntervalMinutes}m` });
+      runtime.logger.info("service started", {
+        version: VERSION_LINE,
+        http: server ? `${server.hostname}:${server.port}` : "off (http.enabled: false)",
+        exchanges: config.exchanges.join(","),
+        interval: `${config.bucketIntervalMinutes}m`,
+      });
       await runtime.runLoop(signal);
       await stopServer();
       runtime.logger.info("stopped cleanly");
@@ -156,7 +161,11 @@ async function serve(mode: "run" | "once", config: Config, source: string, io: I
  * config's fault (a ConfigError naming `http.host`: exit 2); a port that is taken or needs privileges
  * is the machine's (an error text: exit 1).
  */
-async function listen(http: Config["http"], fetch: (request: Request) => Response | Promise<Response>, source: string): Promise<{ ok: true; server: Server<undefined> } | { ok: false; error: string }> {
+async function listen(
+  http: Config["http"],
+  fetch: (request: Request) => Response | Promise<Response>,
+  source: string,
+): Promise<{ ok: true; server: Server<undefined> } | { ok: false; error: string }> {
   const where = `${isIP(http.host) === 6 ? `[${http.host}]` : http.host}:${http.port}`;
   const hostIssue = (message: string) => new ConfigError(source, [{ path: "http.host", message }]);
   if (isIP(http.host) === 0) {
@@ -171,7 +180,8 @@ async function listen(http: Config["http"], fetch: (request: Request) => Respons
     return { ok: true, server: Bun.serve({ hostname: http.host, port: http.port, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, fetch }) };
   } catch (error) {
     const code = errorCode(error);
-    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "ENOTCONN") throw hostIssue(`cannot listen on ${JSON.stringify(http.host)}: not an address of this machine (${code})`);
+    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "ENOTCONN")
+      throw hostIssue(`cannot listen on ${JSON.stringify(http.host)}: not an address of this machine (${code})`);
     if (code === "EADDRINUSE") return { ok: false, error: `cannot listen on ${where}: port ${http.port} is in use by another program (set http.port)` };
     if (code === "EACCES") return { ok: false, error: `cannot listen on ${where}: permission denied (ports below 1024 need privileges; set http.port)` };
     return { ok: false, error: `cannot listen on ${where}: ${describeError(error)}` };
@@ -219,7 +229,9 @@ async function healthcheck(command: { url?: string; configFlag?: string; timeout
 /** The command line of process 1: in a container, its main process; elsewhere init (or nothing). */
 function mainProcessArgv(): string[] {
   try {
-    return readFileSync("/proc/1/cmdline", "utf8").split("\0").filter((arg) => arg !== "");
+    return readFileSync("/proc/1/cmdline", "utf8")
+      .split("\0")
+      .filter((arg) => arg !== "");
   } catch {
     return [];
   }
@@ -229,4 +241,3 @@ if (import.meta.main) {
   const code = await main(process.argv.slice(2));
   process.exit(code);
 }
-

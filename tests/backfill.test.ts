@@ -41,32 +41,36 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 describe("backfill", () => {
-  test.each(["1m", "15m", "7m"])("3 days of %s candles on 4 exchanges × 5 coins match the simulator exactly", async (interval) => {
-    const h = await harness(interval);
-    const { code, out } = await backfill(h, ["--from", "2024-05-01"]);
-    expect(out).toContain("failed ranges 0");
-    expect(code).toBe(0);
-    const rows = readCsvDir(join(h.dir, "csv"));
-    expect(duplicates(rows)).toEqual([]);
-    expect(mismatches(rows)).toEqual([]);
-    const minutes = interval === "1m" ? 1 : interval === "15m" ? 15 : 7;
-    const size = minutes * MINUTE_MS;
-    // The bucket holding --from is the first: at 7m (which does not divide a day) it opened before midnight.
-    const first = Math.floor(FROM / size) * size;
-    const last = Math.floor((NOW - 5000) / size) * size - size;
-    const expected = (last - first) / size + 1;
-    for (const exchange of NATIVE_EXCHANGE_IDS) {
-      for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
-        const opens = rows.filter((r) => r.exchange === exchange && r.coin === coin).map((r) => r.openTimeMs);
-        expect(opens.length).toBe(expected);
-        expect(Math.min(...opens)).toBe(first);
+  test.each(["1m", "15m", "7m"])(
+    "3 days of %s candles on 4 exchanges × 5 coins match the simulator exactly",
+    async (interval) => {
+      const h = await harness(interval);
+      const { code, out } = await backfill(h, ["--from", "2024-05-01"]);
+      expect(out).toContain("failed ranges 0");
+      expect(code).toBe(0);
+      const rows = readCsvDir(join(h.dir, "csv"));
+      expect(duplicates(rows)).toEqual([]);
+      expect(mismatches(rows)).toEqual([]);
+      const minutes = interval === "1m" ? 1 : interval === "15m" ? 15 : 7;
+      const size = minutes * MINUTE_MS;
+      // The bucket holding --from is the first: at 7m (which does not divide a day) it opened before midnight.
+      const first = Math.floor(FROM / size) * size;
+      const last = Math.floor((NOW - 5000) / size) * size - size;
+      const expected = (last - first) / size + 1;
+      for (const exchange of NATIVE_EXCHANGE_IDS) {
+        for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
+          const opens = rows.filter((r) => r.exchange === exchange && r.coin === coin).map((r) => r.openTimeMs);
+          expect(opens.length).toBe(expected);
+          expect(Math.min(...opens)).toBe(first);
+        }
       }
-    }
-    // Kraken's OHLC keeps 720 candles: at 1m most of the range came from its trades.
-    if (interval === "1m") expect(h.lines.some((l) => l.includes("Trades"))).toBe(false);
-    expect(h.sim.stats().total.rateLimited).toBe(0);
-    expect(h.sim.stats().total.banned).toBe(0);
-  }, 120_000);
+      // Kraken's OHLC keeps 720 candles: at 1m most of the range came from its trades.
+      if (interval === "1m") expect(h.lines.some((l) => l.includes("Trades"))).toBe(false);
+      expect(h.sim.stats().total.rateLimited).toBe(0);
+      expect(h.sim.stats().total.banned).toBe(0);
+    },
+    120_000,
+  );
 
   test("interrupted three times and resumed, it ends identical to an uninterrupted run", async () => {
     const reference = await harness("1m", "exchanges: [binance, kucoin, kraken]\n");
@@ -143,17 +147,21 @@ describe("backfill range", () => {
     ["2024-05-03T23:50:00Z", ["2024-05-03T23:50:00.000Z", "2024-05-03T23:55:00.000Z"]],
     ["2024-05-03T23:54:59Z", ["2024-05-03T23:50:00.000Z", "2024-05-03T23:55:00.000Z"]],
     ["2024-05-03T23:55:01Z", ["2024-05-03T23:55:00.000Z"]],
-  ])("--from %s at 5m includes the bucket holding that instant", async (from, opens) => {
-    const h = await harness("5m", "exchanges: [binance]\n");
-    const { code, out } = await backfill(h, ["--from", from]);
-    expect(out).toContain("failed ranges 0");
-    expect(code).toBe(0);
-    const rows = readCsvDir(join(h.dir, "csv"));
-    expect(mismatches(rows)).toEqual([]);
-    for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
-      expect(rows.filter((r) => r.coin === coin).map((r) => new Date(r.openTimeMs).toISOString())).toEqual(opens);
-    }
-  }, 30_000);
+  ])(
+    "--from %s at 5m includes the bucket holding that instant",
+    async (from, opens) => {
+      const h = await harness("5m", "exchanges: [binance]\n");
+      const { code, out } = await backfill(h, ["--from", from]);
+      expect(out).toContain("failed ranges 0");
+      expect(code).toBe(0);
+      const rows = readCsvDir(join(h.dir, "csv"));
+      expect(mismatches(rows)).toEqual([]);
+      for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
+        expect(rows.filter((r) => r.coin === coin).map((r) => new Date(r.openTimeMs).toISOString())).toEqual(opens);
+      }
+    },
+    30_000,
+  );
 });
 
 describe("backfill pacing", () => {

@@ -74,17 +74,34 @@ describe("bench smoke (quick, checks only)", () => {
 
   test("each exchange's share of its ceiling is judged into CSV and into PostgreSQL alike, with what COPY itself reaches beside it", () => {
     const targets = evaluateTargets(
-      { "e2e.binance.share": 1.2, "e2e.binance.sharePg": 0.27, "e2e.binance.pgCopyShare": 0.55, "e2e.binance.pgCopyAloneShare": 1.1, "e2e.poloniex.sharePg": 0.18, "e2e.poloniex.pgCopyShare": 0.27, "e2e.poloniex.pgCopyAloneShare": 0.5, "e2e.kraken.sharePg": 0.93 },
+      {
+        "e2e.binance.share": 1.2,
+        "e2e.binance.sharePg": 0.27,
+        "e2e.binance.pgCopyShare": 0.55,
+        "e2e.binance.pgCopyAloneShare": 1.1,
+        "e2e.poloniex.sharePg": 0.18,
+        "e2e.poloniex.pgCopyShare": 0.27,
+        "e2e.poloniex.pgCopyAloneShare": 0.5,
+        "e2e.kraken.sharePg": 0.93,
+      },
       ["backfill"],
     );
     const verdict = (name: string) => targets.find((t) => t.target.startsWith(name));
     expect(verdict("Backfill into CSV: binance")?.pass).toBe(true);
-    expect(evaluateTargets({ "e2e.poloniex.share": 0.92, "e2e.poloniex.shareWarmup": 0.664 }, ["backfill"]).find((t) => t.target.startsWith("Backfill into CSV: poloniex"))).toMatchObject({
+    expect(
+      evaluateTargets({ "e2e.poloniex.share": 0.92, "e2e.poloniex.shareWarmup": 0.664 }, ["backfill"]).find((t) => t.target.startsWith("Backfill into CSV: poloniex")),
+    ).toMatchObject({
       pass: true,
       measured: "92.0% (median of the runs after a warm-up run; the warm-up run, in a fresh process: 66.4%)",
     });
-    expect(verdict("Backfill into PostgreSQL: binance")).toMatchObject({ pass: false, measured: "27.0% (PostgreSQL's own COPY of these rows, nothing else running, reaches 55.0% side by side with the other exchanges, 110.0% alone)" });
-    expect(verdict("Backfill into PostgreSQL: poloniex")).toMatchObject({ pass: false, measured: expect.stringContaining("50.0% alone: out of reach into PostgreSQL on this machine") });
+    expect(verdict("Backfill into PostgreSQL: binance")).toMatchObject({
+      pass: false,
+      measured: "27.0% (PostgreSQL's own COPY of these rows, nothing else running, reaches 55.0% side by side with the other exchanges, 110.0% alone)",
+    });
+    expect(verdict("Backfill into PostgreSQL: poloniex")).toMatchObject({
+      pass: false,
+      measured: expect.stringContaining("50.0% alone: out of reach into PostgreSQL on this machine"),
+    });
     expect(verdict("Backfill into PostgreSQL: kraken")).toMatchObject({ pass: true, measured: "93.0%" });
     expect(verdict("Backfill into PostgreSQL: kucoin")?.pass).toBeUndefined();
   });

@@ -74,7 +74,10 @@ describe("service", () => {
   }, 60_000);
 
   test("empty buckets are fed forward identically whether the exchange omits them or sends zero volume", async () => {
-    h = await startHarness({ startMs: T0 + 5000, yaml: "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [DOGE, NEO, OP]\nexchanges: [binance, kucoin]\ncatch_up_limit: 3h\n" });
+    h = await startHarness({
+      startMs: T0 + 5000,
+      yaml: "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [DOGE, NEO, OP]\nexchanges: [binance, kucoin]\ncatch_up_limit: 3h\n",
+    });
     // Seed one bucket, then catch up three hours at once.
     await h.tickAt(T0 + 5000);
     await h.tickAt(T0 + 180 * MINUTE_MS + 5000);
@@ -90,29 +93,33 @@ describe("service", () => {
 });
 
 describe("service at larger intervals", () => {
-  test.each(["5m", "7m", "1h"])("catches up %s buckets on all four exchanges exactly as the simulator has them", async (interval) => {
-    h = await startHarness({
-      startMs: T0 + 5000,
-      yaml: `bucketing_interval: ${interval}\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH, DOGE, NEO, OP]\ncatch_up_limit: 10h\n`,
-    });
-    await h.tickAt(T0 + 5000);
-    await h.tickAt(T0 + 9 * 60 * MINUTE_MS + 5000);
-    const rows = readCsvDir(join(h.dir, "csv"));
-    expect(duplicates(rows)).toEqual([]);
-    expect(mismatches(rows)).toEqual([]);
-    const minutes = Number.parseInt(interval) * (interval.endsWith("h") ? 60 : 1);
-    const expected = Math.floor((9 * 60) / minutes) + 1;
-    for (const exchange of NATIVE_EXCHANGE_IDS) {
-      for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
-        const n = rows.filter((r) => r.exchange === exchange && r.coin === coin).length;
-        expect(n).toBeGreaterThanOrEqual(expected - 1);
-        expect(n).toBeLessThanOrEqual(expected + 1);
+  test.each(["5m", "7m", "1h"])(
+    "catches up %s buckets on all four exchanges exactly as the simulator has them",
+    async (interval) => {
+      h = await startHarness({
+        startMs: T0 + 5000,
+        yaml: `bucketing_interval: ${interval}\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH, DOGE, NEO, OP]\ncatch_up_limit: 10h\n`,
+      });
+      await h.tickAt(T0 + 5000);
+      await h.tickAt(T0 + 9 * 60 * MINUTE_MS + 5000);
+      const rows = readCsvDir(join(h.dir, "csv"));
+      expect(duplicates(rows)).toEqual([]);
+      expect(mismatches(rows)).toEqual([]);
+      const minutes = Number.parseInt(interval, 10) * (interval.endsWith("h") ? 60 : 1);
+      const expected = Math.floor((9 * 60) / minutes) + 1;
+      for (const exchange of NATIVE_EXCHANGE_IDS) {
+        for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
+          const n = rows.filter((r) => r.exchange === exchange && r.coin === coin).length;
+          expect(n).toBeGreaterThanOrEqual(expected - 1);
+          expect(n).toBeLessThanOrEqual(expected + 1);
+        }
       }
-    }
-    expect(rows.some((r) => r.exchange === "kraken" && r.coin === "BTC")).toBe(true);
-    expect(rows.some((r) => r.coin === "XBT" || r.coin === "XDG")).toBe(false);
-    expect(h.sim.stats().total.rateLimited).toBe(0);
-  }, 60_000);
+      expect(rows.some((r) => r.exchange === "kraken" && r.coin === "BTC")).toBe(true);
+      expect(rows.some((r) => r.coin === "XBT" || r.coin === "XDG")).toBe(false);
+      expect(h.sim.stats().total.rateLimited).toBe(0);
+    },
+    60_000,
+  );
 
   test("Kraken's 1-minute catch-up beyond its 720 most recent candles: the cycle saves what OHLC serves, the repair rebuilds the rest from trades", async () => {
     h = await startHarness({ startMs: T0 + 5000, yaml: "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC]\nexchanges: [kraken]\ncatch_up_limit: 1d\n" });
@@ -161,7 +168,10 @@ describe("live gap repair", () => {
     await h.tickAt(T0 + 10 * MINUTE_MS + 5000);
     const file = join(h.dir, "csv", "2024-05-01_binance_1m.csv");
     const text = await Bun.file(file).text();
-    const holed = text.split("\n").filter((l) => !(l.includes(",NEO,") && (l.startsWith("2024-05-01T09:04:00Z") || l.startsWith("2024-05-01T09:05:00Z")))).join("\n");
+    const holed = text
+      .split("\n")
+      .filter((l) => !(l.includes(",NEO,") && (l.startsWith("2024-05-01T09:04:00Z") || l.startsWith("2024-05-01T09:05:00Z"))))
+      .join("\n");
     await Bun.write(file, holed);
     broken = true;
     // A fresh runtime (a restart) reads the store again; its first cycle runs the repair.

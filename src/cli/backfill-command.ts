@@ -57,7 +57,8 @@ export function parseBackfillArgs(args: readonly string[], nowMs: number): Backf
       case "--coin":
       case "--coins": {
         const names = list(v());
-        for (const n of names) if (!/^[\p{L}\p{N} ._()+-]{1,64}$/u.test(n)) throw new UsageError(`backfill: "${n.slice(0, 40).replace(/[\u0000-\u001f]/g, "?")}" is not a coin name`);
+        for (const n of names)
+          if (!/^[\p{L}\p{N} ._()+-]{1,64}$/u.test(n)) throw new UsageError(`backfill: "${n.slice(0, 40).replace(/[\u0000-\u001f]/g, "?")}" is not a coin name`);
         out.coins = names;
         break;
       }
@@ -76,7 +77,10 @@ export function parseBackfillArgs(args: readonly string[], nowMs: number): Backf
 }
 
 function list(text: string): string[] {
-  const items = text.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (items.length === 0) throw new UsageError("backfill: an empty list");
   return items;
 }
@@ -85,7 +89,8 @@ function list(text: string): string[] {
 export async function selectBackfill(config: Config, args: BackfillArgs, runtime: Pick<Runtime, "logger"> & { coingecko: Parameters<typeof fetchRanking>[0] }): Promise<Config> {
   const exchanges = args.exchanges ?? config.exchanges;
   const unknown = exchanges.filter((e) => !config.exchanges.includes(e) && !isNativeExchange(e));
-  if (unknown.length > 0) throw new UsageError(`backfill: unknown exchange for this config: ${unknown.join(", ")} (configured: ${config.exchanges.join(", ")}); add it to exchanges first`);
+  if (unknown.length > 0)
+    throw new UsageError(`backfill: unknown exchange for this config: ${unknown.join(", ")} (configured: ${config.exchanges.join(", ")}); add it to exchanges first`);
   // A native exchange the config does not name is collected natively, with the default quotes.
   const exchangeAdapters = { ...config.exchangeAdapters };
   const quoteCurrencies = { ...config.quoteCurrencies };
@@ -105,13 +110,19 @@ export function formatBackfillSummary(reports: readonly ExchangeBackfillReport[]
   const lines = [`backfill summary (${formatInterval(intervalMinutes)} buckets):`];
   for (const e of unlisted) lines.push(`  ${e.padEnd(9)} market listing could not be loaded: nothing fetched`);
   for (const r of reports) {
-    const written = Object.entries(r.written).map(([k, v]) => `${k} ${v}`).join(", ") || "no sink";
-    lines.push(`  ${r.exchange.padEnd(9)} ${r.series} series, ${r.missingBuckets} buckets missing; written: ${written}; fed forward ${r.filled}; rejected ${r.rejected}; failed ranges ${r.failed.length}`);
+    const written =
+      Object.entries(r.written)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ") || "no sink";
+    lines.push(
+      `  ${r.exchange.padEnd(9)} ${r.series} series, ${r.missingBuckets} buckets missing; written: ${written}; fed forward ${r.filled}; rejected ${r.rejected}; failed ranges ${r.failed.length}`,
+    );
     for (const f of r.failed.slice(0, 10)) lines.push(`    failed ${f.coin} ${new Date(f.fromOpenMs).toISOString()} … ${new Date(f.toOpenMs).toISOString()}: ${f.error}`);
     if (r.failed.length > 10) lines.push(`    … and ${r.failed.length - 10} more`);
     for (const e of r.sinkErrors) lines.push(`    sink error: ${e}`);
   }
-  if (unlisted.length > 0 || reports.some((r) => r.failed.length > 0 || r.sinkErrors.length > 0)) lines.push("Some ranges failed: run `cryptointellect backfill --repair` to fetch them.");
+  if (unlisted.length > 0 || reports.some((r) => r.failed.length > 0 || r.sinkErrors.length > 0))
+    lines.push("Some ranges failed: run `cryptointellect backfill --repair` to fetch them.");
   return lines.join("\n") + "\n";
 }
 

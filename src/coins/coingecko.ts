@@ -62,9 +62,7 @@ export async function fetchRanking(
     };
     const missing = named.filter((n) => !known(n));
     if (missing.length > 0) {
-      const list = await client.request({ path: "/api/v3/coins/list", query: keyQuery, weight: 1, label: "coin list" }, (b) =>
-        parseWire(CoinGeckoList, b, "coingecko coins/list"),
-      );
+      const list = await client.request({ path: "/api/v3/coins/list", query: keyQuery, weight: 1, label: "coin list" }, (b) => parseWire(CoinGeckoList, b, "coingecko coins/list"));
       const ids = new Set<string>();
       for (const n of missing) {
         const w = n.trim().toLowerCase();

@@ -23,11 +23,7 @@ export interface Universe {
  */
 export function resolveCoinName(name: string, ranking: readonly RankedCoin[]): RankedCoin | undefined {
   const wanted = name.trim().toLowerCase();
-  return (
-    ranking.find((c) => c.id === wanted) ??
-    ranking.find((c) => c.name.toLowerCase() === wanted) ??
-    byCap(ranking.filter((c) => c.symbol.toLowerCase() === wanted))[0]
-  );
+  return ranking.find((c) => c.id === wanted) ?? ranking.find((c) => c.name.toLowerCase() === wanted) ?? byCap(ranking.filter((c) => c.symbol.toLowerCase() === wanted))[0];
 }
 
 /** Top N by market cap (coins with no cap rank last), plus the named coins. */
@@ -50,6 +46,6 @@ export function buildUniverse(ranking: readonly RankedCoin[], topN: number, name
 }
 
 function byCap(coins: readonly RankedCoin[]): RankedCoin[] {
-  const key = (c: RankedCoin) => (c.rank ?? Number.POSITIVE_INFINITY);
+  const key = (c: RankedCoin) => c.rank ?? Number.POSITIVE_INFINITY;
   return [...coins].sort((a, b) => (b.marketCap ?? -1) - (a.marketCap ?? -1) || key(a) - key(b));
 }

@@ -128,9 +128,20 @@ export function createHealthTracker(exchanges: readonly ExchangeId[], sinks: rea
         uptimeSeconds: Math.max(0, Math.round((nowMs - startedMs) / 1000)),
         cycles,
         exchanges: Object.fromEntries(
-          [...ex].map(([n, h]) => [n, { lastSuccess: iso(h.lastSuccessMs), lagBuckets: h.lagBuckets, errors: h.errors, bannedUntil: iso(h.bannedUntilMs && h.bannedUntilMs > nowMs ? h.bannedUntilMs : undefined), lastError: h.lastError ?? null }]),
+          [...ex].map(([n, h]) => [
+            n,
+            {
+              lastSuccess: iso(h.lastSuccessMs),
+              lagBuckets: h.lagBuckets,
+              errors: h.errors,
+              bannedUntil: iso(h.bannedUntilMs && h.bannedUntilMs > nowMs ? h.bannedUntilMs : undefined),
+              lastError: h.lastError ?? null,
+            },
+          ]),
         ),
-        sinks: Object.fromEntries([...sk].map(([n, s]) => [n, { lastSuccess: iso(s.lastSuccessMs), consecutiveFailures: s.consecutiveFailures, errors: s.errors, lastError: s.lastError ?? null }])),
+        sinks: Object.fromEntries(
+          [...sk].map(([n, s]) => [n, { lastSuccess: iso(s.lastSuccessMs), consecutiveFailures: s.consecutiveFailures, errors: s.errors, lastError: s.lastError ?? null }]),
+        ),
       };
     },
   };

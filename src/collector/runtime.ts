@@ -102,7 +102,13 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const database = sinks.find((s): s is DatabaseSink => s.name === "database" && "recordMetadata" in s);
   // Each exchange's last cycle report is kept for /api/status as the tracker is told it.
   const cycles = createCycleLog();
-  const health = cycles.observe(createHealthTracker(config.exchanges, sinks.map((s) => s.name), clock.now()));
+  const health = cycles.observe(
+    createHealthTracker(
+      config.exchanges,
+      sinks.map((s) => s.name),
+      clock.now(),
+    ),
+  );
   let looping = false; // set by runLoop: `once` and `backfill` tick without a next cycle
   const service = createService({
     repeating: () => looping,

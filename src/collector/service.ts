@@ -79,7 +79,16 @@ export function createService(deps: ServiceDeps): Service {
     const report = await backfillExchange(
       { clock, logger, metrics, sinks: deps.sinks },
       runtime,
-      { intervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, fromMs: now - config.catchUpLimitMinutes * 60_000, toMs: now, repair: true, withinSaved: true, windowsInFlight: 1, seriesInFlight: 4 },
+      {
+        intervalMinutes: config.bucketIntervalMinutes,
+        settleSeconds: config.settleSeconds,
+        fromMs: now - config.catchUpLimitMinutes * 60_000,
+        toMs: now,
+        repair: true,
+        withinSaved: true,
+        windowsInFlight: 1,
+        seriesInFlight: 4,
+      },
       signal,
     );
     const written = Object.values(report.written).reduce((a, b) => a + b, 0);
@@ -189,7 +198,16 @@ export function createService(deps: ServiceDeps): Service {
       ? last.lagBuckets + Math.max(0, Math.round((targetOpenMs - last.targetOpenMs) / (interval * MINUTE_MS)))
       : Math.floor(config.catchUpLimitMinutes / interval);
     const bannedUntilMs = deps.clients.get(adapter.id)?.status().bannedUntilMs;
-    const report = failedCycleReport({ exchange: adapter.id, startedMs, finishedMs: clock.now(), targetOpenMs, series, banned: bannedUntilMs !== undefined && bannedUntilMs > clock.now(), lagBuckets, error });
+    const report = failedCycleReport({
+      exchange: adapter.id,
+      startedMs,
+      finishedMs: clock.now(),
+      targetOpenMs,
+      series,
+      banned: bannedUntilMs !== undefined && bannedUntilMs > clock.now(),
+      lagBuckets,
+      error,
+    });
     if (series > 0) metrics.inc("cryptointellect_failed_ranges_total", { exchange: adapter.id }, series);
     metrics.set("cryptointellect_lag_buckets", { exchange: adapter.id }, lagBuckets);
     return report;
@@ -240,7 +258,11 @@ export function createService(deps: ServiceDeps): Service {
             if (signal?.aborted) return undefined;
             // No listing to go on: nothing of this exchange can be fetched, which is an outage of
             // every series it has, not a quiet cycle.
-            const report = failedReport(adapter, startedMs, listingError !== undefined ? `market listing failed: ${listingError}` : "no market listing: the coin universe is not loaded");
+            const report = failedReport(
+              adapter,
+              startedMs,
+              listingError !== undefined ? `market listing failed: ${listingError}` : "no market listing: the coin universe is not loaded",
+            );
             recorded = true;
             recordReport(adapter, report);
             return report;

@@ -135,7 +135,11 @@ const FileSchema = z.strictObject({
   n_coins_to_poll: z.number().int("must be a whole number").min(0).max(100).optional(),
   save_to_csv: z.boolean().optional(),
   save_to_database: z.boolean().optional(),
-  csv_directory: z.string().min(1).refine((p) => !/[\u0000-\u001f]/.test(p), "must not contain control characters").optional(),
+  csv_directory: z
+    .string()
+    .min(1)
+    .refine((p) => !/[\u0000-\u001f]/.test(p), "must not contain control characters")
+    .optional(),
   quote_currencies: z.union([quoteList, z.record(z.string(), quoteList)]).optional(),
   exchange_adapters: z.record(z.string(), z.enum(["native", "ccxt"], { error: "must be native or ccxt" })).optional(),
   http: z
@@ -171,11 +175,14 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
     const masked = text.replace(/(["'])(?:(?!\1).)*\1/g, (m) => m[0] + " ".repeat(m.length - 2) + m[0]).replace(/#.*$/gm, (m) => " ".repeat(m.length));
     const anchor = /(^|[\s[{,:-])[&*][^\s,\]}]+/m.exec(masked);
     if (anchor) {
-      throw new ConfigError(source, [{ path: "", message: `${textPlace(text, anchor.index + anchor[1]!.length)}: YAML anchors and aliases (& and *) are not allowed in a config file` }]);
+      throw new ConfigError(source, [
+        { path: "", message: `${textPlace(text, anchor.index + anchor[1]!.length)}: YAML anchors and aliases (& and *) are not allowed in a config file` },
+      ]);
     }
     const scan = scanYaml(text);
     const duplicates = scan.duplicates.map((d) => {
-      const where = d.at.line === d.first.line ? `on line ${d.first.line} (columns ${d.first.column} and ${d.at.column})` : `on line ${d.first.line} and again on line ${d.at.line}`;
+      const where =
+        d.at.line === d.first.line ? `on line ${d.first.line} (columns ${d.first.column} and ${d.at.column})` : `on line ${d.first.line} and again on line ${d.at.line}`;
       return { path: d.path, message: `duplicate key: given ${where}; keep one` };
     });
     try {
@@ -251,8 +258,10 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
   for (const [key, kind] of Object.entries(file.exchange_adapters ?? {})) {
     const id = key.toLowerCase();
     if (!exchanges.includes(id)) issues.push({ path: `exchange_adapters.${key}`, message: `"${key.slice(0, 40)}" is not in exchanges (${exchanges.join(", ")})` });
-    else if (kind === "native" && !isNativeExchange(id)) issues.push({ path: `exchange_adapters.${key}`, message: `no native adapter for ${id}: only ${NATIVE_EXCHANGE_IDS.join(", ")} have one` });
-    else if (kind === "ccxt" && isNativeExchange(id) && !catalog.describe(id)?.hasOhlcv) issues.push({ path: `exchange_adapters.${key}`, message: `ccxt has no candles for ${id}` });
+    else if (kind === "native" && !isNativeExchange(id))
+      issues.push({ path: `exchange_adapters.${key}`, message: `no native adapter for ${id}: only ${NATIVE_EXCHANGE_IDS.join(", ")} have one` });
+    else if (kind === "ccxt" && isNativeExchange(id) && !catalog.describe(id)?.hasOhlcv)
+      issues.push({ path: `exchange_adapters.${key}`, message: `ccxt has no candles for ${id}` });
     else exchangeAdapters[id] = kind;
   }
   const apiNames = [...new Set([...NATIVE_EXCHANGE_IDS, ...exchanges, "coingecko"])];
@@ -371,7 +380,11 @@ export function renderConfig(config: Config): string {
     `bucketing_interval: ${formatInterval(config.bucketIntervalMinutes)}`,
     `exchanges:${list(config.exchanges.map((e) => (isNativeExchange(e) ? NATIVE_EXCHANGES[e].name : e)))}`,
     ...(Object.entries(config.exchangeAdapters).some(([id, kind]) => kind === "ccxt" && isNativeExchange(id))
-      ? [`exchange_adapters:\n${Object.entries(config.exchangeAdapters).map(([id, kind]) => `  ${id}: ${kind}`).join("\n")}`]
+      ? [
+          `exchange_adapters:\n${Object.entries(config.exchangeAdapters)
+            .map(([id, kind]) => `  ${id}: ${kind}`)
+            .join("\n")}`,
+        ]
       : []),
     `database_connection: ${shownConnection ? JSON.stringify(redactDatabaseUrl(shownConnection)) : "null"}`,
     `list_coins_to_poll:${list(config.coinsToPoll.map((c) => JSON.stringify(c)))}`,
@@ -379,9 +392,13 @@ export function renderConfig(config: Config): string {
     `save_to_csv: ${config.saveToCsv}`,
     `save_to_database: ${config.saveToDatabase}`,
     `csv_directory: ${JSON.stringify(config.csvDirectory)}`,
-    `quote_currencies:\n${Object.entries(config.quoteCurrencies).map(([id, quotes]) => `  ${id}: [${quotes.join(", ")}]`).join("\n")}`,
+    `quote_currencies:\n${Object.entries(config.quoteCurrencies)
+      .map(([id, quotes]) => `  ${id}: [${quotes.join(", ")}]`)
+      .join("\n")}`,
     `http:\n  enabled: ${config.http.enabled}\n  host: ${JSON.stringify(config.http.host)}\n  port: ${config.http.port}`,
-    `api_base_urls:\n${Object.entries(config.apiBaseUrls).map(([n, url]) => `  ${n}: ${JSON.stringify(url)}`).join("\n")}`,
+    `api_base_urls:\n${Object.entries(config.apiBaseUrls)
+      .map(([n, url]) => `  ${n}: ${JSON.stringify(url)}`)
+      .join("\n")}`,
     `coingecko_api_key: ${config.coingeckoApiKey ? '"***"' : "null"}`,
     `catch_up_limit: ${formatInterval(config.catchUpLimitMinutes)}`,
     `settle_seconds: ${config.settleSeconds}`,
@@ -389,14 +406,12 @@ export function renderConfig(config: Config): string {
   return lines.join("\n") + "\n";
 }
 
-
 /** `line L, column C` of a character offset in `text`. */
 function textPlace(text: string, offset: number): string {
   const before = text.slice(0, offset);
   const lineStart = before.lastIndexOf("\n") + 1;
   return `line ${before.split("\n").length}, column ${offset - lineStart + 1}`;
 }
-
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "invalid_type") {

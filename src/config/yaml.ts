@@ -279,14 +279,15 @@ export function scanYaml(input: string): YamlScan {
     return inlineValue(p, parent, path);
   };
 
-  const misplaced = (ls: number, ind: number) => fail(ls + ind, `unexpected indentation (${ind} space${ind === 1 ? "" : "s"}): this line lines up with no key or list item above it`);
+  const misplaced = (ls: number, ind: number) =>
+    fail(ls + ind, `unexpected indentation (${ind} space${ind === 1 ? "" : "s"}): this line lines up with no key or list item above it`);
 
   const blockMap = (first: number, n: number, path: readonly PropertyKey[]): number => {
     const keys = new Map<string, YamlPlace>();
     for (let p = first; ; ) {
       const colon = keyColon(p);
       if (colon < 0) {
-        if (isSeqItem(p)) fail(p, 'a list item where a key was expected: indent it under its key');
+        if (isSeqItem(p)) fail(p, "a list item where a key was expected: indent it under its key");
         fail(p, `expected a key and ": " here, like the key on line ${place(first).line}`);
       }
       if ("]}@`%".includes(src[p]!)) fail(p, `a key cannot start with ${src[p]}: quote it`);

@@ -121,9 +121,15 @@ function createMysqlStore(pool: Pool, target: string, connectionOptions: PoolOpt
     const connection = await pool.getConnection();
     try {
       await connection.beginTransaction();
-      await connection.query("INSERT INTO exchanges (exchange) VALUES ? ON DUPLICATE KEY UPDATE exchange = exchange", [distinct(rows.map((r) => r[0])).sort().map((e) => [e])]);
+      await connection.query("INSERT INTO exchanges (exchange) VALUES ? ON DUPLICATE KEY UPDATE exchange = exchange", [
+        distinct(rows.map((r) => r[0]))
+          .sort()
+          .map((e) => [e]),
+      ]);
       await connection.query("INSERT INTO coins (coin, name, date_added) VALUES ? ON DUPLICATE KEY UPDATE coin = coin", [
-        distinct(batch.map((c) => c.coin)).sort().map((c) => [c, c, utcText(atMs)]),
+        distinct(batch.map((c) => c.coin))
+          .sort()
+          .map((c) => [c, c, utcText(atMs)]),
       ]);
       // VALUES() works on MariaDB and MySQL alike (MySQL 8 prefers a row alias, which MariaDB lacks).
       const [result] = await connection.query<ResultSetHeader>(
@@ -199,7 +205,13 @@ function createMysqlStore(pool: Pool, target: string, connectionOptions: PoolOpt
       const rows = await db
         .select()
         .from(klinesData)
-        .where(and(seriesWhere(exchangeName(exchange), coin, intervalMinutes), gte(klinesData.timestamp, new Date(fromOpenMs + size)), lte(klinesData.timestamp, new Date(toOpenMs + size))))
+        .where(
+          and(
+            seriesWhere(exchangeName(exchange), coin, intervalMinutes),
+            gte(klinesData.timestamp, new Date(fromOpenMs + size)),
+            lte(klinesData.timestamp, new Date(toOpenMs + size)),
+          ),
+        )
         .orderBy(asc(klinesData.timestamp));
       return rows.map(candleFromRecord).filter(defined);
     },
@@ -238,7 +250,14 @@ function createMysqlStore(pool: Pool, target: string, connectionOptions: PoolOpt
 
     async listSeries() {
       const rows = await db
-        .select({ exchange: klinesData.exchange, coin: klinesData.coin, bucketInterval: klinesData.bucketInterval, first: min(klinesData.timestamp), last: max(klinesData.timestamp), count: count() })
+        .select({
+          exchange: klinesData.exchange,
+          coin: klinesData.coin,
+          bucketInterval: klinesData.bucketInterval,
+          first: min(klinesData.timestamp),
+          last: max(klinesData.timestamp),
+          count: count(),
+        })
         .from(klinesData)
         .groupBy(klinesData.exchange, klinesData.coin, klinesData.bucketInterval)
         .orderBy(klinesData.exchange, klinesData.coin, klinesData.bucketInterval);
@@ -286,7 +305,11 @@ function createMysqlStore(pool: Pool, target: string, connectionOptions: PoolOpt
         const [current] = await tx.select().from(metadata).where(currentWhere).orderBy(desc(metadata.id)).limit(1).for("update");
         const plan = versionMetadata(current && metadataFromRecord(current), stats, atMs);
         if (plan.insert.length === 0) return false;
-        if (plan.close) await tx.update(metadata).set({ assertiveTo: new Date(plan.close.assertiveToMs) }).where(eq(metadata.id, plan.close.id));
+        if (plan.close)
+          await tx
+            .update(metadata)
+            .set({ assertiveTo: new Date(plan.close.assertiveToMs) })
+            .where(eq(metadata.id, plan.close.id));
         await tx.insert(metadata).values(plan.insert.map(metadataToRecord));
         return true;
       });

@@ -129,9 +129,16 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
 
   async function writeBatch(batch: readonly Candle[], atMs: number): Promise<number> {
     const n = batch.length;
-    const ex = new Array<string>(n), coin = new Array<string>(n), endMs = new Array<number>(n);
-    const o = new Array<number>(n), h = new Array<number>(n), l = new Array<number>(n), c = new Array<number>(n), v = new Array<number>(n);
-    const interval = new Array<number>(n), filled = new Array<number>(n);
+    const ex = new Array<string>(n),
+      coin = new Array<string>(n),
+      endMs = new Array<number>(n);
+    const o = new Array<number>(n),
+      h = new Array<number>(n),
+      l = new Array<number>(n),
+      c = new Array<number>(n),
+      v = new Array<number>(n);
+    const interval = new Array<number>(n),
+      filled = new Array<number>(n);
     for (let i = 0; i < n; i++) {
       const k = batch[i]!;
       ex[i] = exchangeName(k.exchange);
@@ -147,8 +154,16 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
     }
     const newCoins = distinct(coin).sort();
     const columns = [
-      textArrayLiteral(ex), textArrayLiteral(coin), numberArrayLiteral(endMs), numberArrayLiteral(o), numberArrayLiteral(h), numberArrayLiteral(l),
-      numberArrayLiteral(c), numberArrayLiteral(v), numberArrayLiteral(interval), numberArrayLiteral(filled),
+      textArrayLiteral(ex),
+      textArrayLiteral(coin),
+      numberArrayLiteral(endMs),
+      numberArrayLiteral(o),
+      numberArrayLiteral(h),
+      numberArrayLiteral(l),
+      numberArrayLiteral(c),
+      numberArrayLiteral(v),
+      numberArrayLiteral(interval),
+      numberArrayLiteral(filled),
     ] as const;
     // The batch's rows into klines_data, arrays unnested server-side; run as is, or as the upsert's core.
     const insertRows = (q: TransactionSql) => q`
@@ -248,7 +263,13 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
       const rows = await db
         .select()
         .from(klinesData)
-        .where(and(seriesWhere(exchangeName(exchange), coin, intervalMinutes), gte(klinesData.timestamp, new Date(fromOpenMs + size)), lte(klinesData.timestamp, new Date(toOpenMs + size))))
+        .where(
+          and(
+            seriesWhere(exchangeName(exchange), coin, intervalMinutes),
+            gte(klinesData.timestamp, new Date(fromOpenMs + size)),
+            lte(klinesData.timestamp, new Date(toOpenMs + size)),
+          ),
+        )
         .orderBy(asc(klinesData.timestamp));
       return rows.map(candleFromRecord).filter(defined);
     },
@@ -284,7 +305,14 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
 
     async listSeries() {
       const rows = await db
-        .select({ exchange: klinesData.exchange, coin: klinesData.coin, bucketInterval: klinesData.bucketInterval, first: min(klinesData.timestamp), last: max(klinesData.timestamp), count: count() })
+        .select({
+          exchange: klinesData.exchange,
+          coin: klinesData.coin,
+          bucketInterval: klinesData.bucketInterval,
+          first: min(klinesData.timestamp),
+          last: max(klinesData.timestamp),
+          count: count(),
+        })
         .from(klinesData)
         .groupBy(klinesData.exchange, klinesData.coin, klinesData.bucketInterval)
         .orderBy(klinesData.exchange, klinesData.coin, klinesData.bucketInterval);
@@ -301,7 +329,10 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
 
     async trackExchanges(ids) {
       if (ids.length === 0) return;
-      await db.insert(exchanges).values(ids.map((id) => ({ exchange: exchangeName(id) }))).onConflictDoNothing();
+      await db
+        .insert(exchanges)
+        .values(ids.map((id) => ({ exchange: exchangeName(id) })))
+        .onConflictDoNothing();
     },
 
     async listCoins() {
@@ -315,7 +346,12 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
     },
 
     async currentMetadata() {
-      const [row] = await db.select().from(metadata).where(and(isNull(metadata.assertiveTo), isNull(metadata.effectiveTo))).orderBy(desc(metadata.id)).limit(1);
+      const [row] = await db
+        .select()
+        .from(metadata)
+        .where(and(isNull(metadata.assertiveTo), isNull(metadata.effectiveTo)))
+        .orderBy(desc(metadata.id))
+        .limit(1);
       return row && metadataFromRecord(row);
     },
 
@@ -326,10 +362,19 @@ function createPostgresStore(client: Sql, target: string, connect: (db: string, 
     async updateMetadata(stats, atMs) {
       return db.transaction(async (tx) => {
         await tx.execute(dsql`SELECT pg_advisory_xact_lock(${METADATA_LOCK})`);
-        const [current] = await tx.select().from(metadata).where(and(isNull(metadata.assertiveTo), isNull(metadata.effectiveTo))).orderBy(desc(metadata.id)).limit(1);
+        const [current] = await tx
+          .select()
+          .from(metadata)
+          .where(and(isNull(metadata.assertiveTo), isNull(metadata.effectiveTo)))
+          .orderBy(desc(metadata.id))
+          .limit(1);
         const plan = versionMetadata(current && metadataFromRecord(current), stats, atMs);
         if (plan.insert.length === 0) return false;
-        if (plan.close) await tx.update(metadata).set({ assertiveTo: new Date(plan.close.assertiveToMs) }).where(eq(metadata.id, plan.close.id));
+        if (plan.close)
+          await tx
+            .update(metadata)
+            .set({ assertiveTo: new Date(plan.close.assertiveToMs) })
+            .where(eq(metadata.id, plan.close.id));
         await tx.insert(metadata).values(plan.insert.map(metadataToRecord));
         return true;
       });

@@ -138,7 +138,13 @@ function createSqliteStore(client: Database, target: string): Store {
       const rows = db
         .select()
         .from(klinesData)
-        .where(and(seriesWhere(exchangeName(exchange), coin, intervalMinutes), gte(klinesData.timestamp, new Date(fromOpenMs + size)), lte(klinesData.timestamp, new Date(toOpenMs + size))))
+        .where(
+          and(
+            seriesWhere(exchangeName(exchange), coin, intervalMinutes),
+            gte(klinesData.timestamp, new Date(fromOpenMs + size)),
+            lte(klinesData.timestamp, new Date(toOpenMs + size)),
+          ),
+        )
         .orderBy(asc(klinesData.timestamp))
         .all();
       return rows.map(candleFromRecord).filter(defined);
@@ -178,7 +184,14 @@ function createSqliteStore(client: Database, target: string): Store {
 
     async listSeries() {
       const rows = db
-        .select({ exchange: klinesData.exchange, coin: klinesData.coin, bucketInterval: klinesData.bucketInterval, first: min(klinesData.timestamp), last: max(klinesData.timestamp), count: count() })
+        .select({
+          exchange: klinesData.exchange,
+          coin: klinesData.coin,
+          bucketInterval: klinesData.bucketInterval,
+          first: min(klinesData.timestamp),
+          last: max(klinesData.timestamp),
+          count: count(),
+        })
         .from(klinesData)
         .groupBy(klinesData.exchange, klinesData.coin, klinesData.bucketInterval)
         .orderBy(klinesData.exchange, klinesData.coin, klinesData.bucketInterval)
@@ -196,7 +209,10 @@ function createSqliteStore(client: Database, target: string): Store {
 
     async trackExchanges(ids) {
       if (ids.length === 0) return;
-      db.insert(exchanges).values(ids.map((id) => ({ exchange: exchangeName(id) }))).onConflictDoNothing().run();
+      db.insert(exchanges)
+        .values(ids.map((id) => ({ exchange: exchangeName(id) })))
+        .onConflictDoNothing()
+        .run();
     },
 
     async listCoins() {
@@ -223,7 +239,11 @@ function createSqliteStore(client: Database, target: string): Store {
         const current = db.select().from(metadata).where(currentWhere).orderBy(desc(metadata.id)).limit(1).get();
         const plan = versionMetadata(current && metadataFromRecord(current), stats, atMs);
         if (plan.insert.length === 0) return false;
-        if (plan.close) db.update(metadata).set({ assertiveTo: new Date(plan.close.assertiveToMs) }).where(eq(metadata.id, plan.close.id)).run();
+        if (plan.close)
+          db.update(metadata)
+            .set({ assertiveTo: new Date(plan.close.assertiveToMs) })
+            .where(eq(metadata.id, plan.close.id))
+            .run();
         db.insert(metadata).values(plan.insert.map(metadataToRecord)).run();
         return true;
       });

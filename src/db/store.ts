@@ -74,7 +74,6 @@ export interface Store {
   close(): Promise<void>;
 }
 
-
 /** A series' newest or oldest saved row: its `timestamp` (the bucket's end) and close. One query per dialect. */
 export type SeriesEdgeQuery = (exchangeName: string, coin: string, intervalMinutes: number, newest: boolean) => Promise<{ timestamp: Date; close: number } | undefined>;
 
@@ -279,7 +278,17 @@ export function savedRowsFromTuples(rows: readonly PageTuple[], intervalMinutes:
   const out = new Array<SavedRow>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
-    out[i] = { endMs: Math.round(Number(r[0])), exchangeName: r[1], coin: r[2], open: Number(r[3]), high: Number(r[4]), low: Number(r[5]), close: Number(r[6]), volume: Number(r[7]), intervalMinutes };
+    out[i] = {
+      endMs: Math.round(Number(r[0])),
+      exchangeName: r[1],
+      coin: r[2],
+      open: Number(r[3]),
+      high: Number(r[4]),
+      low: Number(r[5]),
+      close: Number(r[6]),
+      volume: Number(r[7]),
+      intervalMinutes,
+    };
   }
   return out;
 }

@@ -43,10 +43,7 @@ export function computeMetadataStats(seriesCount: number, coins: number, exchang
 
 export function sameMetadataStats(a: MetadataStats, b: MetadataStats): boolean {
   return (
-    a.rowsPerMinute === b.rowsPerMinute &&
-    a.coinsTracked === b.coinsTracked &&
-    a.exchangesTracked === b.exchangesTracked &&
-    a.bucketIntervalMinutes === b.bucketIntervalMinutes
+    a.rowsPerMinute === b.rowsPerMinute && a.coinsTracked === b.coinsTracked && a.exchangesTracked === b.exchangesTracked && a.bucketIntervalMinutes === b.bucketIntervalMinutes
   );
 }
 
@@ -74,10 +71,7 @@ export function versionMetadata(current: MetadataRow | undefined, stats: Metadat
   const t = Math.max(atMs, current.assertiveFromMs, current.effectiveFromMs);
   return {
     close: { id: current.id, assertiveToMs: t },
-    insert: [
-      { ...statsOf(current), effectiveFromMs: current.effectiveFromMs, effectiveToMs: t, assertiveFromMs: t, assertiveToMs: null },
-      fresh(t),
-    ],
+    insert: [{ ...statsOf(current), effectiveFromMs: current.effectiveFromMs, effectiveToMs: t, assertiveFromMs: t, assertiveToMs: null }, fresh(t)],
   };
 }
 

@@ -5,12 +5,7 @@ import { isAligned, MINUTE_MS } from "./interval.ts";
  * Why a candle must not be saved, or undefined when it passes: low ≤ open, close ≤ high; finite,
  * positive prices; volume ≥ 0; aligned to the interval; not in the future; closed at `nowMs` (its end + settle ≤ now).
  */
-export function candleProblem(
-  c: RawCandle,
-  intervalMinutes: number,
-  nowMs: number,
-  settleSeconds: number,
-): string | undefined {
+export function candleProblem(c: RawCandle, intervalMinutes: number, nowMs: number, settleSeconds: number): string | undefined {
   if (!(Number.isFinite(c.open) && Number.isFinite(c.high) && Number.isFinite(c.low) && Number.isFinite(c.close) && Number.isFinite(c.volume))) {
     return "a price or the volume is not a finite number";
   }

@@ -9,13 +9,22 @@ import type { ExchangeAdapter, Market } from "./types.ts";
 import { allRead, createWireReader, decimalOf, decimalString, intOf, parseWire, pickPreferredQuote } from "./wire.ts";
 
 const BINANCE_INTERVALS: Record<number, string> = {
-  1: "1m", 3: "3m", 5: "5m", 15: "15m", 30: "30m", 60: "1h", 120: "2h", 240: "4h", 360: "6h", 480: "8h", 720: "12h", 1440: "1d",
+  1: "1m",
+  3: "3m",
+  5: "5m",
+  15: "15m",
+  30: "30m",
+  60: "1h",
+  120: "2h",
+  240: "4h",
+  360: "6h",
+  480: "8h",
+  720: "12h",
+  1440: "1d",
 };
 
 /** `[openTime ms, open, high, low, close, volume (BASE), closeTime, quoteVolume, trades, takerBase, takerQuote, ignore]` */
-const BinanceKline = z
-  .tuple([z.number().int(), decimalString, decimalString, decimalString, decimalString, decimalString, z.number().int()])
-  .rest(z.unknown());
+const BinanceKline = z.tuple([z.number().int(), decimalString, decimalString, decimalString, decimalString, decimalString, z.number().int()]).rest(z.unknown());
 const BinanceKlines = z.array(BinanceKline);
 /** The same row for the text scanner: open time, open, high, low, close, volume picked. */
 const KLINE_SHAPE: RowShape = { columns: ["int", "decimal", "decimal", "decimal", "decimal", "decimal", "int"], pick: [0, 1, 2, 3, 4, 5] };

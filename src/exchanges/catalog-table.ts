@@ -22,7 +22,10 @@ export function describeAdapter(adapter: ExchangeAdapter): ExchangeRow {
     id: adapter.id,
     name: adapter.name,
     kind: adapter.kind,
-    intervals: [...adapter.nativeIntervals].sort((a, b) => a - b).map(formatInterval).join(" "),
+    intervals: [...adapter.nativeIntervals]
+      .sort((a, b) => a - b)
+      .map(formatInterval)
+      .join(" "),
     pageLimit: adapter.maxCandlesPerRequest,
     history,
   };
@@ -36,7 +39,7 @@ export function exchangeRows(options: { nativeOnly?: boolean; catalog?: Exchange
   for (const id of catalog.ids()) {
     if (Object.hasOwn(NATIVE_EXCHANGES, id)) continue;
     const exchange = newCcxtExchange(id);
-    if (!exchange || exchange.has.fetchOHLCV !== true) continue;
+    if (exchange?.has.fetchOHLCV !== true) continue;
     rows.push(describeAdapter(createCcxtAdapter({ id, name: brandName(exchange.name ?? id), exchange })));
   }
   return rows;
@@ -47,7 +50,12 @@ export function renderExchangeTable(rows: readonly ExchangeRow[]): string {
   const cells = (r: ExchangeRow, head = false) => [r.id, r.name, head ? "adapter" : r.kind, r.intervals, head ? "page" : String(r.pageLimit), r.history];
   const table = [cells(header, true), ...rows.map((r) => cells(r))];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const lines = table.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd());
+  const lines = table.map((row) =>
+    row
+      .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd(),
+  );
   const natives = rows.filter((r) => r.kind === "native").length;
   return `${lines.join("\n")}\n\n${natives} native, ${rows.length - natives} through ccxt. Name them in the config's exchanges: by id (case-insensitive).\n`;
 }

@@ -81,7 +81,10 @@ export function closestIds(input: string, ids: readonly string[], count = 3): st
   const scored = ids.map((id) => ({ id, d: editDistance(input, id) - (id.startsWith(input.slice(0, 3)) ? 0.5 : 0) }));
   scored.sort((a, b) => a.d - b.d || a.id.localeCompare(b.id));
   const limit = Math.max(2, Math.ceil(input.length / 2));
-  return scored.filter((s) => s.d <= limit).slice(0, count).map((s) => s.id);
+  return scored
+    .filter((s) => s.d <= limit)
+    .slice(0, count)
+    .map((s) => s.id);
 }
 
 function editDistance(a: string, b: string): number {

@@ -104,7 +104,11 @@ export function createCcxtAdapter({ id, name, exchange }: CcxtAdapterOptions): E
     candlesRequest(market, intervalMinutes, startMs, endMs) {
       const timeframe = timeframes.get(intervalMinutes);
       if (timeframe === undefined) {
-        throw new ExchangeApiError(`${id} ${market.symbol}`, `ccxt serves no ${intervalMinutes}m candles here; bucket intervals must be multiples of ${[...timeframes.keys()].join(", ")} minutes`, { retryable: false });
+        throw new ExchangeApiError(
+          `${id} ${market.symbol}`,
+          `ccxt serves no ${intervalMinutes}m candles here; bucket intervals must be multiples of ${[...timeframes.keys()].join(", ")} minutes`,
+          { retryable: false },
+        );
       }
       const count = Math.max(1, Math.ceil((endMs - startMs) / (intervalMinutes * MINUTE_MS)));
       return {

@@ -64,9 +64,7 @@ const KrakenEnvelope = z.looseObject({ error: z.array(z.string()), result: z.unk
 const KrakenPairResult = z.record(z.string(), z.unknown());
 
 /** `[time s, open, high, low, close, vwap, volume (BASE), count]`: index 5 is the VWAP, not a volume. */
-const KrakenOhlcRow = z
-  .tuple([z.number().int(), decimalString, decimalString, decimalString, decimalString, decimalString, decimalString, z.number().int()])
-  .rest(z.unknown());
+const KrakenOhlcRow = z.tuple([z.number().int(), decimalString, decimalString, decimalString, decimalString, decimalString, decimalString, z.number().int()]).rest(z.unknown());
 const KrakenOhlcRows = z.array(KrakenOhlcRow);
 
 /** `[price, volume (BASE), time (float seconds), side b|s, ordertype m|l, misc, trade_id?]` */

@@ -10,8 +10,18 @@ import { allRead, createWireReader, decimalOf, decimalString, integerString, int
 
 /** `type` names. `1week` and `1month` are left out: not aligned to the epoch like our buckets. */
 const KUCOIN_TYPES: Readonly<Record<number, string>> = {
-  1: "1min", 3: "3min", 5: "5min", 15: "15min", 30: "30min",
-  60: "1hour", 120: "2hour", 240: "4hour", 360: "6hour", 480: "8hour", 720: "12hour", 1440: "1day",
+  1: "1min",
+  3: "3min",
+  5: "5min",
+  15: "15min",
+  30: "30min",
+  60: "1hour",
+  120: "2hour",
+  240: "4hour",
+  360: "6hour",
+  480: "8hour",
+  720: "12hour",
+  1440: "1day",
 };
 
 const KUCOIN_OK = "200000";
@@ -23,9 +33,7 @@ const KUCOIN_BAD_PARAMETER = "400100";
 const KucoinEnvelope = z.looseObject({ code: z.string(), msg: z.string().optional(), data: z.unknown().optional() });
 
 /** `[time (s, STRING), open, CLOSE, HIGH, LOW, volume (BASE), turnover (QUOTE)]`, newest first. */
-const KucoinCandle = z
-  .tuple([integerString, decimalString, decimalString, decimalString, decimalString, decimalString, decimalString])
-  .rest(z.unknown());
+const KucoinCandle = z.tuple([integerString, decimalString, decimalString, decimalString, decimalString, decimalString, decimalString]).rest(z.unknown());
 const KucoinCandles = z.array(KucoinCandle);
 /** The same row for the text scanner, inside the compact success envelope KuCoin sends. */
 const CANDLE_SHAPE: RowShape = { columns: ["intString", "decimal", "decimal", "decimal", "decimal", "decimal", "decimal"], pick: [0, 1, 2, 3, 4, 5] };
@@ -123,7 +131,14 @@ export const kucoin: ExchangeAdapter = {
   },
   parseCandlesText(text) {
     if (!text.startsWith(SUCCESS_PREFIX)) return undefined;
-    return wire.scanCandles(text, SUCCESS_PREFIX.length, "}", CANDLE_SHAPE, (v) => ({ openTimeMs: v[0]! * 1000, open: v[1]!, close: v[2]!, high: v[3]!, low: v[4]!, volume: v[5]! }));
+    return wire.scanCandles(text, SUCCESS_PREFIX.length, "}", CANDLE_SHAPE, (v) => ({
+      openTimeMs: v[0]! * 1000,
+      open: v[1]!,
+      close: v[2]!,
+      high: v[3]!,
+      low: v[4]!,
+      volume: v[5]!,
+    }));
   },
   parseErrorBody(_status, body, where) {
     const parsed = KucoinEnvelope.safeParse(body);

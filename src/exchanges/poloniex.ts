@@ -10,8 +10,17 @@ import { allRead, createWireReader, decimalOf, decimalString, intOf, parseWire, 
 
 /** `interval` names. DAY_3, WEEK_1 and MONTH_1 are left out: not aligned to the epoch like our buckets. */
 const POLONIEX_INTERVALS: Readonly<Record<number, string>> = {
-  1: "MINUTE_1", 5: "MINUTE_5", 10: "MINUTE_10", 15: "MINUTE_15", 30: "MINUTE_30",
-  60: "HOUR_1", 120: "HOUR_2", 240: "HOUR_4", 360: "HOUR_6", 720: "HOUR_12", 1440: "DAY_1",
+  1: "MINUTE_1",
+  5: "MINUTE_5",
+  10: "MINUTE_10",
+  15: "MINUTE_15",
+  30: "MINUTE_30",
+  60: "HOUR_1",
+  120: "HOUR_2",
+  240: "HOUR_4",
+  360: "HOUR_6",
+  720: "HOUR_12",
+  1440: "DAY_1",
 };
 
 const POLONIEX_PAGE_LIMIT = 500;
@@ -23,9 +32,20 @@ const POLONIEX_PAGE_LIMIT = 500;
  */
 const PoloniexCandle = z
   .tuple([
-    decimalString, decimalString, decimalString, decimalString, decimalString, decimalString,
-    decimalString, decimalString, z.number().int(), z.number().int(), decimalString, z.string(),
-    z.number().int(), z.number().int(),
+    decimalString,
+    decimalString,
+    decimalString,
+    decimalString,
+    decimalString,
+    decimalString,
+    decimalString,
+    decimalString,
+    z.number().int(),
+    z.number().int(),
+    decimalString,
+    z.string(),
+    z.number().int(),
+    z.number().int(),
   ])
   .rest(z.unknown());
 const PoloniexCandles = z.array(PoloniexCandle);

@@ -74,7 +74,7 @@ export function scanRows(text: string, from: number, shape: RowShape, emit: (val
         if (j >= n) return undefined;
         if (kind === "intString") {
           value = integerText(text, start, j);
-          if (value !== value) return undefined;
+          if (Number.isNaN(value)) return undefined;
         } else if (kind === "int") {
           return undefined;
         }

@@ -93,4 +93,3 @@ export interface ExchangeAdapter {
     parse(body: unknown, market: Market): { trades: Trade[]; lastNs: string };
   };
 }
-

@@ -36,7 +36,7 @@ export function intOf(v: unknown): number {
 
 /** Whether every value read is a number (none is the NaN of a value refused). */
 export function allRead(...values: number[]): boolean {
-  for (const v of values) if (v !== v) return false;
+  for (const v of values) if (Number.isNaN(v)) return false;
   return true;
 }
 

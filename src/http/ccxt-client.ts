@@ -18,7 +18,8 @@ import { parseRetryAfter } from "./retry-policy.ts";
 import { createRetryLoop, RetryableFailure } from "./retry-loop.ts";
 
 /** What exchanges say of a market they do not have, in the messages ccxt passes on. */
-const UNKNOWN_MARKET = /unknown (asset )?pair|invalid (symbol|instrument|product|market)|(symbol|pair|instrument|product|market)s? (is |does )?(not|n't) (provided|exist|found|supported)|not supported symbols?|instrument id does not exist/i;
+const UNKNOWN_MARKET =
+  /unknown (asset )?pair|invalid (symbol|instrument|product|market)|(symbol|pair|instrument|product|market)s? (is |does )?(not|n't) (provided|exist|found|supported)|not supported symbols?|instrument id does not exist/i;
 
 /** How long to hold off after a refusal that named no time (ccxt's DDoSProtection, a 429 without Retry-After). */
 const REFUSAL_PAUSE_MS = 5_000;
@@ -200,7 +201,23 @@ function describeCcxtError(error: unknown): string {
 }
 
 /** Most specific first. */
-const CCXT_ERROR_NAMES = ["BadSymbol", "BadRequest", "NotSupported", "PermissionDenied", "AuthenticationError", "NullResponse", "BadResponse", "OnMaintenance", "ExchangeNotAvailable", "RequestTimeout", "RateLimitExceeded", "DDoSProtection", "NetworkError", "ExchangeError", "BaseError"];
+const CCXT_ERROR_NAMES = [
+  "BadSymbol",
+  "BadRequest",
+  "NotSupported",
+  "PermissionDenied",
+  "AuthenticationError",
+  "NullResponse",
+  "BadResponse",
+  "OnMaintenance",
+  "ExchangeNotAvailable",
+  "RequestTimeout",
+  "RateLimitExceeded",
+  "DDoSProtection",
+  "NetworkError",
+  "ExchangeError",
+  "BaseError",
+];
 
 /** The call's result, or the abort: ccxt calls cannot be cancelled, so an aborted one is left to finish unheard. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

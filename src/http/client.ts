@@ -1,13 +1,5 @@
 import type { Clock } from "../clock.ts";
-import {
-  BannedError,
-  CryptoIntellectError,
-  describeError,
-  ExchangeApiError,
-  ExchangeHttpError,
-  ExchangeSchemaError,
-  RateLimitedError,
-} from "../errors.ts";
+import { BannedError, CryptoIntellectError, describeError, ExchangeApiError, ExchangeHttpError, ExchangeSchemaError, RateLimitedError } from "../errors.ts";
 import type { ExchangeAdapter, RequestSpec } from "../exchanges/types.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
@@ -103,7 +95,14 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     parseRetryAfter(response.headers.get("retry-after"), clock.now()) ??
     (budget.resetHeader ? parseResetHeader(response.headers.get(budget.resetHeader.name), budget.resetHeader.unit) : undefined);
 
-  async function attempt<T>(spec: RequestSpec, parse: (body: unknown) => T, where: string, url: string, signal: AbortSignal | undefined, parseText: ((text: string) => T | undefined) | undefined): Promise<T> {
+  async function attempt<T>(
+    spec: RequestSpec,
+    parse: (body: unknown) => T,
+    where: string,
+    url: string,
+    signal: AbortSignal | undefined,
+    parseText: ((text: string) => T | undefined) | undefined,
+  ): Promise<T> {
     checkBan(where);
     await bucket.take(spec.weight, signal);
     if (spec.limitKey) await keyBucket(spec.limitKey)?.take(1, signal);
@@ -146,7 +145,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       const fast = parseText(text);
       if (fast !== undefined) return fast;
     }
-    let body: unknown = undefined;
+    let body: unknown;
     let parsedJson = true;
     try {
       body = JSON.parse(text);
@@ -198,4 +197,3 @@ export function buildUrl(base: string, spec: RequestSpec): string {
     .join("&");
   return `${base}${spec.path}${query ? `?${query}` : ""}`;
 }
-

@@ -39,7 +39,7 @@ export function createTokenBucket(limit: BucketLimit, clock: Clock): Limiter {
       refill();
       tokens -= units;
       const start = Math.max(clock.now(), pausedUntilMs);
-      const waitMs = (start - clock.now()) + (tokens < 0 ? (-tokens * 1000) / refillPerSecond : 0);
+      const waitMs = start - clock.now() + (tokens < 0 ? (-tokens * 1000) / refillPerSecond : 0);
       if (waitMs > 0) await clock.sleep(Math.ceil(waitMs), signal);
     },
     pauseUntil(untilMs) {

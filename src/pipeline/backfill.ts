@@ -182,20 +182,24 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
     // Series of a slice run concurrently, bounded; the limiter paces the requests.
     const gate = createGate(options.seriesInFlight ?? 16);
     for (const f of fetches) {
-      f.results = gate(() => collect(fetchRange({
-        client: rt.client,
-        adapter: rt.adapter,
-        market: f.plan.market,
-        intervalMinutes: interval,
-        fromOpenMs: f.seeded ? f.part.fromOpenMs - SEED_BUCKETS * size : f.part.fromOpenMs,
-        toOpenMs: f.part.toOpenMs,
-        nowMs: clock.now(),
-        now: () => clock.now(),
-        deepHistory: true,
-        tradeCarry: f.plan.tradeCarry,
-        onConflict: reportConflict(logger, metrics, exchange, f.plan.market.coin),
-        signal,
-      })));
+      f.results = gate(() =>
+        collect(
+          fetchRange({
+            client: rt.client,
+            adapter: rt.adapter,
+            market: f.plan.market,
+            intervalMinutes: interval,
+            fromOpenMs: f.seeded ? f.part.fromOpenMs - SEED_BUCKETS * size : f.part.fromOpenMs,
+            toOpenMs: f.part.toOpenMs,
+            nowMs: clock.now(),
+            now: () => clock.now(),
+            deepHistory: true,
+            tradeCarry: f.plan.tradeCarry,
+            onConflict: reportConflict(logger, metrics, exchange, f.plan.market.coin),
+            signal,
+          }),
+        ),
+      );
     }
     return fetches;
   };
@@ -222,7 +226,13 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
           const failed = { coin: f.plan.market.coin, fromOpenMs: from, toOpenMs: w.toOpenMs, error: describeError(result.error) };
           report.failed.push(failed);
           metrics.inc("cryptointellect_failed_ranges_total", { exchange });
-          logger.warn("backfill range failed; run backfill --repair later", { exchange, coin: failed.coin, from: iso(failed.fromOpenMs), to: iso(failed.toOpenMs), error: failed.error });
+          logger.warn("backfill range failed; run backfill --repair later", {
+            exchange,
+            coin: failed.coin,
+            from: iso(failed.fromOpenMs),
+            to: iso(failed.toOpenMs),
+            error: failed.error,
+          });
           continue;
         }
         report.rejected += result.rejected;
@@ -274,4 +284,3 @@ export function unionRuns(lists: readonly (readonly BucketRange[])[], sizeMs: nu
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
-

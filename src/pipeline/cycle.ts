@@ -4,7 +4,7 @@
  * fabricated; each sink gets only what it lacks, so a failing sink never blocks the other.
  */
 import type { Clock } from "../clock.ts";
-import { type Candle, type ExchangeId, type SeriesPosition } from "../domain/candle.ts";
+import type { Candle, ExchangeId, SeriesPosition } from "../domain/candle.ts";
 import { lastClosedBucketOpen, MINUTE_MS } from "../domain/interval.ts";
 import { BannedError, describeError } from "../errors.ts";
 import type { ExchangeAdapter, Market } from "../exchanges/types.ts";
@@ -12,7 +12,7 @@ import type { ExchangeClient } from "../http/client.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import type { CandleSink } from "../sinks/types.ts";
-import { type CandleConflict, fetchRange, UnreachableRangeError } from "./fetch-range.ts";
+import { fetchRange, UnreachableRangeError } from "./fetch-range.ts";
 import { mapPool } from "./pool.ts";
 import type { SeriesState } from "./series.ts";
 import { reportConflict, SEED_BUCKETS, stepWindow, writeToSinks } from "./series-step.ts";
@@ -73,7 +73,16 @@ export interface ExchangeCycleReport {
  * The report of a cycle that could not run at all for an exchange: every series it was to collect
  * failed. `lagBuckets` is the caller's best knowledge (it grows while the exchange stays out).
  */
-export function failedCycleReport(fields: { exchange: ExchangeId; startedMs: number; finishedMs: number; targetOpenMs: number; series: number; banned: boolean; lagBuckets: number; error: string }): ExchangeCycleReport {
+export function failedCycleReport(fields: {
+  exchange: ExchangeId;
+  startedMs: number;
+  finishedMs: number;
+  targetOpenMs: number;
+  series: number;
+  banned: boolean;
+  lagBuckets: number;
+  error: string;
+}): ExchangeCycleReport {
   return {
     exchange: fields.exchange,
     startedMs: fields.startedMs,
@@ -90,7 +99,6 @@ export function failedCycleReport(fields: { exchange: ExchangeId; startedMs: num
     error: fields.error,
   };
 }
-
 
 export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime, signal?: AbortSignal): Promise<ExchangeCycleReport> {
   const { settings, clock, logger, metrics } = deps;
@@ -161,7 +169,18 @@ export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime,
     let failed = false;
     const onConflict = reportConflict(logger, metrics, exchange, market.coin);
     const step = { exchange, clock, logger, metrics, settleSeconds: settings.settleSeconds };
-    for await (const window of fetchRange({ client: runtime.client, adapter: runtime.adapter, market, intervalMinutes: interval, fromOpenMs: fetchFrom, toOpenMs: targetOpenMs, nowMs: clock.now(), now: () => clock.now(), onConflict, signal })) {
+    for await (const window of fetchRange({
+      client: runtime.client,
+      adapter: runtime.adapter,
+      market,
+      intervalMinutes: interval,
+      fromOpenMs: fetchFrom,
+      toOpenMs: targetOpenMs,
+      nowMs: clock.now(),
+      now: () => clock.now(),
+      onConflict,
+      signal,
+    })) {
       const result = stepWindow(state, window, step);
       if (!result.ok) {
         if (window.toOpenMs < fromOpenMs) continue; // the seed look-back only; the range itself may still be fine
@@ -212,7 +231,8 @@ export async function collectExchange(deps: CycleDeps, runtime: ExchangeRuntime,
   if (filled > 0) metrics.inc("cryptointellect_filled_buckets_total", { exchange }, filled);
 
   const oldest = Math.min(...runtime.markets.map((m) => newest.get(m.coin) ?? -Infinity));
-  const lagBuckets = runtime.markets.length === 0 ? 0 : Number.isFinite(oldest) ? Math.max(0, Math.round((targetOpenMs - oldest) / size)) : Math.floor(settings.catchUpLimitMinutes / interval);
+  const lagBuckets =
+    runtime.markets.length === 0 ? 0 : Number.isFinite(oldest) ? Math.max(0, Math.round((targetOpenMs - oldest) / size)) : Math.floor(settings.catchUpLimitMinutes / interval);
   metrics.set("cryptointellect_lag_buckets", { exchange }, lagBuckets);
   return {
     exchange,

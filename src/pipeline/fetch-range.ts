@@ -179,7 +179,12 @@ async function fetchWindowOnce(options: FetchRangeOptions, window: FetchWindow):
     const stop = Math.min(endMs, start + pageMs);
     const spec = adapter.candlesRequest(market, base, start, stop);
     const context = { market, intervalMinutes: base };
-    const candles = await client.request(spec, (body) => adapter.parseCandles(body, context), signal, adapter.parseCandlesText && ((text) => adapter.parseCandlesText!(text, context)));
+    const candles = await client.request(
+      spec,
+      (body) => adapter.parseCandles(body, context),
+      signal,
+      adapter.parseCandlesText && ((text) => adapter.parseCandlesText!(text, context)),
+    );
     if (adapter.recentCandlesOnly !== undefined && start === window.fromOpenMs) {
       // A recent-only endpoint (Kraken) serves its `recentCandlesOnly` newest candles, counted back
       // from when it answered (by now at the latest). Inside that depth a missing row is an interval

@@ -49,13 +49,18 @@ export function reportConflict(logger: Logger, metrics: Metrics, exchange: Excha
   return ({ window, copies, attempt, final }) => {
     const openTimes = [...new Set(copies.map((c) => c.openTimeMs))];
     metrics.inc("cryptointellect_conflicting_candles_total", { exchange }, openTimes.length);
-    logger.warn(final ? "different candles for one open time in every answer; those buckets are left missing" : "different candles for one open time in one answer; fetching the window again", {
-      exchange,
-      coin,
-      opens: openTimes.map((t) => new Date(t).toISOString()).join(","),
-      window: `${new Date(window.fromOpenMs).toISOString()}/${new Date(window.toOpenMs).toISOString()}`,
-      attempt,
-    });
+    logger.warn(
+      final
+        ? "different candles for one open time in every answer; those buckets are left missing"
+        : "different candles for one open time in one answer; fetching the window again",
+      {
+        exchange,
+        coin,
+        opens: openTimes.map((t) => new Date(t).toISOString()).join(","),
+        window: `${new Date(window.fromOpenMs).toISOString()}/${new Date(window.toOpenMs).toISOString()}`,
+        attempt,
+      },
+    );
   };
 }
 
@@ -70,7 +75,11 @@ export interface SinkWrite {
  * failure with `failureMessage` (what happens to the candles next). Sinks with nothing to write are
  * left out of the answer.
  */
-export async function writeToSinks(batch: ReadonlyMap<CandleSink, readonly Candle[]>, ctx: Pick<StepContext, "exchange" | "logger" | "metrics">, failureMessage: string): Promise<Map<CandleSink, SinkWrite>> {
+export async function writeToSinks(
+  batch: ReadonlyMap<CandleSink, readonly Candle[]>,
+  ctx: Pick<StepContext, "exchange" | "logger" | "metrics">,
+  failureMessage: string,
+): Promise<Map<CandleSink, SinkWrite>> {
   const out = new Map<CandleSink, SinkWrite>();
   await Promise.all(
     [...batch].map(async ([sink, candles]) => {

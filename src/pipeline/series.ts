@@ -70,7 +70,13 @@ export function buildWindowCandles(
   }
   const candles: Candle[] = [];
   let blocked = false; // after a rejected bucket, nothing is filled until a real candle is seen
-  for (const c of feedForward({ traded: good, intervalMinutes: state.intervalMinutes, fromOpenMs: window.fromOpenMs, toOpenMs: window.toOpenMs, previousClose: state.previousClose })) {
+  for (const c of feedForward({
+    traded: good,
+    intervalMinutes: state.intervalMinutes,
+    fromOpenMs: window.fromOpenMs,
+    toOpenMs: window.toOpenMs,
+    previousClose: state.previousClose,
+  })) {
     if (rejectedAt.has(c.openTimeMs)) blocked = true;
     if (!c.filled) blocked = false;
     if (c.filled && blocked) continue;

@@ -5,7 +5,7 @@
  * A line is used only when it is whole (ends in a newline) and valid; a file the sink is appending
  * to is read as far as its last complete line.
  */
-import { type Dirent } from "node:fs";
+import type { Dirent } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
@@ -13,7 +13,7 @@ import { describeError, SinkError } from "../errors.ts";
 import { parseCsvFileName } from "../sinks/csv-format.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { SavedRow } from "./saved-row.ts";
-import type { CandleSource, SavedSeries, SeriesKey } from "./source.ts";
+import type { CandleSource, SavedSeries } from "./source.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -80,7 +80,7 @@ export function createCsvSource(options: CsvSourceOptions): CandleSource {
   }
 
   async function tally(file: DayFile, intervalMinutes: number): Promise<FileTally | undefined> {
-    let info;
+    let info: Awaited<ReturnType<typeof stat>>;
     try {
       info = await stat(join(directory, file.name));
     } catch (error) {
@@ -244,7 +244,8 @@ function tallyText(text: string, intervalMinutes: number): Map<string, CoinTally
       const stamp = text.slice(start, at[0]!);
       if (COIN_FIELD.test(coin) && parseTimestamp(stamp) !== undefined) {
         const open = text.slice(at[2]! + 1, at[3]!);
-        const filled = text.slice(at[6]! + 1, at[7]!) === "0" && open === text.slice(at[3]! + 1, at[4]!) && open === text.slice(at[4]! + 1, at[5]!) && open === text.slice(at[5]! + 1, at[6]!);
+        const filled =
+          text.slice(at[6]! + 1, at[7]!) === "0" && open === text.slice(at[3]! + 1, at[4]!) && open === text.slice(at[4]! + 1, at[5]!) && open === text.slice(at[5]! + 1, at[6]!);
         const t = coins.get(coin);
         if (t) {
           t.last = stamp;

@@ -99,7 +99,16 @@ export function createDatabaseSource(options: DatabaseSourceOptions): CandleSour
 
     async series(intervalMinutes) {
       return (await stats(intervalMinutes)).map(
-        (r): SavedSeries => ({ exchange: exchangeIdForName(r.exchangeName), exchangeName: r.exchangeName, coin: r.coin, intervalMinutes, firstEndMs: r.firstEndMs, lastEndMs: r.lastEndMs, rows: r.rows, filledRows: r.filledRows }),
+        (r): SavedSeries => ({
+          exchange: exchangeIdForName(r.exchangeName),
+          exchangeName: r.exchangeName,
+          coin: r.coin,
+          intervalMinutes,
+          firstEndMs: r.firstEndMs,
+          lastEndMs: r.lastEndMs,
+          rows: r.rows,
+          filledRows: r.filledRows,
+        }),
       );
     },
 

@@ -97,7 +97,8 @@ export function parseCandleQuery(values: ReadonlyMap<string, readonly string[]>,
   if (limitText !== undefined) {
     const max = options.unlimited ? Number.MAX_SAFE_INTEGER : format === "json" ? JSON_MAX_LIMIT : FILE_MAX_LIMIT;
     const n = /^\d{1,16}$/.test(limitText) ? Number(limitText) : Number.NaN;
-    if (!(n >= 1 && n <= max)) return fail("limit", `"${printable(limitText)}" is not a row count from 1 to ${max}${format === "json" ? " (JSON pages; csv and parquet answers take up to 1000000)" : ""}`);
+    if (!(n >= 1 && n <= max))
+      return fail("limit", `"${printable(limitText)}" is not a row count from 1 to ${max}${format === "json" ? " (JSON pages; csv and parquet answers take up to 1000000)" : ""}`);
     limit = n;
   }
 
@@ -106,7 +107,8 @@ export function parseCandleQuery(values: ReadonlyMap<string, readonly string[]>,
   if (cursorText !== undefined) {
     const position = decodeCursor(cursorText);
     if (!position) return fail("cursor", "is not a cursor of this API: pass the `next` of the previous page as it was given");
-    if (position.series !== seriesKeyText(exchange, coin, intervalMinutes)) return fail("cursor", "belongs to another series: keep exchange, coin and interval as they were for the first page");
+    if (position.series !== seriesKeyText(exchange, coin, intervalMinutes))
+      return fail("cursor", "belongs to another series: keep exchange, coin and interval as they were for the first page");
     afterEndMs = position.afterEndMs;
   }
   return { ok: true, query: { exchange, coin, intervalMinutes, fromEndMs, toEndMs, afterEndMs, limit, format } };

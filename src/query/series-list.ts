@@ -44,7 +44,21 @@ export function listSeries(input: {
     let e = entries.get(key);
     if (!e) {
       const h = input.health.exchanges[exchange];
-      e = { exchange, exchangeName: name, coin, symbol: null, quote: null, intervalMinutes: input.intervalMinutes, first: null, last: null, rows: 0, filledRows: 0, missingBuckets: 0, lastFetch: h?.lastSuccess ?? null, lastError: h?.lastError ?? null };
+      e = {
+        exchange,
+        exchangeName: name,
+        coin,
+        symbol: null,
+        quote: null,
+        intervalMinutes: input.intervalMinutes,
+        first: null,
+        last: null,
+        rows: 0,
+        filledRows: 0,
+        missingBuckets: 0,
+        lastFetch: h?.lastSuccess ?? null,
+        lastError: h?.lastError ?? null,
+      };
       entries.set(key, e);
     }
     return e;

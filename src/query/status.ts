@@ -40,12 +40,7 @@ export interface StatusView {
   config: Record<string, unknown>;
 }
 
-export function statusView(input: {
-  config: Config;
-  health: HealthSnapshot;
-  lastCycles: ReadonlyMap<ExchangeId, ExchangeCycleReport>;
-  metrics: Pick<Metrics, "get">;
-}): StatusView {
+export function statusView(input: { config: Config; health: HealthSnapshot; lastCycles: ReadonlyMap<ExchangeId, ExchangeCycleReport>; metrics: Pick<Metrics, "get"> }): StatusView {
   const size = input.config.bucketIntervalMinutes * MINUTE_MS;
   const iso = (ms: number) => new Date(ms).toISOString();
   const exchanges: Record<string, ExchangeView> = {};

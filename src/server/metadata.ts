@@ -54,7 +54,10 @@ export function createMetadataRoutes(source: MetadataSource | undefined): Hono {
   app.get("/", async (c) => {
     if (source === undefined) return c.json({ error: "metadata is kept in database mode only (save_to_database: true)" }, 404);
     const query: { effectiveAtMs?: number; knownAtMs?: number } = {};
-    for (const [param, key] of [["effective_at", "effectiveAtMs"], ["known_at", "knownAtMs"]] as const) {
+    for (const [param, key] of [
+      ["effective_at", "effectiveAtMs"],
+      ["known_at", "knownAtMs"],
+    ] as const) {
       const value = c.req.query(param);
       if (value === undefined) continue;
       const parsed = parseTimestampParam(value.trim());

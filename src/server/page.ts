@@ -44,7 +44,13 @@ export async function pageHtml(): Promise<string> {
 /** Bundles the page's script for the browser (minified, lightweight-charts included) and inlines it and the style. */
 export async function buildPageHtml(dir: string = PAGE_SOURCE_DIR): Promise<string> {
   // NODE_ENV=production also picks lightweight-charts' production build (its "development" export is twice the size).
-  const built = await Bun.build({ entrypoints: [join(dir, "app.ts")], target: "browser", format: "esm", minify: true, define: { "process.env.NODE_ENV": JSON.stringify("production") } });
+  const built = await Bun.build({
+    entrypoints: [join(dir, "app.ts")],
+    target: "browser",
+    format: "esm",
+    minify: true,
+    define: { "process.env.NODE_ENV": JSON.stringify("production") },
+  });
   if (!built.success || built.outputs.length !== 1) {
     throw new Error(`status page: bundling ${join(dir, "app.ts")} failed: ${built.logs.map(String).join("; ")}`);
   }
@@ -60,7 +66,10 @@ export function inlinePage(template: string, js: string, css: string): string {
   if (!STYLE_SLOT.test(template) || !SCRIPT_SLOT.test(template)) throw new Error("status page: the template lacks its style or script slot");
   // Inside <script>, "</script" would end the element and "<!--" would change how it is parsed;
   // both only occur inside string or regex literals, where "<\/" and "<\!" mean the same.
-  const safeJs = js.trim().replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--");
+  const safeJs = js
+    .trim()
+    .replace(/<\/(script)/gi, "<\\/$1")
+    .replace(/<!--/g, "<\\!--");
   const safeCss = css.trim().replace(/<\/(style)/gi, "<\\/$1");
   // Functions as replacements: "$&" and friends in the bundle must stay as they are.
   return template.replace(STYLE_SLOT, () => `<style>${safeCss}</style>`).replace(SCRIPT_SLOT, () => `<script type="module">${safeJs}</script>`);

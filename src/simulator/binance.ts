@@ -92,9 +92,7 @@ export function createBinanceService(seed: number): SimService {
     const window = { series, scheme, nowMs: req.nowMs, omitEmpty: req.faults.omitEmpty ?? false };
     // With startTime: the first `limit` from there. Without: the most recent `limit` up to endTime (or now).
     const rows =
-      start !== undefined
-        ? rowsFrom(window, start, end ?? Number.POSITIVE_INFINITY, limit)
-        : rowsUpTo(window, Number.NEGATIVE_INFINITY, end ?? Number.POSITIVE_INFINITY, limit);
+      start !== undefined ? rowsFrom(window, start, end ?? Number.POSITIVE_INFINITY, limit) : rowsUpTo(window, Number.NEGATIVE_INFINITY, end ?? Number.POSITIVE_INFINITY, limit);
     const w = createAsciiWriter(rows.length * 160 + 2);
     w.text("[");
     rows.forEach((row, i) => {
@@ -184,10 +182,17 @@ export function createBinanceService(seed: number): SimService {
           bannedUntilMs = now + BINANCE_BAN_MS;
           return banned();
         }
-        return reply(429, { code: -1003, msg: `Too much request weight used; current limit is ${limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.` }, {
-          ...usedHeader(),
-          "Retry-After": String(Math.max(1, Math.ceil(weight.resetInMs(now) / 1000))),
-        });
+        return reply(
+          429,
+          {
+            code: -1003,
+            msg: `Too much request weight used; current limit is ${limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.`,
+          },
+          {
+            ...usedHeader(),
+            "Retry-After": String(Math.max(1, Math.ceil(weight.resetInMs(now) / 1000))),
+          },
+        );
       }
       weight.add(now, handler.weight);
       const out = handler.run(req);

@@ -98,10 +98,7 @@ export function createBybitService(seed: number): SimService {
     // limit=1` gives the first candle ever, pybit#186; ccxt's paginate mode sends the same `end`
     // with every page and relies on it). Without `start`: the newest `limit` up to `end` (or now).
     const end = numbers.end ?? Number.POSITIVE_INFINITY;
-    const rows =
-      numbers.start !== undefined
-        ? rowsFrom(window, bucketFloor(scheme, numbers.start), end, limit)
-        : rowsUpTo(window, Number.NEGATIVE_INFINITY, end, limit);
+    const rows = numbers.start !== undefined ? rowsFrom(window, bucketFloor(scheme, numbers.start), end, limit) : rowsUpTo(window, Number.NEGATIVE_INFINITY, end, limit);
     const w = createAsciiWriter(rows.length * 120 + 200);
     w.text(`{"retCode":0,"retMsg":"OK","result":{"category":"spot","symbol":"${market.symbol}","list":[`);
     for (let i = rows.length - 1; i >= 0; i--) {

@@ -200,7 +200,7 @@ export async function runSimulator(argv: readonly string[], options: RunSimulato
   if (args.garbageRate !== undefined) faults.garbageRate = args.garbageRate;
   const perService: Partial<Record<SimServiceId, Faults>> = {};
   for (const id of SIM_SERVICES) perService[id] = { ...faults };
-  let running;
+  let running: ReturnType<typeof startSimulator>;
   try {
     running = startSimulator({ port: args.port, hostname: args.host, clock, faults: perService, ...(args.seed === undefined ? {} : { seed: args.seed }) });
   } catch (error) {

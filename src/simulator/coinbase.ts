@@ -31,9 +31,7 @@ export const COINBASE_GRANULARITY_MINUTES: Readonly<Record<string, number>> = {
   SIX_HOUR: 360,
   ONE_DAY: 1440,
 };
-const SCHEMES: Record<string, BucketScheme> = Object.fromEntries(
-  Object.entries(COINBASE_GRANULARITY_MINUTES).map(([name, minutes]) => [name, everyMinutes(minutes)]),
-);
+const SCHEMES: Record<string, BucketScheme> = Object.fromEntries(Object.entries(COINBASE_GRANULARITY_MINUTES).map(([name, minutes]) => [name, everyMinutes(minutes)]));
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -104,10 +102,7 @@ export function createCoinbaseService(seed: number): SimService {
     if (type !== "SPOT" && type !== "FUTURE") return invalid(`invalid product_type: ${type}`);
     const wanted = q.getAll("product_ids").filter((id) => id !== "");
     // No futures are simulated (ccxt asks for expiring and perpetual ones while loading markets).
-    const listed =
-      type === "FUTURE"
-        ? []
-        : SIM_LISTINGS.coinbase.filter((m) => !isDelisted(req.faults, m.coin) && (wanted.length === 0 || wanted.includes(m.symbol)));
+    const listed = type === "FUTURE" ? [] : SIM_LISTINGS.coinbase.filter((m) => !isDelisted(req.faults, m.coin) && (wanted.length === 0 || wanted.includes(m.symbol)));
     const items = listed.map((m) => productInfo(m, getSeries("coinbase", m.coin, seed)!, req.nowMs));
     return reply(200, {
       products: items,
@@ -171,9 +166,7 @@ export function createCoinbaseService(seed: number): SimService {
       if (counter.used(req.nowMs) + 1 > limit) {
         // v2: the Coinbase App's documented error list. v3's body is undocumented: one without an
         // `error` code, so ccxt maps the status itself (429 → RateLimitExceeded).
-        return isV2
-          ? reply(429, { errors: [{ id: "rate_limit_exceeded", message: "Too many requests" }] })
-          : reply(429, { message: "Too Many Requests" });
+        return isV2 ? reply(429, { errors: [{ id: "rate_limit_exceeded", message: "Too many requests" }] }) : reply(429, { message: "Too Many Requests" });
       }
       counter.add(req.nowMs, 1);
       return isV2 ? v2(req) : v3(req);

@@ -29,19 +29,22 @@ export function createCoingeckoService(seed: number): SimService {
     const symbols = listParam(q, "symbols");
     const names = listParam(q, "names");
     let coins = SIM_COINS.filter(
-      (c) =>
-        (ids === undefined || ids.includes(c.id)) &&
-        (names === undefined || names.includes(c.name.toLowerCase())) &&
-        (symbols === undefined || symbols.includes(c.symbol)),
+      (c) => (ids === undefined || ids.includes(c.id)) && (names === undefined || names.includes(c.name.toLowerCase())) && (symbols === undefined || symbols.includes(c.symbol)),
     );
     coins = sortCoins(coins, param(q, "order") ?? "market_cap_desc");
     const slice = coins.slice((page - 1) * perPage, page * perPage);
-    return reply(200, slice.map((c) => marketEntry(c, rate, req.nowMs, seed)));
+    return reply(
+      200,
+      slice.map((c) => marketEntry(c, rate, req.nowMs, seed)),
+    );
   }
 
   function list(req: SimRequest): SimReply {
     const platforms = param(req.query, "include_platform") === "true";
-    return reply(200, SIM_COINS.map((c) => (platforms ? { id: c.id, symbol: c.symbol, name: c.name, platforms: {} } : { id: c.id, symbol: c.symbol, name: c.name })));
+    return reply(
+      200,
+      SIM_COINS.map((c) => (platforms ? { id: c.id, symbol: c.symbol, name: c.name, platforms: {} } : { id: c.id, symbol: c.symbol, name: c.name })),
+    );
   }
 
   function route(path: string): ((req: SimRequest) => SimReply) | undefined {
@@ -67,7 +70,12 @@ export function createCoingeckoService(seed: number): SimService {
       if (used > limit) {
         return reply(
           429,
-          { status: { error_code: 429, error_message: "You've exceeded the Rate Limit. Please visit https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher rate limits." } },
+          {
+            status: {
+              error_code: 429,
+              error_message: "You've exceeded the Rate Limit. Please visit https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher rate limits.",
+            },
+          },
           { "Retry-After": String(Math.max(1, Math.ceil(calls.resetInMs(req.nowMs) / 1000))) },
         );
       }

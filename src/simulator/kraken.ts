@@ -141,10 +141,7 @@ export function createKrakenService(seed: number): SimService {
         case "/0/public/AssetPairs":
           return throttle(req, "ip") ?? assetPairs(req);
         case "/0/public/Time":
-          return (
-            throttle(req, "ip") ??
-            reply(200, { error: [], result: { unixtime: Math.floor(req.nowMs / 1000), rfc1123: new Date(req.nowMs).toUTCString() } })
-          );
+          return throttle(req, "ip") ?? reply(200, { error: [], result: { unixtime: Math.floor(req.nowMs / 1000), rfc1123: new Date(req.nowMs).toUTCString() } });
         default:
           return undefined;
       }
@@ -228,8 +225,16 @@ function assetPair(m: SimMarket) {
     lot_multiplier: 1,
     leverage_buy: [],
     leverage_sell: [],
-    fees: [[0, 0.4], [10000, 0.35], [50000, 0.24]],
-    fees_maker: [[0, 0.25], [10000, 0.2], [50000, 0.14]],
+    fees: [
+      [0, 0.4],
+      [10000, 0.35],
+      [50000, 0.24],
+    ],
+    fees_maker: [
+      [0, 0.25],
+      [10000, 0.2],
+      [50000, 0.14],
+    ],
     fee_volume_currency: "ZUSD",
     margin_call: 80,
     margin_stop: 40,

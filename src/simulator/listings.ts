@@ -105,8 +105,16 @@ function krakenMarkets(): SimMarket[] {
     const symbol = quote === "USD" && KRAKEN_LEGACY_KEYS.includes(coin) ? base.code + q.code : altname;
     const status = KRAKEN_STATUS[coin] ?? "online";
     return {
-      exchange: "kraken", symbol, coin, quote, baseAsset: base.code, quoteAsset: q.code,
-      altname, wsname: `${base.alt}/${q.alt}`, status, tradable: status === "online",
+      exchange: "kraken",
+      symbol,
+      coin,
+      quote,
+      baseAsset: base.code,
+      quoteAsset: q.code,
+      altname,
+      wsname: `${base.alt}/${q.alt}`,
+      status,
+      tradable: status === "online",
     };
   };
   return [...KRAKEN_USD.map((c) => market(c, "USD")), ...KRAKEN_USDT.map((c) => market(c, "USDT"))];
@@ -177,7 +185,13 @@ export function findSimMarket(exchange: string, symbol: string): SimMarket | und
 
 /** Common tickers of the coins an exchange lists with at least one tradable market. */
 export function simListedCoins(exchange: string): string[] {
-  return [...new Set(simListing(exchange).filter((m) => m.tradable).map((m) => m.coin))];
+  return [
+    ...new Set(
+      simListing(exchange)
+        .filter((m) => m.tradable)
+        .map((m) => m.coin),
+    ),
+  ];
 }
 
 /** Whether an exchange lists the coin at all (any market, tradable or not): it then has candles. */

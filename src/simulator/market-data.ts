@@ -1,4 +1,3 @@
-import type { SimExchangeId } from "./listings.ts";
 import { MINUTE_MS } from "../domain/interval.ts";
 import { getSeries, minuteTicks, SIM_DEFAULT_SEED, VOLUME_UNITS_PER_COIN, type SimSeries, type TickCandle } from "./price-model.ts";
 import { partialTicks, previousCloseTicks, rangeTicks } from "./range-ticks.ts";
@@ -35,13 +34,7 @@ export function simMinute(exchange: string, coin: string, openTimeMs: number, se
  * minute in it traded. The endpoints align buckets to the epoch, except weeks (Monday 00:00 UTC)
  * and months (the 1st), as the exchanges do.
  */
-export function simBucket(
-  exchange: string,
-  coin: string,
-  intervalMinutes: number,
-  openTimeMs: number,
-  seed = SIM_DEFAULT_SEED,
-): SimCandle | null {
+export function simBucket(exchange: string, coin: string, intervalMinutes: number, openTimeMs: number, seed = SIM_DEFAULT_SEED): SimCandle | null {
   assertMinute(openTimeMs);
   const s = getSeries(exchange, coin, seed);
   return s ? toSimCandle(s, rangeTicks(s, openTimeMs, openTimeMs + intervalMinutes * MINUTE_MS)) : null;
@@ -60,13 +53,7 @@ export function simPreviousClose(exchange: string, coin: string, beforeMs: numbe
  * minutes so far plus the current minute's trades up to now. It differs from the final candle until
  * the bucket's last trade. Null when nothing has traded in the bucket yet.
  */
-export function simInProgress(
-  exchange: string,
-  coin: string,
-  intervalMinutes: number,
-  nowMs: number,
-  seed = SIM_DEFAULT_SEED,
-): SimCandle | null {
+export function simInProgress(exchange: string, coin: string, intervalMinutes: number, nowMs: number, seed = SIM_DEFAULT_SEED): SimCandle | null {
   const s = getSeries(exchange, coin, seed);
   if (!s) return null;
   const size = intervalMinutes * MINUTE_MS;
@@ -109,4 +96,3 @@ function toSimCandle(s: SimSeries, c: TickCandle | null): SimCandle | null {
     volume: c.volumeUnits / VOLUME_UNITS_PER_COIN,
   };
 }
-

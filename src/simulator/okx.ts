@@ -188,7 +188,9 @@ export function createOkxService(seed: number): SimService {
       window.add(req.nowMs, 1);
       return run(endpoint, req);
     },
-    reset: () => Object.values(windows).forEach((w) => w.clear()),
+    reset: () => {
+      for (const w of Object.values(windows)) w.clear();
+    },
   };
 }
 

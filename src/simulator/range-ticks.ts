@@ -116,4 +116,3 @@ export function previousCloseTicks(s: SimSeries, beforeMs: number): number | nul
   }
   return null;
 }
-

@@ -84,7 +84,17 @@ export function partialMinute(s: SimSeries, candle: TickCandle, nowMs: number): 
     const value = (t.volumeUnits / VOLUME_UNITS_PER_COIN) * (t.price / s.tickScale);
     const taker = t.side === "b" ? t.volumeUnits : 0;
     if (out === null) {
-      out = { openTimeMs: candle.openTimeMs, open: t.price, high: t.price, low: t.price, close: t.price, volumeUnits: t.volumeUnits, trades: 1, quoteVolume: value, takerBuyUnits: taker };
+      out = {
+        openTimeMs: candle.openTimeMs,
+        open: t.price,
+        high: t.price,
+        low: t.price,
+        close: t.price,
+        volumeUnits: t.volumeUnits,
+        trades: 1,
+        quoteVolume: value,
+        takerBuyUnits: taker,
+      };
     } else {
       if (t.price > out.high) out.high = t.price;
       if (t.price < out.low) out.low = t.price;

@@ -53,7 +53,10 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
     const key = `${exchange}|${intervalMinutes}`;
     const cached = positions.get(key);
     if (cached) return cached;
-    const names = (await fs.dayFiles(exchange, intervalMinutes)).map((f) => f.name).reverse().slice(0, lookbackDays);
+    const names = (await fs.dayFiles(exchange, intervalMinutes))
+      .map((f) => f.name)
+      .reverse()
+      .slice(0, lookbackDays);
     const map = new Map<string, SeriesPosition>();
     for (const name of names) {
       await fs.repair(name);
@@ -174,7 +177,16 @@ export function createCsvSink(options: CsvSinkOptions): CandleSink & { directory
         throw unreadable(error);
       }
       const out = new Map<string, BucketRange[]>();
-      for (const [coin, opens] of saved) out.set(coin, missingRuns(opens.sort((a, b) => a - b), intervalMinutes, fromOpenMs, toOpenMs));
+      for (const [coin, opens] of saved)
+        out.set(
+          coin,
+          missingRuns(
+            opens.sort((a, b) => a - b),
+            intervalMinutes,
+            fromOpenMs,
+            toOpenMs,
+          ),
+        );
       return out;
     },
     async firstSaved(exchange, coin, intervalMinutes) {
@@ -211,4 +223,3 @@ function advancePositions(map: Map<string, SeriesPosition>, rows: readonly Candl
   }
   flush();
 }
-

@@ -96,9 +96,12 @@ export function createDatabaseSink(options: DatabaseSinkOptions): DatabaseSink {
     firstSaved: (exchange, coin, intervalMinutes) => use("reading the first saved bucket", (s) => s.firstSaved(exchange, coin, intervalMinutes)),
 
     missingRanges: (exchange, intervalMinutes, coins, fromOpenMs, toOpenMs) =>
-      use("finding missing buckets", async (s) => missingFromRuns(await s.savedRuns(exchange, intervalMinutes, coins, fromOpenMs, toOpenMs), coins, intervalMinutes, fromOpenMs, toOpenMs)),
+      use("finding missing buckets", async (s) =>
+        missingFromRuns(await s.savedRuns(exchange, intervalMinutes, coins, fromOpenMs, toOpenMs), coins, intervalMinutes, fromOpenMs, toOpenMs),
+      ),
 
-    write: (candles) => (candles.length === 0 ? Promise.resolve(0) : use(`writing ${candles.length} candle${candles.length === 1 ? "" : "s"}`, (s) => s.writeCandles(candles, now()))),
+    write: (candles) =>
+      candles.length === 0 ? Promise.resolve(0) : use(`writing ${candles.length} candle${candles.length === 1 ? "" : "s"}`, (s) => s.writeCandles(candles, now())),
 
     track: (coins, exchanges) =>
       use("recording coins and exchanges", async (s) => {
@@ -118,8 +121,7 @@ export function createDatabaseSink(options: DatabaseSinkOptions): DatabaseSink {
 
     listMetadata: () => use("reading metadata", (s) => s.listMetadata()),
 
-    readCandles: (exchange, coin, intervalMinutes, fromOpenMs, toOpenMs) =>
-      use("reading candles", (s) => s.readCandles(exchange, coin, intervalMinutes, fromOpenMs, toOpenMs)),
+    readCandles: (exchange, coin, intervalMinutes, fromOpenMs, toOpenMs) => use("reading candles", (s) => s.readCandles(exchange, coin, intervalMinutes, fromOpenMs, toOpenMs)),
 
     listSeries: () => use("listing series", (s) => s.listSeries()),
     listCoins: () => use("listing coins", (s) => s.listCoins()),

@@ -26,8 +26,14 @@ export const METRIC_HELP: Record<string, { type: "counter" | "gauge"; help: stri
   cryptointellect_filled_buckets_total: { type: "counter", help: "Buckets fed forward (no trades reported), by exchange" },
   cryptointellect_rejected_candles_total: { type: "counter", help: "Candles that failed quality checks and were not saved, by exchange" },
   cryptointellect_failed_ranges_total: { type: "counter", help: "Series ranges whose fetch failed (left missing, never fabricated), by exchange" },
-  cryptointellect_listing_failures_total: { type: "counter", help: "Market listing loads that failed, by exchange (with no listing to go on, every series of the exchange fails that cycle)" },
-  cryptointellect_conflicting_candles_total: { type: "counter", help: "Open times an exchange answered with two different candles in one answer (the window is fetched again), by exchange" },
+  cryptointellect_listing_failures_total: {
+    type: "counter",
+    help: "Market listing loads that failed, by exchange (with no listing to go on, every series of the exchange fails that cycle)",
+  },
+  cryptointellect_conflicting_candles_total: {
+    type: "counter",
+    help: "Open times an exchange answered with two different candles in one answer (the window is fetched again), by exchange",
+  },
   cryptointellect_sink_errors_total: { type: "counter", help: "Sink write failures, by sink" },
   cryptointellect_lag_buckets: { type: "gauge", help: "Buckets between the newest closed bucket and the oldest series' last saved bucket, by exchange" },
   cryptointellect_last_success_timestamp_seconds: { type: "gauge", help: "Unix time of the last successful fetch, by exchange" },

@@ -24,7 +24,13 @@ beforeAll(async () => {
   sim = startSimulator();
   work = mkdtempSync(join(tmpdir(), "ci-page-binary-"));
   const cfg = join(work, "cfg.yml");
-  writeFileSync(cfg, simulatorConfig(sim.url, `csv_directory: ${join(work, "csv")}\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH]\nexchanges: [binance, kraken]\nhttp:\n  host: 127.0.0.1\n  port: 0\n`));
+  writeFileSync(
+    cfg,
+    simulatorConfig(
+      sim.url,
+      `csv_directory: ${join(work, "csv")}\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH]\nexchanges: [binance, kraken]\nhttp:\n  host: 127.0.0.1\n  port: 0\n`,
+    ),
+  );
   // From a directory with no sources in it: whatever `/` answers comes from inside the executable.
   proc = Bun.spawn([BINARY, "run", "-c", cfg], { cwd: work, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const reader = proc.stderr.getReader();
@@ -66,27 +72,31 @@ describe("the executable's status page", () => {
     expect(stderr).not.toContain("HTTP request failed");
   });
 
-  test.skipIf(!chromiumAvailable())("works in Chromium: the series of the first cycle are listed, with no console error", async () => {
-    const browser = await launchChromium();
-    try {
-      const page = await browser.newPage();
-      const problems: string[] = [];
-      page.on("console", (m) => {
-        if (m.type() === "error" || m.type() === "warning") problems.push(m.text());
-      });
-      page.on("pageerror", (e) => problems.push(e.message));
-      await page.goto(`${base}/`);
-      await page.waitForSelector("body[data-loaded]");
-      // The first cycle runs at start: refreshed until its series are saved and listed.
-      for (let i = 0; i < 40 && (await page.$$("#series-body tr")).length < 4; i++) {
-        await page.evaluate("window.__ci.refresh()");
-        await Bun.sleep(500);
+  test.skipIf(!chromiumAvailable())(
+    "works in Chromium: the series of the first cycle are listed, with no console error",
+    async () => {
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        page.on("console", (m) => {
+          if (m.type() === "error" || m.type() === "warning") problems.push(m.text());
+        });
+        page.on("pageerror", (e) => problems.push(e.message));
+        await page.goto(`${base}/`);
+        await page.waitForSelector("body[data-loaded]");
+        // The first cycle runs at start: refreshed until its series are saved and listed.
+        for (let i = 0; i < 40 && (await page.$$("#series-body tr")).length < 4; i++) {
+          await page.evaluate("window.__ci.refresh()");
+          await Bun.sleep(500);
+        }
+        const keys = await page.$$eval("#series-body tr", (trs) => trs.map((tr) => tr.getAttribute("data-key")));
+        expect(keys.sort()).toEqual(["binance|BTC|1", "binance|ETH|1", "kraken|BTC|1", "kraken|ETH|1"]);
+        expect(problems).toEqual([]);
+      } finally {
+        await browser.close();
       }
-      const keys = await page.$$eval("#series-body tr", (trs) => trs.map((tr) => tr.getAttribute("data-key")));
-      expect(keys.sort()).toEqual(["binance|BTC|1", "binance|ETH|1", "kraken|BTC|1", "kraken|ETH|1"]);
-      expect(problems).toEqual([]);
-    } finally {
-      await browser.close();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });

@@ -14,7 +14,9 @@ const TEMPLATE = `<!doctype html><head><style data-inline></style></head><body><
 describe("status page HTML", () => {
   test("inlines script and style into the template's slots, escaping what would end them early", () => {
     const html = inlinePage(TEMPLATE, `const a = "</script><!--"; const b = "$&$1";`, `a::after { content: "</style>"; }`);
-    expect(html).toBe(`<!doctype html><head><style>a::after { content: "<\\/style>"; }</style></head><body><script type="module">const a = "<\\/script><\\!--"; const b = "$&$1";</script></body>`);
+    expect(html).toBe(
+      `<!doctype html><head><style>a::after { content: "<\\/style>"; }</style></head><body><script type="module">const a = "<\\/script><\\!--"; const b = "$&$1";</script></body>`,
+    );
     // The escaped script means the same.
     expect(new Function(`${html.match(/<script type="module">([\s\S]*)<\/script>/)![1]}; return a;`)()).toBe("</script><!--");
   });
@@ -125,8 +127,25 @@ describe("status page colours", () => {
   const schemes = [...css.matchAll(/:root \{([^}]*)\}/g)].map((m) => Object.fromEntries([...m[1]!.matchAll(/--([a-z-]+):\s*(#[0-9a-f]{6})/g)].map((v) => [v[1]!, v[2]!])));
   // Text colour on the background it is drawn on, as style.css pairs them.
   const pairs = [
-    ["fg", "bg"], ["fg", "panel"], ["fg", "selected"], ["muted", "bg"], ["muted", "panel"], ["accent", "bg"], ["accent", "panel"], ["bg", "accent"],
-    ["ok-fg", "ok-bg"], ["warn-fg", "warn-bg"], ["bad-fg", "bad-bg"], ["info-fg", "info-bg"], ["bad-fg", "bg"], ["bad-fg", "panel"], ["warn-fg", "bg"], ["warn-fg", "panel"], ["muted", "selected"], ["bad-fg", "selected"], ["warn-fg", "selected"],
+    ["fg", "bg"],
+    ["fg", "panel"],
+    ["fg", "selected"],
+    ["muted", "bg"],
+    ["muted", "panel"],
+    ["accent", "bg"],
+    ["accent", "panel"],
+    ["bg", "accent"],
+    ["ok-fg", "ok-bg"],
+    ["warn-fg", "warn-bg"],
+    ["bad-fg", "bad-bg"],
+    ["info-fg", "info-bg"],
+    ["bad-fg", "bg"],
+    ["bad-fg", "panel"],
+    ["warn-fg", "bg"],
+    ["warn-fg", "panel"],
+    ["muted", "selected"],
+    ["bad-fg", "selected"],
+    ["warn-fg", "selected"],
   ] as const;
 
   test("light and dark schemes both define every colour", () => {

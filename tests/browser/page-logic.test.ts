@@ -32,7 +32,12 @@ describe("freshness", () => {
 
 describe("exchange health on the page", () => {
   const now = END + 30_000;
-  const ok: ExchangeFacts = { lastSuccess: new Date(END + 5000).toISOString(), bannedUntil: null, lastCycle: { seriesOk: 3, seriesFailed: 0, banned: false, error: null }, stale: false };
+  const ok: ExchangeFacts = {
+    lastSuccess: new Date(END + 5000).toISOString(),
+    bannedUntil: null,
+    lastCycle: { seriesOk: 3, seriesFailed: 0, banned: false, error: null },
+    stale: false,
+  };
   test.each<[string, string, Partial<ExchangeFacts>, boolean]>([
     ["its last cycle fetched everything", "healthy", {}, false],
     ["some series failed in its last cycle", "partial", { lastCycle: { seriesOk: 2, seriesFailed: 1, banned: false, error: null } }, false],
@@ -101,8 +106,18 @@ describe("reading the API", () => {
   });
 
   test("/api/status and /health read alike; a new field is no outage", () => {
-    const snapshot = { status: "degraded", reasons: ["kucoin: no successful fetch in the last 3 cycles"], cycles: 7, exchanges: { kucoin: { lastSuccess: null, lagBuckets: 2, errors: 9, bannedUntil: null, lastError: "3 of 3 series failed", extra: true } }, sinks: {} };
-    const fromApi = parseStatus({ status: snapshot, exchanges: { kucoin: { lastCycle: { seriesTotal: 3, seriesOk: 0, seriesFailed: 3, banned: false, error: null } } }, config: { settleSeconds: 7, bucketIntervalMinutes: 5 } });
+    const snapshot = {
+      status: "degraded",
+      reasons: ["kucoin: no successful fetch in the last 3 cycles"],
+      cycles: 7,
+      exchanges: { kucoin: { lastSuccess: null, lagBuckets: 2, errors: 9, bannedUntil: null, lastError: "3 of 3 series failed", extra: true } },
+      sinks: {},
+    };
+    const fromApi = parseStatus({
+      status: snapshot,
+      exchanges: { kucoin: { lastCycle: { seriesTotal: 3, seriesOk: 0, seriesFailed: 3, banned: false, error: null } } },
+      config: { settleSeconds: 7, bucketIntervalMinutes: 5 },
+    });
     expect(fromApi.status).toBe("degraded");
     expect(fromApi.exchanges.kucoin).toEqual({ lastSuccess: null, lagBuckets: 2, errors: 9, bannedUntil: null, lastError: "3 of 3 series failed" });
     expect(fromApi.lastCycles.kucoin).toEqual({ seriesTotal: 3, seriesOk: 0, seriesFailed: 3, banned: false, error: null });

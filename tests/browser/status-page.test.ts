@@ -141,7 +141,13 @@ describe.skipIf(!run)("status page in Chromium", () => {
     expect(chart.rows).toEqual(api.rows);
     const col = (name: string) => api.columns.indexOf(name);
     expect(chart.drawn.candles).toEqual(
-      api.rows.map((r) => ({ time: Date.parse(String(r[col("TimeStamp")])) / 1000, open: Number(r[col("OpenPrice")]), high: Number(r[col("HighPrice")]), low: Number(r[col("LowPrice")]), close: Number(r[col("ClosePrice")]) })),
+      api.rows.map((r) => ({
+        time: Date.parse(String(r[col("TimeStamp")])) / 1000,
+        open: Number(r[col("OpenPrice")]),
+        high: Number(r[col("HighPrice")]),
+        low: Number(r[col("LowPrice")]),
+        close: Number(r[col("ClosePrice")]),
+      })),
     );
     expect(chart.drawn.volumes.map((v) => [v.time, v.value])).toEqual(api.rows.map((r) => [Date.parse(String(r[col("TimeStamp")])) / 1000, Number(r[col("Volume")])]));
   }
@@ -299,7 +305,9 @@ describe.skipIf(!run)("status page in Chromium", () => {
     const key = "poloniex|BTC|1";
     await page.click(`${row(key)} button`);
     const before = await chartOf(page);
-    await page.$$eval("#series-body tr", (trs) => trs.forEach((tr) => tr.setAttribute("data-mark", "kept")));
+    await page.$$eval("#series-body tr", (trs) => {
+      for (const tr of trs) tr.setAttribute("data-mark", "kept");
+    });
     const box = async (selector: string) => (await page.locator(selector).boundingBox())!;
     const layout = { chart: await box("#chart"), table: await box("#series"), cards: await box("#exchanges") };
     const rowsBefore = await page.textContent(`${row(key)} td:nth-child(6)`);

@@ -63,7 +63,9 @@ describe("the executable", () => {
     expect(exported.stderr).toMatch(/wrote \d+ rows of binance BTC/);
     expect(Buffer.from(readFileSync(out)).equals(Buffer.from(served!))).toBe(true);
     const duck = await (await DuckDBInstance.create(":memory:")).connect();
-    const [row] = (await duck.runAndReadAll(`SELECT count(*)::INT AS n, typeof(any_value(TimeStamp)) AS t, typeof(any_value(ClosePrice)) AS p FROM read_parquet('${out}')`)).getRowObjectsJson();
+    const [row] = (
+      await duck.runAndReadAll(`SELECT count(*)::INT AS n, typeof(any_value(TimeStamp)) AS t, typeof(any_value(ClosePrice)) AS p FROM read_parquet('${out}')`)
+    ).getRowObjectsJson();
     duck.closeSync();
     expect(row).toEqual({ n: Number(/wrote (\d+) rows/.exec(exported.stderr)![1]), t: "TIMESTAMP WITH TIME ZONE", p: "DOUBLE" });
   }, 120_000);

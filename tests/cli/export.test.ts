@@ -28,7 +28,10 @@ beforeAll(async () => {
   csvConfig = join(dir, "csv.yml");
   dbConfig = join(dir, "db.yml");
   writeFileSync(csvConfig, `bucketing_interval: 1m\ncsv_directory: ${saved.csvDirectory}\n`);
-  writeFileSync(dbConfig, `bucketing_interval: 1m\ncsv_directory: ${join(dir, "unused")}\nsave_to_database: true\nsave_to_csv: false\ndatabase_connection: "${saved.stores[1]!.url}"\n`);
+  writeFileSync(
+    dbConfig,
+    `bucketing_interval: 1m\ncsv_directory: ${join(dir, "unused")}\nsave_to_database: true\nsave_to_csv: false\ndatabase_connection: "${saved.stores[1]!.url}"\n`,
+  );
 });
 afterAll(async () => {
   await close();
@@ -59,7 +62,12 @@ async function apiBytes(configFile: string, query: string): Promise<Uint8Array> 
 describe("cryptointellect export", () => {
   test.each([
     ["csv", csvConfigOf, "exchange=binance&coin=BTC&format=csv", ["--format", "csv", "--exchange", "binance", "--coin", "BTC"]],
-    ["csv", csvConfigOf, "exchange=binance&coin=ETH&format=csv&interval=1m&from=2024-03-08T06:00:00Z&to=2024-03-09", ["--format=csv", "--exchange=BINANCE", "--coin=eth", "--interval", "1m", "--from", "2024-03-08T06:00:00Z", "--to", "2024-03-09"]],
+    [
+      "csv",
+      csvConfigOf,
+      "exchange=binance&coin=ETH&format=csv&interval=1m&from=2024-03-08T06:00:00Z&to=2024-03-09",
+      ["--format=csv", "--exchange=BINANCE", "--coin=eth", "--interval", "1m", "--from", "2024-03-08T06:00:00Z", "--to", "2024-03-09"],
+    ],
     ["parquet", csvConfigOf, "exchange=kraken&coin=BTC&format=parquet", ["--format", "parquet", "--exchange", "kraken", "--coin", "BTC"]],
     ["csv", dbConfigOf, "exchange=binance&coin=BTC&format=csv&interval=5m", ["--format", "csv", "--exchange", "binance", "--coin", "BTC", "--interval", "5m"]],
     ["parquet", dbConfigOf, "exchange=binance&coin=ETH&format=parquet", ["--format", "parquet", "--exchange", "binance", "--coin", "ETH"]],
@@ -81,7 +89,11 @@ describe("cryptointellect export", () => {
   });
 
   test("writes to standard output without --out (or with -)", async () => {
-    const proc = Bun.spawn(["bun", "src/main.ts", "export", "--format", "csv", "--exchange", "binance", "--coin", "BTC", "--out", "-", "-c", csvConfig], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn(["bun", "src/main.ts", "export", "--format", "csv", "--exchange", "binance", "--coin", "BTC", "--out", "-", "-c", csvConfig], {
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).arrayBuffer(), new Response(proc.stderr).text(), proc.exited]);
     expect(stderr).toBe("");
     expect(code).toBe(0);
@@ -140,7 +152,13 @@ describe("cryptointellect export", () => {
     // Midway, to standard output: what was written stays written, nothing more is read.
     const midway = new AbortController();
     const written: Uint8Array[] = [];
-    const stdout = { isTTY: false, write: (bytes: Uint8Array) => void (written.push(bytes), midway.abort()) };
+    const stdout = {
+      isTTY: false,
+      write: (bytes: Uint8Array) => {
+        written.push(bytes);
+        midway.abort();
+      },
+    };
     expect(await runExport(config, args, { err: () => {}, logger: silentLogger, signal: midway.signal, stdout })).toBe(1);
     expect(written.length).toBe(1);
   });

@@ -61,7 +61,16 @@ describe("coin universe", () => {
     try {
       const logger = createMemoryLogger();
       const make = () =>
-        createExchangeClient({ adapter: { id: "coingecko", budget: { refillPerSecond: 10, burst: 10 } }, baseUrl: sim.baseUrls.coingecko, fetch, clock: createAutoClock(Date.now()), logger: silentLogger, metrics: createMetrics(), maxAttempts: 2, backoff: { baseMs: 1, capMs: 2 } });
+        createExchangeClient({
+          adapter: { id: "coingecko", budget: { refillPerSecond: 10, burst: 10 } },
+          baseUrl: sim.baseUrls.coingecko,
+          fetch,
+          clock: createAutoClock(Date.now()),
+          logger: silentLogger,
+          metrics: createMetrics(),
+          maxAttempts: 2,
+          backoff: { baseMs: 1, capMs: 2 },
+        });
       const live = await fetchRanking(make(), ["Neo", "Optimism"], logger);
       expect(live.source).toBe("coingecko");
       expect(buildUniverse(live.coins, 3, ["Neo", "Optimism"]).coins.map((c) => c.symbol)).toEqual(["BTC", "ETH", "USDT", "NEO", "OP"]);

@@ -46,7 +46,15 @@ save_to_database: true
 `,
       "cfg.yml",
     );
-    expect(c).toMatchObject({ bucketIntervalMinutes: 7, exchanges: ["binance"], databaseUrl: "postgres://u:p@db/x", coinsToPoll: ["Neo", "Optimism"], topN: 5, saveToCsv: false, saveToDatabase: true });
+    expect(c).toMatchObject({
+      bucketIntervalMinutes: 7,
+      exchanges: ["binance"],
+      databaseUrl: "postgres://u:p@db/x",
+      coinsToPoll: ["Neo", "Optimism"],
+      topN: 5,
+      saveToCsv: false,
+      saveToDatabase: true,
+    });
   });
 
   test("accepts the aliases bucket_interval and list_coins_to_pull, and exchange names in any case", () => {
@@ -153,7 +161,14 @@ describe("config: exchanges beyond the native four", () => {
   });
 
   test("a config of the native four never loads ccxt", () => {
-    const probe = Bun.spawnSync(["bun", "-e", "await import('./src/config/config.ts').then((m) => m.parseConfig('exchanges: [binance, kraken]\\n', 'x')); await import('./src/collector/runtime.ts'); console.log(Object.keys(require.cache).some((k) => k.includes('/ccxt/')))"], { cwd: `${import.meta.dir}/../..` });
+    const probe = Bun.spawnSync(
+      [
+        "bun",
+        "-e",
+        "await import('./src/config/config.ts').then((m) => m.parseConfig('exchanges: [binance, kraken]\\n', 'x')); await import('./src/collector/runtime.ts'); console.log(Object.keys(require.cache).some((k) => k.includes('/ccxt/')))",
+      ],
+      { cwd: `${import.meta.dir}/../..` },
+    );
     expect(probe.stdout.toString().trim()).toBe("false");
   });
 });
@@ -190,10 +205,18 @@ describe("config: duplicate keys", () => {
   test.each([
     ["a top-level field", "n_coins_to_poll: 5\nsave_to_csv: true\nn_coins_to_poll: 7\n", "n_coins_to_poll: duplicate key: given on line 1 and again on line 3; keep one"],
     ["a nested field", "http:\n  port: 8080\n  host: 0.0.0.0\n  port: 9090\n", "http.port: duplicate key: given on line 2 and again on line 4; keep one"],
-    ["a key in a flow map", "exchanges: [binance, okx]\nexchange_adapters: {binance: ccxt, binance: native}\n", "exchange_adapters.binance: duplicate key: given on line 2 (columns 21 and 36); keep one"],
+    [
+      "a key in a flow map",
+      "exchanges: [binance, okx]\nexchange_adapters: {binance: ccxt, binance: native}\n",
+      "exchange_adapters.binance: duplicate key: given on line 2 (columns 21 and 36); keep one",
+    ],
     ["a quoted and a plain spelling", "'save_to_csv': true\nsave_to_csv: true\n", "save_to_csv: duplicate key: given on line 1 and again on line 2; keep one"],
     ["a list given in block and flow form", "exchanges:\n  - binance\nexchanges: [okx]\n", "exchanges: duplicate key: given on line 1 and again on line 3; keep one"],
-    ["a map key inside quote_currencies", "quote_currencies:\n  default: [USDT]\n  default: [USD]\n", "quote_currencies.default: duplicate key: given on line 2 and again on line 3; keep one"],
+    [
+      "a map key inside quote_currencies",
+      "quote_currencies:\n  default: [USDT]\n  default: [USD]\n",
+      "quote_currencies.default: duplicate key: given on line 2 and again on line 3; keep one",
+    ],
   ])("%s is refused naming it and its lines", (_, text, problem) => {
     expect(problems(text)).toEqual([problem]);
   });

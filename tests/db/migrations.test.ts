@@ -17,10 +17,16 @@ describe.each(Object.keys(FOLDERS) as Dialect[])("embedded %s migrations", (dial
   const folder = join(ROOT, FOLDERS[dialect].folder);
 
   test("are exactly the files drizzle-kit generated, with drizzle's own split and hash", () => {
-    const onDisk = readdirSync(folder).filter((f) => f.endsWith(".sql")).sort();
+    const onDisk = readdirSync(folder)
+      .filter((f) => f.endsWith(".sql"))
+      .sort();
     const { journal, files } = EMBEDDED_MIGRATIONS[dialect];
     expect(journal).toEqual(JSON.parse(readFileSync(join(folder, "meta/_journal.json"), "utf8")));
-    expect(Object.keys(files).map((tag) => `${tag}.sql`).sort()).toEqual(onDisk);
+    expect(
+      Object.keys(files)
+        .map((tag) => `${tag}.sql`)
+        .sort(),
+    ).toEqual(onDisk);
     for (const [tag, text] of Object.entries(files)) expect(text).toBe(readFileSync(join(folder, `${tag}.sql`), "utf8"));
     expect(migrationsFor(dialect)).toEqual(readMigrationFiles({ migrationsFolder: folder }));
   });
@@ -32,11 +38,14 @@ describe.each(Object.keys(FOLDERS) as Dialect[])("embedded %s migrations", (dial
     try {
       cpSync(folder, join(work, "out"), { recursive: true });
       const { kitDialect, schema } = FOLDERS[dialect];
-      const run = Bun.spawnSync([join(ROOT, "node_modules/.bin/drizzle-kit"), "generate", "--dialect", kitDialect, "--schema", schema, "--out", relative(ROOT, join(work, "out"))], {
-        cwd: ROOT,
-        stdout: "pipe",
-        stderr: "pipe",
-      });
+      const run = Bun.spawnSync(
+        [join(ROOT, "node_modules/.bin/drizzle-kit"), "generate", "--dialect", kitDialect, "--schema", schema, "--out", relative(ROOT, join(work, "out"))],
+        {
+          cwd: ROOT,
+          stdout: "pipe",
+          stderr: "pipe",
+        },
+      );
       const output = `${run.stdout.toString()}${run.stderr.toString()}`;
       expect({ exitCode: run.exitCode, output }).toMatchObject({ exitCode: 0 });
       expect(output).toContain("No schema changes");

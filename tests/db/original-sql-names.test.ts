@@ -52,7 +52,17 @@ const ORIGINAL_TABLES = [
     ],
     keyColumns: 4,
   },
-  { name: "Coins", ours: "coins", columns: [["Coin", "coin"], ["MarketCap", "market_cap"], ["DataAdded", "date_added"], ["Date_Added", "date_added"]], keyColumns: 1 },
+  {
+    name: "Coins",
+    ours: "coins",
+    columns: [
+      ["Coin", "coin"],
+      ["MarketCap", "market_cap"],
+      ["DataAdded", "date_added"],
+      ["Date_Added", "date_added"],
+    ],
+    keyColumns: 1,
+  },
   { name: "Exchanges", ours: "exchanges", columns: [["Exchange", "exchange"]], keyColumns: 1 },
   {
     name: "MetaData",
@@ -124,7 +134,9 @@ function uniqueId(c: Candle): string {
 
 /** Two exchanges, two intervals, coins whose names hold the separator. */
 const SAMPLE: Candle[] = [
-  ...["BTC", "A_B", "A"].flatMap((coin, k) => [0, 1, 2].map((i) => candle({ coin, openTimeMs: T0 + i * M5, open: 100 + k, close: 101 + i, high: 120 + i, low: 90 - k, volume: 0.1 + i }))),
+  ...["BTC", "A_B", "A"].flatMap((coin, k) =>
+    [0, 1, 2].map((i) => candle({ coin, openTimeMs: T0 + i * M5, open: 100 + k, close: 101 + i, high: 120 + i, low: 90 - k, volume: 0.1 + i })),
+  ),
   candle({ exchange: "kraken", coin: "BTC", close: 0.30000000000000004 }),
   candle({ intervalMinutes: 60, close: 7 }),
 ];
@@ -157,7 +169,13 @@ describe.each(TARGETS)("the original's SQL names on $label", (target) => {
     const db = scratch();
     const sink = await start(db);
     await sink.write(SAMPLE);
-    await sink.track!([{ coin: "BTC", name: "Bitcoin", marketCap: 1_300_000_000_000 }, { coin: "A_B", name: "A_B", marketCap: null }], ["binance", "kraken"]);
+    await sink.track!(
+      [
+        { coin: "BTC", name: "Bitcoin", marketCap: 1_300_000_000_000 },
+        { coin: "A_B", name: "A_B", marketCap: null },
+      ],
+      ["binance", "kraken"],
+    );
     await sink.recordMetadata(computeMetadataStats(4, 3, 2, 5), NOW);
     await sink.recordMetadata(computeMetadataStats(5, 3, 2, 5), NOW + 3_600_000);
     return db;
@@ -165,7 +183,12 @@ describe.each(TARGETS)("the original's SQL names on $label", (target) => {
 
   /** What a table of ours holds, in the original table's column order (aliased: `Coins` shows date_added twice). */
   const readOurs = (db: ScratchDatabase, table: (typeof ORIGINAL_TABLES)[number]) =>
-    db.query(`SELECT ${table.columns.map(([, c], i) => `${ours(c)} AS v${i}`).join(", ")} FROM ${table.ours} ORDER BY ${table.columns.slice(0, table.keyColumns).map(([, c]) => ours(c)).join(", ")}`);
+    db.query(
+      `SELECT ${table.columns.map(([, c], i) => `${ours(c)} AS v${i}`).join(", ")} FROM ${table.ours} ORDER BY ${table.columns
+        .slice(0, table.keyColumns)
+        .map(([, c]) => ours(c))
+        .join(", ")}`,
+    );
 
   /** The name a result column gets: SQLite names a column by its declaration, so a shared name comes back in our spelling. */
   const resultName = (original: string, table: (typeof ORIGINAL_TABLES)[number]) =>
@@ -177,9 +200,7 @@ describe.each(TARGETS)("the original's SQL names on $label", (target) => {
       const name = quoteWith(mark);
       for (const table of ORIGINAL_TABLES) {
         const originals = table.columns.map(([o]) => o);
-        const theirs = await db.query(
-          `SELECT ${originals.map(name).join(", ")} FROM ${name(table.name)} ORDER BY ${originals.slice(0, table.keyColumns).map(name).join(", ")}`,
-        );
+        const theirs = await db.query(`SELECT ${originals.map(name).join(", ")} FROM ${name(table.name)} ORDER BY ${originals.slice(0, table.keyColumns).map(name).join(", ")}`);
         const expected = await readOurs(db, table);
         expect(expected.length).toBeGreaterThan(0);
         expect(theirs.map(Object.values)).toEqual(expected.map(Object.values));

@@ -29,7 +29,11 @@ function series(count: number, over: Partial<Candle> = {}, fromMs = T0): Candle[
 
 /** Counts rows of a table with the dialect's own client. */
 async function countRows(db: TestDatabase, table: string): Promise<number> {
-  const [row] = await queryRows(db, { postgres: `SELECT count(*)::int AS n FROM ${table}`, mysql: `SELECT count(*) AS n FROM ${table}`, sqlite: `SELECT count(*) AS n FROM ${table}` });
+  const [row] = await queryRows(db, {
+    postgres: `SELECT count(*)::int AS n FROM ${table}`,
+    mysql: `SELECT count(*) AS n FROM ${table}`,
+    sqlite: `SELECT count(*) AS n FROM ${table}`,
+  });
   return Number(row!.n);
 }
 
@@ -44,7 +48,9 @@ export function defineStoreSuite(dialect: Dialect, available: boolean): void {
     });
 
     /** A fresh database and an open sink on it, both removed after the test. */
-    async function openSink(options: { url?: string; db?: TestDatabase; now?: () => number } = {}): Promise<{ sink: DatabaseSink; db: TestDatabase; logger: ReturnType<typeof createMemoryLogger> }> {
+    async function openSink(
+      options: { url?: string; db?: TestDatabase; now?: () => number } = {},
+    ): Promise<{ sink: DatabaseSink; db: TestDatabase; logger: ReturnType<typeof createMemoryLogger> }> {
       let db = options.db;
       if (db === undefined) {
         const fresh = testDatabase(dialect);
@@ -127,9 +133,7 @@ export function defineStoreSuite(dialect: Dialect, available: boolean): void {
     test("reads back exactly what it wrote: awkward coin names, float noise, tiny and large values", async () => {
       const { sink } = await openSink();
       const odd = ['A"B', "C\\D", "x,y {z}", "NULL"];
-      const written = odd.flatMap((coin, i) =>
-        series(3, { coin, open: 0.1 + 0.2, high: 123456789.12345678 + i, low: 1e-8, close: 1 / 3, volume: 7.5e-7 * (i + 1) }),
-      );
+      const written = odd.flatMap((coin, i) => series(3, { coin, open: 0.1 + 0.2, high: 123456789.12345678 + i, low: 1e-8, close: 1 / 3, volume: 7.5e-7 * (i + 1) }));
       expect(await sink.write(written)).toBe(written.length);
       for (const coin of odd) expect(await sink.readCandles("binance", coin, 5, T0, T0 + 2 * M5)).toEqual(written.filter((c) => c.coin === coin));
       expect(await sink.write(written)).toBe(0);
@@ -199,8 +203,14 @@ export function defineStoreSuite(dialect: Dialect, available: boolean): void {
       await sink.write([...series(3), ...series(2, {}, T0 + 5 * M5), candle({ coin: "ETH", openTimeMs: T0 + 4 * M5 }), candle({ exchange: "kraken", openTimeMs: T0 + 4 * M5 })]);
       const missing = await sink.missingRanges("binance", 5, ["BTC", "ETH", "SOL"], T0, T0 + 9 * M5);
       const at = (i: number) => T0 + i * M5;
-      expect(missing.get("BTC")).toEqual([{ fromOpenMs: at(3), toOpenMs: at(4) }, { fromOpenMs: at(7), toOpenMs: at(9) }]);
-      expect(missing.get("ETH")).toEqual([{ fromOpenMs: at(0), toOpenMs: at(3) }, { fromOpenMs: at(5), toOpenMs: at(9) }]);
+      expect(missing.get("BTC")).toEqual([
+        { fromOpenMs: at(3), toOpenMs: at(4) },
+        { fromOpenMs: at(7), toOpenMs: at(9) },
+      ]);
+      expect(missing.get("ETH")).toEqual([
+        { fromOpenMs: at(0), toOpenMs: at(3) },
+        { fromOpenMs: at(5), toOpenMs: at(9) },
+      ]);
       expect(missing.get("SOL")).toEqual([{ fromOpenMs: at(0), toOpenMs: at(9) }]);
       expect((await sink.missingRanges("binance", 5, ["BTC"], at(1), at(2))).get("BTC")).toEqual([]);
 
@@ -278,8 +288,7 @@ export function defineStoreSuite(dialect: Dialect, available: boolean): void {
     test("a connection failure at open is a clear DatabaseError without the password", async () => {
       const port = await unusedPort();
       const password = "Sup3r-s3cret:pw";
-      const url =
-        dialect === "sqlite" ? "sqlite:/proc/cryptointellect-no-such-dir/x.db" : serverUrl(dialect, { port, password, database: "whatever" });
+      const url = dialect === "sqlite" ? "sqlite:/proc/cryptointellect-no-such-dir/x.db" : serverUrl(dialect, { port, password, database: "whatever" });
       const logger = createMemoryLogger();
       const sink = createDatabaseSink({ url, logger, connectTimeoutSeconds: 3 });
       const error = await sink.open().then(

@@ -5,7 +5,9 @@ import { dirname, join, resolve } from "node:path";
 
 const REPO = resolve(import.meta.dir, "../..");
 const readme = readFileSync(join(REPO, "README.md"), "utf8");
-const docs = readdirSync(join(REPO, "docs")).filter((f) => f.endsWith(".md")).map((f) => join("docs", f));
+const docs = readdirSync(join(REPO, "docs"))
+  .filter((f) => f.endsWith(".md"))
+  .map((f) => join("docs", f));
 
 describe("README", () => {
   test("is a user guide: under 20,000 characters, the lab notebook in docs/", () => {

@@ -61,7 +61,7 @@ describe("aggregate", () => {
         const got = aggregateCandles(candles, interval);
         const want = byDivision(candles, interval);
         expect(got.map((x) => ({ ...x, volume: 0 }))).toEqual(want.map((x) => ({ ...x, volume: 0 })));
-        got.forEach((x, i) => expect(Math.abs(x.volume - want[i]!.volume)).toBeLessThan(1e-14));
+        for (const [i, x] of got.entries()) expect(Math.abs(x.volume - want[i]!.volume)).toBeLessThan(1e-14);
       }
     }
   });
@@ -86,7 +86,11 @@ describe("aggregate", () => {
     const page = [c(0, 1, 1, 1, 1, 1), c(1, 1, 1, 1, 1, 1), c(2, 1, 2, 1, 1, 1), c(3, 1, 1, 1, 1, 1), c(2, 1, 3, 1, 1, 1), c(2, 1, 2, 1, 1, 1)];
     const out = sortUnique(page);
     expect(out.candles.map((x) => x.openTimeMs / M)).toEqual([0, 1, 3]);
-    expect(out.conflicts.map((x) => [x.openTimeMs / M, x.high])).toEqual([[2, 2], [2, 3], [2, 2]]);
+    expect(out.conflicts.map((x) => [x.openTimeMs / M, x.high])).toEqual([
+      [2, 2],
+      [2, 3],
+      [2, 2],
+    ]);
     // The later copy no longer wins: a repeat that differs from the first one only in volume is a conflict too.
     const volume = sortUnique([c(0, 1, 1, 1, 1, 1), c(0, 1, 1, 1, 1, 2)]);
     expect(volume.candles).toEqual([]);

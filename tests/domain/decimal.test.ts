@@ -8,7 +8,29 @@ const reference = (v: number) => (v === 0 ? 0 : Number(v.toPrecision(15)));
 describe("round15", () => {
   test("equals Number(toPrecision(15)) for exchange decimals, sums with float noise, tiny, huge and odd doubles", () => {
     const random = createPrng(3);
-    const values = [0, -0, 1, 0.1 + 0.2, 0.6303000000000001, 1e-9, 5e-9, 1.5e-7, 9_999_999.99999999, 10_000_000.00000001, 1e15, 1e15 + 1, 2 ** 53, 1e21, 1e300, Number.MIN_VALUE, Number.MAX_VALUE, Number.NaN, Number.POSITIVE_INFINITY, -12.5, 4.717099999999999];
+    const values = [
+      0,
+      -0,
+      1,
+      0.1 + 0.2,
+      0.6303000000000001,
+      1e-9,
+      5e-9,
+      1.5e-7,
+      9_999_999.99999999,
+      10_000_000.00000001,
+      1e15,
+      1e15 + 1,
+      2 ** 53,
+      1e21,
+      1e300,
+      Number.MIN_VALUE,
+      Number.MAX_VALUE,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      -12.5,
+      4.717099999999999,
+    ];
     for (let i = 0; i < 100_000; i++) {
       const magnitude = 10 ** Math.floor(random() * 16 - 6);
       const decimal = Number((random() * magnitude).toFixed(Math.floor(random() * 12)));

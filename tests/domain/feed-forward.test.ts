@@ -20,7 +20,11 @@ describe("feed-forward", () => {
 
   test("uses the close saved before the range for leading empty buckets", () => {
     const out = feedForward({ traded: [traded(2, 7)], intervalMinutes: 1, fromOpenMs: 0, toOpenMs: 2 * M, previousClose: 5 });
-    expect(out.map((c) => [c.close, c.filled])).toEqual([[5, true], [5, true], [7, false]]);
+    expect(out.map((c) => [c.close, c.filled])).toEqual([
+      [5, true],
+      [5, true],
+      [7, false],
+    ]);
   });
 
   test("never invents a bucket before the first known close", () => {

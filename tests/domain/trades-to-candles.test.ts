@@ -56,7 +56,7 @@ describe("tradesToMinuteCandles", () => {
 
   test("every candle satisfies low ≤ open, close ≤ high on random trades", () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const trades = Array.from({ length: 2000 }, () => t(T0 + Math.floor(random() * 30 * M), 100 + random() * 10, random()));
     const candles = tradesToMinuteCandles(trades);
     for (const c of candles) {
@@ -64,6 +64,9 @@ describe("tradesToMinuteCandles", () => {
       expect(c.high).toBeGreaterThanOrEqual(Math.max(c.open, c.close));
       expect(c.openTimeMs % M).toBe(0);
     }
-    expect(candles.reduce((s, c) => s + c.volume, 0)).toBeCloseTo(trades.reduce((s, x) => s + x.volume, 0), 6);
+    expect(candles.reduce((s, c) => s + c.volume, 0)).toBeCloseTo(
+      trades.reduce((s, x) => s + x.volume, 0),
+      6,
+    );
   });
 });

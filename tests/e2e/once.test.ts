@@ -46,7 +46,14 @@ describe("once (compiled binary)", () => {
     const dir = join(work, "ccxt");
     const cfg = join(work, "ccxt.yml");
     const ids = ["okx", "coinbase", "bybit"];
-    writeFileSync(cfg, simulatorConfig(sim.url, `exchanges: [OKX, Coinbase, Bybit]\nbucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [bitcoin, Ethereum, DOGE]\ncsv_directory: ${dir}\n`, ids));
+    writeFileSync(
+      cfg,
+      simulatorConfig(
+        sim.url,
+        `exchanges: [OKX, Coinbase, Bybit]\nbucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [bitcoin, Ethereum, DOGE]\ncsv_directory: ${dir}\n`,
+        ids,
+      ),
+    );
     const result = await runBinary(["once", "-c", cfg], { cwd: work, env: { CRYPTOINTELLECT_TIME_WARP: warp } });
     expect(result.stderr).not.toContain(" error ");
     expect(result.code).toBe(0);

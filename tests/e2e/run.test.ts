@@ -44,7 +44,13 @@ describe("run (compiled binary, accelerated clock)", () => {
   test("keeps writing every bucket; SIGKILL and restart lose and duplicate nothing; SIGTERM exits 0", async () => {
     const dir = join(work, "csv");
     const cfg = join(work, "cfg.yml");
-    writeFileSync(cfg, simulatorConfig(sim.url, `bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH, DOGE, NEO, OP]\ncsv_directory: ${dir}\nhttp:\n  host: 127.0.0.1\n  port: 0\n`));
+    writeFileSync(
+      cfg,
+      simulatorConfig(
+        sim.url,
+        `bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH, DOGE, NEO, OP]\ncsv_directory: ${dir}\nhttp:\n  host: 127.0.0.1\n  port: 0\n`,
+      ),
+    );
     const firstStartMs = clock.now();
 
     const first = start(cfg);
@@ -70,7 +76,10 @@ describe("run (compiled binary, accelerated clock)", () => {
     const endMs = clock.now();
     for (const exchange of NATIVE_EXCHANGE_IDS) {
       for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) {
-        const opens = rows.filter((r) => r.exchange === exchange && r.coin === coin).map((r) => r.openTimeMs).sort((a, b) => a - b);
+        const opens = rows
+          .filter((r) => r.exchange === exchange && r.coin === coin)
+          .map((r) => r.openTimeMs)
+          .sort((a, b) => a - b);
         expect(opens.length).toBeGreaterThan(5);
         // Contiguous from the first bucket saved to the last: the downtime was caught up.
         for (let i = 1; i < opens.length; i++) expect(opens[i]! - opens[i - 1]!).toBe(MINUTE_MS);

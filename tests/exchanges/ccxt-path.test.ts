@@ -58,29 +58,33 @@ async function backfill(h: Harness, argv: string[]): Promise<{ code: number; out
 
 describe("ccxt path", () => {
   describe.each([...SIM_EXCHANGE_IDS])("%s through ccxt", (exchange) => {
-    test.each([1, 5, 7, 60])("a backfill at %im saves the simulator's buckets exactly, the forming one never, quiet ones fed forward", async (minutes) => {
-      const h = await ccxtHarness([exchange], `${minutes}m`);
-      expect(h.runtime.adapters[0]!.kind).toBe("ccxt");
-      const { code, out } = await backfill(h, ["--from", new Date(FROM).toISOString()]);
-      expect(out).toContain("failed ranges 0");
-      expect(code).toBe(0);
-      const rows = readCsvDir(join(h.dir, "csv"));
-      expect(duplicates(rows)).toEqual([]);
-      expect(mismatches(rows)).toEqual([]);
-      const size = minutes * MINUTE_MS;
-      const first = Math.ceil(FROM / size) * size;
-      // The last closed bucket: its end plus settle is before now; the one after is still forming.
-      const last = Math.floor((NOW - 5000) / size) * size - size;
-      for (const coin of COINS) {
-        const opens = rows.filter((r) => r.coin === coin).map((r) => r.openTimeMs);
-        expect(opens.length).toBe((last - first) / size + 1);
-        expect(Math.max(...opens)).toBe(last);
-      }
-      if (minutes === 1) expect(rows.some((r) => r.line.endsWith(",0,1") && r.coin === "DOGE")).toBe(true);
-      const stats = h.sim.stats()[exchange];
-      expect(stats.rateLimited).toBe(0);
-      expect(stats.banned).toBe(0);
-    }, 60_000);
+    test.each([1, 5, 7, 60])(
+      "a backfill at %im saves the simulator's buckets exactly, the forming one never, quiet ones fed forward",
+      async (minutes) => {
+        const h = await ccxtHarness([exchange], `${minutes}m`);
+        expect(h.runtime.adapters[0]!.kind).toBe("ccxt");
+        const { code, out } = await backfill(h, ["--from", new Date(FROM).toISOString()]);
+        expect(out).toContain("failed ranges 0");
+        expect(code).toBe(0);
+        const rows = readCsvDir(join(h.dir, "csv"));
+        expect(duplicates(rows)).toEqual([]);
+        expect(mismatches(rows)).toEqual([]);
+        const size = minutes * MINUTE_MS;
+        const first = Math.ceil(FROM / size) * size;
+        // The last closed bucket: its end plus settle is before now; the one after is still forming.
+        const last = Math.floor((NOW - 5000) / size) * size - size;
+        for (const coin of COINS) {
+          const opens = rows.filter((r) => r.coin === coin).map((r) => r.openTimeMs);
+          expect(opens.length).toBe((last - first) / size + 1);
+          expect(Math.max(...opens)).toBe(last);
+        }
+        if (minutes === 1) expect(rows.some((r) => r.line.endsWith(",0,1") && r.coin === "DOGE")).toBe(true);
+        const stats = h.sim.stats()[exchange];
+        expect(stats.rateLimited).toBe(0);
+        expect(stats.banned).toBe(0);
+      },
+      60_000,
+    );
   });
 
   test("server errors, garbage and truncated pages are retried: the end state is exact, nothing read as a quiet minute", async () => {
@@ -107,7 +111,11 @@ describe("ccxt path", () => {
   test("a live cycle through ccxt saves the last closed bucket into CSV and SQLite alike", async () => {
     const h = await ccxtHarness(["okx", "coinbase", "bybit"], "1m", "save_to_database: true\ndatabase_connection: sqlite:DBFILE");
     const report = await h.tickAt(NOW);
-    expect(report.reports.map((r) => [r.exchange, r.seriesFailed])).toEqual([["okx", 0], ["coinbase", 0], ["bybit", 0]]);
+    expect(report.reports.map((r) => [r.exchange, r.seriesFailed])).toEqual([
+      ["okx", 0],
+      ["coinbase", 0],
+      ["bybit", 0],
+    ]);
     const rows = readCsvDir(join(h.dir, "csv"));
     expect(mismatches(rows)).toEqual([]);
     const open = Math.floor(NOW / MINUTE_MS) * MINUTE_MS - MINUTE_MS;

@@ -150,7 +150,9 @@ export function runContractSuite(adapter: ExchangeAdapter, options: ContractOpti
       });
 
       test("leaves out markets that are halted, delisted or disabled", () => {
-        const halted = simListing(adapter.id).filter((m) => !m.tradable).map((m) => m.symbol);
+        const halted = simListing(adapter.id)
+          .filter((m) => !m.tradable)
+          .map((m) => m.symbol);
         expect(halted.length).toBeGreaterThan(0);
         for (const symbol of halted) expect(markets.map((m) => m.symbol)).not.toContain(symbol);
       });
@@ -251,7 +253,10 @@ export function runContractSuite(adapter: ExchangeAdapter, options: ContractOpti
       test("the hand-written candles fixture maps to consistent candles", () => {
         const candles = adapter.parseCandles(fixture(adapter.id, "candles.json"), context());
         expect(candles.length).toBeGreaterThan(1);
-        expectWellFormed([...candles].sort((a, b) => a.openTimeMs - b.openTimeMs), 1);
+        expectWellFormed(
+          [...candles].sort((a, b) => a.openTimeMs - b.openTimeMs),
+          1,
+        );
       });
 
       test("a mangled row is an ExchangeSchemaError, not a partial result", () => {
@@ -268,34 +273,30 @@ export function runContractSuite(adapter: ExchangeAdapter, options: ContractOpti
     });
 
     describe("rate limits", () => {
-      test(
-        "requests at full speed are never refused and use at least 85% of the published limit",
-        async () => {
-          const c = connect();
-          const openNow = bucketOpen(NOW_MS, 1);
-          for (let i = 0; i < options.rateTestRequests; i++) {
-            const spec = adapter.candlesRequest(btc, 1, openNow - 5 * MINUTE_MS, openNow);
-            await c.client.request(spec, (body) => adapter.parseCandles(body, { market: btc, intervalMinutes: 1 }));
-          }
-          const stats = sim.stats()[simId];
-          expect(stats.rateLimited).toBe(0);
-          expect(stats.banned).toBe(0);
-          // No span of the limit's length, wherever it starts, holds more than the published limit.
-          const times = c.sentAt;
-          expect(times.length).toBe(options.rateTestRequests);
-          let busiest = 0;
-          for (let i = 0, j = 0; i < times.length; i++) {
-            while (times[i]! - times[j]! >= options.limitWindowMs) j++;
-            busiest = Math.max(busiest, i - j + 1);
-          }
-          expect(busiest).toBeLessThanOrEqual((options.candleRequestsPerSecond * options.limitWindowMs) / 1000);
-          // Sustained: the requests sent before the last one, over the time until it.
-          const last = times.at(-1)!;
-          const perSecond = times.filter((t) => t < last).length / ((last - times[0]!) / 1000);
-          expect(perSecond).toBeGreaterThanOrEqual(MIN_USE * options.candleRequestsPerSecond);
-        },
-        60_000,
-      );
+      test("requests at full speed are never refused and use at least 85% of the published limit", async () => {
+        const c = connect();
+        const openNow = bucketOpen(NOW_MS, 1);
+        for (let i = 0; i < options.rateTestRequests; i++) {
+          const spec = adapter.candlesRequest(btc, 1, openNow - 5 * MINUTE_MS, openNow);
+          await c.client.request(spec, (body) => adapter.parseCandles(body, { market: btc, intervalMinutes: 1 }));
+        }
+        const stats = sim.stats()[simId];
+        expect(stats.rateLimited).toBe(0);
+        expect(stats.banned).toBe(0);
+        // No span of the limit's length, wherever it starts, holds more than the published limit.
+        const times = c.sentAt;
+        expect(times.length).toBe(options.rateTestRequests);
+        let busiest = 0;
+        for (let i = 0, j = 0; i < times.length; i++) {
+          while (times[i]! - times[j]! >= options.limitWindowMs) j++;
+          busiest = Math.max(busiest, i - j + 1);
+        }
+        expect(busiest).toBeLessThanOrEqual((options.candleRequestsPerSecond * options.limitWindowMs) / 1000);
+        // Sustained: the requests sent before the last one, over the time until it.
+        const last = times.at(-1)!;
+        const perSecond = times.filter((t) => t < last).length / ((last - times[0]!) / 1000);
+        expect(perSecond).toBeGreaterThanOrEqual(MIN_USE * options.candleRequestsPerSecond);
+      }, 60_000);
 
       test("the simulator would refuse a budget twice as fast (the test can fail)", async () => {
         // Without the used-weight header too: it alone would pause Binance before the limit.

@@ -17,8 +17,7 @@ describe("kraken over the engine and the simulator", () => {
   const clock = createAutoClock(NOW_MS);
   let sim: RunningSimulator;
   let btc: Market;
-  const client = () =>
-    createExchangeClient({ adapter: kraken, baseUrl: sim.baseUrls.kraken, fetch, clock, logger: silentLogger, metrics: createMetrics() });
+  const client = () => createExchangeClient({ adapter: kraken, baseUrl: sim.baseUrls.kraken, fetch, clock, logger: silentLogger, metrics: createMetrics() });
 
   beforeAll(async () => {
     sim = startSimulator({ clock, port: 0 });

@@ -68,11 +68,15 @@ export function createFastClock(startMs: number): FastClock {
       return new Promise((resolve) => {
         const entry = { at: nowMs + ms, seq: seq++, resolve: () => resolve() };
         sleepers.push(entry);
-        signal?.addEventListener("abort", () => {
-          const i = sleepers.indexOf(entry);
-          if (i >= 0) sleepers.splice(i, 1);
-          resolve();
-        }, { once: true });
+        signal?.addEventListener(
+          "abort",
+          () => {
+            const i = sleepers.indexOf(entry);
+            if (i >= 0) sleepers.splice(i, 1);
+            resolve();
+          },
+          { once: true },
+        );
       });
     },
     set(ms) {

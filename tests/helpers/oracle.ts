@@ -37,7 +37,9 @@ export interface SavedRow {
 /** Every data row of every CSV file in `dir`, checking each file's header and completeness. */
 export function readCsvDir(dir: string): SavedRow[] {
   const rows: SavedRow[] = [];
-  for (const file of readdirSync(dir).filter((n) => n.endsWith(".csv")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((n) => n.endsWith(".csv"))
+    .sort()) {
     const text = readFileSync(join(dir, file), "utf8");
     if (!text.endsWith("\n")) throw new Error(`${file} ends in a partial line`);
     const lines = text.split("\n").slice(0, -1);

@@ -109,7 +109,14 @@ describe("http client", () => {
       await allIn;
       return new Response("", { status: 418, headers: { "retry-after": "60" } });
     };
-    const client = createExchangeClient({ adapter: { id: "binance", budget: { refillPerSecond: 1000, burst: 1000 } }, baseUrl: "http://sim", fetch, clock, logger: silentLogger, metrics });
+    const client = createExchangeClient({
+      adapter: { id: "binance", budget: { refillPerSecond: 1000, burst: 1000 } },
+      baseUrl: "http://sim",
+      fetch,
+      clock,
+      logger: silentLogger,
+      metrics,
+    });
     const spec = { path: "/api/v3/klines", weight: 1, label: "BTCUSDT" };
     const results = await Promise.allSettled(Array.from({ length: inFlight }, () => client.request(spec, (b) => b)));
     expect(results.every((r) => r.status === "rejected" && r.reason instanceof BannedError)).toBe(true);

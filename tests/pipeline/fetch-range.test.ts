@@ -63,7 +63,17 @@ describe("fetch-range", () => {
     test("with deep history, the unserved head comes from the trades: every minute exact, nothing failed", async () => {
       clock.set(NOW_MS + 3 * MINUTE_MS);
       const results = [];
-      for await (const w of fetchRange({ client: client(), adapter: kraken, market: btc, intervalMinutes: 1, ...range, nowMs: plannedAt, now: () => clock.now(), deepHistory: true })) results.push(w);
+      for await (const w of fetchRange({
+        client: client(),
+        adapter: kraken,
+        market: btc,
+        intervalMinutes: 1,
+        ...range,
+        nowMs: plannedAt,
+        now: () => clock.now(),
+        deepHistory: true,
+      }))
+        results.push(w);
       expect(results.every((w) => w.ok)).toBe(true);
       const candles = results.flatMap((w) => (w.ok ? w.candles : []));
       const minutes: number[] = [];
@@ -111,7 +121,16 @@ describe("fetch-range", () => {
     // Four slices of 720 minutes, two days back: all of it from the trades.
     const start = bucketOpen(NOW_MS, 1) - 2 * 1440 * MINUTE_MS;
     const windows = [0, 1, 2, 3].map((i) => ({ fromOpenMs: start + i * 720 * MINUTE_MS, toOpenMs: start + (i * 720 + 719) * MINUTE_MS }));
-    const options = (tradeCarry?: ReturnType<typeof createTradeCarry>) => ({ client: client(), adapter: kraken, market: eth, intervalMinutes: 1, fromOpenMs: start, toOpenMs: windows[3]!.toOpenMs, nowMs: NOW_MS, tradeCarry });
+    const options = (tradeCarry?: ReturnType<typeof createTradeCarry>) => ({
+      client: client(),
+      adapter: kraken,
+      market: eth,
+      intervalMinutes: 1,
+      fromOpenMs: start,
+      toOpenMs: windows[3]!.toOpenMs,
+      nowMs: NOW_MS,
+      tradeCarry,
+    });
 
     async function fetchAll(list: typeof windows, tradeCarry?: ReturnType<typeof createTradeCarry>) {
       calls = 0;
@@ -169,7 +188,8 @@ describe("fetch-range", () => {
     async function run(fromOpenMs: number, toOpenMs: number, answeredAfterMs = 0): Promise<WindowResult[]> {
       clock.set(NOW_MS + answeredAfterMs);
       const results: WindowResult[] = [];
-      for await (const w of fetchRange({ client: client(), adapter: kraken, market, intervalMinutes: 1, fromOpenMs, toOpenMs, nowMs: NOW_MS, now: () => clock.now() })) results.push(w);
+      for await (const w of fetchRange({ client: client(), adapter: kraken, market, intervalMinutes: 1, fromOpenMs, toOpenMs, nowMs: NOW_MS, now: () => clock.now() }))
+        results.push(w);
       return results;
     }
 
@@ -188,7 +208,9 @@ describe("fetch-range", () => {
 
     /** What a window [from, to] must come back as when Kraken's rows are trusted from `servedFrom` on. */
     const split = (from: number, to: number, servedFrom: number) =>
-      [servedFrom > from ? [false, from, Math.min(to, servedFrom - MINUTE_MS)] : undefined, servedFrom <= to ? [true, Math.max(from, servedFrom), to] : undefined].filter((x) => x !== undefined);
+      [servedFrom > from ? [false, from, Math.min(to, servedFrom - MINUTE_MS)] : undefined, servedFrom <= to ? [true, Math.max(from, servedFrom), to] : undefined].filter(
+        (x) => x !== undefined,
+      );
     /** The first minute from `fromMs` on with trades: the oldest row Kraken sends there. */
     const firstTraded = (fromMs: number) => {
       let t = fromMs;
@@ -201,7 +223,10 @@ describe("fetch-range", () => {
       const planned = await run(oldest - 10 * MINUTE_MS, oldest + 10 * MINUTE_MS);
       // At the depth's very edge only a row shows what Kraken still served (it was seen serving a few
       // rows short of 720): a missing oldest row there is left for backfill, never read as quiet.
-      expect(planned.map((w) => [w.ok, w.fromOpenMs, w.toOpenMs])).toEqual([[false, oldest - 10 * MINUTE_MS, oldest - MINUTE_MS], ...split(oldest, oldest + 10 * MINUTE_MS, firstTraded(oldest))]);
+      expect(planned.map((w) => [w.ok, w.fromOpenMs, w.toOpenMs])).toEqual([
+        [false, oldest - 10 * MINUTE_MS, oldest - MINUTE_MS],
+        ...split(oldest, oldest + 10 * MINUTE_MS, firstTraded(oldest)),
+      ]);
       expect(!planned[0]!.ok && planned[0]!.error).toBeInstanceOf(UnreachableRangeError);
       // Planned at NOW_MS, answered three minutes later: its three oldest minutes are gone.
       const moved = await run(oldest, oldest + 10 * MINUTE_MS, 3 * MINUTE_MS);
@@ -211,7 +236,9 @@ describe("fetch-range", () => {
 
     test("past the depth's edge, a missing row is a quiet minute even when it starts the window", async () => {
       const edgePassed = bucketOpen(NOW_MS, 1) - 600 * MINUTE_MS;
-      const quiet = quietMinutes(1000).filter((t) => t >= edgePassed).at(-1)!;
+      const quiet = quietMinutes(1000)
+        .filter((t) => t >= edgePassed)
+        .at(-1)!;
       const results = await run(quiet, quiet + 30 * MINUTE_MS);
       expect(results.map((w) => [w.ok, w.fromOpenMs, w.toOpenMs])).toEqual([[true, quiet, quiet + 30 * MINUTE_MS]]);
     });
@@ -247,7 +274,17 @@ describe("fetch-range", () => {
       clock.set(NOW_MS);
       const conflicts: CandleConflict[] = [];
       const results: WindowResult[] = [];
-      for await (const w of fetchRange({ client: client(f), adapter: binance, market: btc, intervalMinutes: 1, ...range, nowMs: NOW_MS, now: () => clock.now(), onConflict: (c) => conflicts.push(c) })) results.push(w);
+      for await (const w of fetchRange({
+        client: client(f),
+        adapter: binance,
+        market: btc,
+        intervalMinutes: 1,
+        ...range,
+        nowMs: NOW_MS,
+        now: () => clock.now(),
+        onConflict: (c) => conflicts.push(c),
+      }))
+        results.push(w);
       return { results, conflicts };
     }
 

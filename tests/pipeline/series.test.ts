@@ -11,7 +11,11 @@ describe("series", () => {
   test("aggregates, feeds forward and carries the close into the next window", () => {
     const s = state();
     const first = buildWindowCandles(s, { fromOpenMs: 0, toOpenMs: 10 * M, candles: [c(0, 10), c(3, 11)] }, NOW, 5);
-    expect(first.candles.map((x) => [x.openTimeMs / M, x.close, x.filled])).toEqual([[0, 11, false], [5, 11, true], [10, 11, true]]);
+    expect(first.candles.map((x) => [x.openTimeMs / M, x.close, x.filled])).toEqual([
+      [0, 11, false],
+      [5, 11, true],
+      [10, 11, true],
+    ]);
     expect(s.previousClose).toBe(11);
     const second = buildWindowCandles(s, { fromOpenMs: 15 * M, toOpenMs: 15 * M, candles: [] }, NOW, 5);
     expect(second.candles.map((x) => [x.close, x.filled])).toEqual([[11, true]]);
@@ -30,7 +34,10 @@ describe("series", () => {
     const s = state(9);
     const out = buildWindowCandles(s, { fromOpenMs: 0, toOpenMs: 15 * M, candles: [c(0, 10), bad, c(15, 14)] }, NOW, 5);
     expect(out.rejected).toHaveLength(1);
-    expect(out.candles.map((x) => [x.openTimeMs / M, x.filled])).toEqual([[0, false], [15, false]]);
+    expect(out.candles.map((x) => [x.openTimeMs / M, x.filled])).toEqual([
+      [0, false],
+      [15, false],
+    ]);
     expect(s.previousClose).toBe(14);
   });
 
@@ -64,7 +71,10 @@ describe("series", () => {
     expect(out.rejected[0]!.problem).toContain("2 different candles for this open time");
     // Bucket 5 is left missing (its other minute is not used either); bucket 10 had no trades but
     // follows the missing bucket, so it has no known close to carry: missing too.
-    expect(out.candles.map((x) => [x.openTimeMs / M, x.filled])).toEqual([[0, false], [15, false]]);
+    expect(out.candles.map((x) => [x.openTimeMs / M, x.filled])).toEqual([
+      [0, false],
+      [15, false],
+    ]);
     expect(s.previousClose).toBe(14);
   });
 

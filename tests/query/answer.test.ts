@@ -12,7 +12,17 @@ import type { CandleSource } from "../../src/query/source.ts";
 import { DatabaseError } from "../../src/errors.ts";
 
 const T0 = Date.UTC(2024, 2, 8);
-const row = (i: number): SavedRow => ({ endMs: T0 + (i + 1) * 60_000, exchangeName: "Binance", coin: "BTC", open: 1, high: 2, low: 0.5, close: 1.5, volume: 3, intervalMinutes: 1 });
+const row = (i: number): SavedRow => ({
+  endMs: T0 + (i + 1) * 60_000,
+  exchangeName: "Binance",
+  coin: "BTC",
+  open: 1,
+  high: 2,
+  low: 0.5,
+  close: 1.5,
+  volume: 3,
+  intervalMinutes: 1,
+});
 
 /** A source serving `chunks` chunks of 1000 rows, failing with `failAt` (chunk index) if given. */
 function fakeSource(options: { chunks: number; failAt?: number }): CandleSource & { served: number; closedEarly: boolean } {
@@ -42,7 +52,15 @@ function fakeSource(options: { chunks: number; failAt?: number }): CandleSource 
 
 function query(format: string) {
   const limit = format === "json" ? "100000" : "1000000";
-  const parsed = parseCandleQuery(new Map([["exchange", ["binance"]], ["coin", ["BTC"]], ["format", [format]], ["limit", [limit]]]), { defaultIntervalMinutes: 1 });
+  const parsed = parseCandleQuery(
+    new Map([
+      ["exchange", ["binance"]],
+      ["coin", ["BTC"]],
+      ["format", [format]],
+      ["limit", [limit]],
+    ]),
+    { defaultIntervalMinutes: 1 },
+  );
   if (!parsed.ok) throw new Error(parsed.error);
   return parsed.query;
 }

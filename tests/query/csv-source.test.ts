@@ -23,7 +23,19 @@ function folder(): { root: string; csv: string } {
   return { root, csv };
 }
 
-const candle = (minute: number, coin = "BTC", over: Partial<Candle> = {}): Candle => ({ exchange: "binance", coin, intervalMinutes: 1, openTimeMs: DAY + minute * 60_000, open: 100 + minute, high: 110 + minute, low: 90, close: 101, volume: 2.5, filled: false, ...over });
+const candle = (minute: number, coin = "BTC", over: Partial<Candle> = {}): Candle => ({
+  exchange: "binance",
+  coin,
+  intervalMinutes: 1,
+  openTimeMs: DAY + minute * 60_000,
+  open: 100 + minute,
+  high: 110 + minute,
+  low: 90,
+  close: 101,
+  volume: 2.5,
+  filled: false,
+  ...over,
+});
 const file = (candles: Candle[]) => CSV_HEADER + "\n" + candles.map((c) => renderRow(c) + "\n").join("");
 
 async function collect(rows: AsyncIterable<SavedRow[]>): Promise<SavedRow[][]> {
@@ -40,8 +52,21 @@ describe("CSV reader of the query API", () => {
     writeFileSync(join(csv, "2024-03-09_kraken_1m.csv"), file([{ ...candle(1440), exchange: "kraken" }]));
     writeFileSync(join(csv, "2024-03-09_binance_5m.csv"), file([{ ...candle(1440), intervalMinutes: 5 }]));
     const chunks = await collect(createCsvSource({ directory: csv }).rows(KEY, -1, Number.MAX_SAFE_INTEGER, Infinity));
-    expect(chunks.map((c) => c.map((r) => (r.endMs - DAY) / 60_000 - 1))).toEqual([[1438, 1439], [1440, 1442]]);
-    expect(chunks[0]![0]).toEqual({ endMs: DAY + 1439 * 60_000, exchangeName: "Binance", coin: "BTC", open: 1538, high: 1548, low: 90, close: 101, volume: 2.5, intervalMinutes: 1 });
+    expect(chunks.map((c) => c.map((r) => (r.endMs - DAY) / 60_000 - 1))).toEqual([
+      [1438, 1439],
+      [1440, 1442],
+    ]);
+    expect(chunks[0]![0]).toEqual({
+      endMs: DAY + 1439 * 60_000,
+      exchangeName: "Binance",
+      coin: "BTC",
+      open: 1538,
+      high: 1548,
+      low: 90,
+      close: 101,
+      volume: 2.5,
+      intervalMinutes: 1,
+    });
     const some = await collect(createCsvSource({ directory: csv }).rows(KEY, DAY + 1439 * 60_000, DAY + 1441 * 60_000, Infinity));
     expect(some.flat().map((r) => r.endMs)).toEqual([DAY + 1440 * 60_000, DAY + 1441 * 60_000]);
     const two = await collect(createCsvSource({ directory: csv }).rows(KEY, -1, Number.MAX_SAFE_INTEGER, 3));
@@ -52,7 +77,14 @@ describe("CSV reader of the query API", () => {
     const { csv } = folder();
     const logger = createMemoryLogger();
     const name = join(csv, "2024-03-08_binance_1m.csv");
-    writeFileSync(name, file([candle(0), candle(1)]) + "2024-03-08T00:03:00Z,Binance,BTC,1,2,0.5,1,3,1\n" + "2024-03-08T00:04:00Z,Binance,BTC,x,2,1,1,1,1\n" + "2024-03-08T00:05:30Z,Binance,BTC,1,2,1,1,1,1\n" + renderRow(candle(9)));
+    writeFileSync(
+      name,
+      file([candle(0), candle(1)]) +
+        "2024-03-08T00:03:00Z,Binance,BTC,1,2,0.5,1,3,1\n" +
+        "2024-03-08T00:04:00Z,Binance,BTC,x,2,1,1,1,1\n" +
+        "2024-03-08T00:05:30Z,Binance,BTC,1,2,1,1,1,1\n" +
+        renderRow(candle(9)),
+    );
     const rows = (await collect(createCsvSource({ directory: csv, logger }).rows(KEY, -1, Number.MAX_SAFE_INTEGER, Infinity))).flat();
     expect(rows.map((r) => (r.endMs - DAY) / 60_000)).toEqual([1, 2, 3]);
     expect(logger.lines.join("\n")).toContain("lines=2");

@@ -70,7 +70,10 @@ describe("Parquet answers, read back by DuckDB", () => {
   test("hold the rows of the CSV answer, value for value, in row groups of the chosen size", async () => {
     const params = { exchange: "binance", coin: "ETH", from: "2024-03-08T02:00:00Z" };
     const path = await saveParquet("rows.parquet", params, 500);
-    const csv = new TextDecoder().decode(await fetchAnswer({ ...params, format: "csv" })).split("\n").slice(1, -1);
+    const csv = new TextDecoder()
+      .decode(await fetchAnswer({ ...params, format: "csv" }))
+      .split("\n")
+      .slice(1, -1);
     const read = await rows(
       `SELECT strftime(TimeStamp AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') AS t, Exchange, Coin, OpenPrice, HighPrice, LowPrice, ClosePrice, Volume, Bucket_Interval FROM read_parquet('${path}')`,
     );
@@ -79,7 +82,13 @@ describe("Parquet answers, read back by DuckDB", () => {
     for (let i = 0; i < csv.length; i++) {
       const f = csv[i]!.split(",");
       const r = read[i]!;
-      expect([r.t, r.Exchange, r.Coin, r.OpenPrice, r.HighPrice, r.LowPrice, r.ClosePrice, r.Volume, r.Bucket_Interval]).toEqual([f[0], f[1], f[2], ...f.slice(3, 8).map(Number), Number(f[8])]);
+      expect([r.t, r.Exchange, r.Coin, r.OpenPrice, r.HighPrice, r.LowPrice, r.ClosePrice, r.Volume, r.Bucket_Interval]).toEqual([
+        f[0],
+        f[1],
+        f[2],
+        ...f.slice(3, 8).map(Number),
+        Number(f[8]),
+      ]);
     }
     const groups = await rows(`SELECT row_group_id, row_group_num_rows FROM parquet_metadata('${path}') GROUP BY ALL ORDER BY row_group_id`);
     expect(groups.map((g) => Number(g.row_group_num_rows))).toEqual([...Array(Math.floor(csv.length / 500)).fill(500), ...(csv.length % 500 ? [csv.length % 500] : [])]);

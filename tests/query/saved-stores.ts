@@ -34,7 +34,12 @@ export interface SavedStore {
 export function sampleCandles(): Candle[] {
   const random = createPrng(7);
   const out: Candle[] = [];
-  const series: [string, string, number, number][] = [["binance", "BTC", 1, 67_500], ["binance", "ETH", 1, 3_900.5], ["kraken", "BTC", 1, 67_480], ["binance", "BTC", 5, 67_500]];
+  const series: [string, string, number, number][] = [
+    ["binance", "BTC", 1, 67_500],
+    ["binance", "ETH", 1, 3_900.5],
+    ["kraken", "BTC", 1, 67_480],
+    ["binance", "BTC", 5, 67_500],
+  ];
   for (const [exchange, coin, interval, base] of series) {
     const size = interval * MINUTE_MS;
     const buckets = Math.floor((36 * 60) / interval);

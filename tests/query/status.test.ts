@@ -39,7 +39,20 @@ describe("exchanges in /api/status", () => {
     const config = parseConfig("exchanges: [Binance, Kraken]\nbucketing_interval: 1m\n", "test.yml", {});
     const cycles = createCycleLog();
     const health = cycles.observe(createHealthTracker(["binance", "kraken"], ["csv"], 0));
-    const report: ExchangeCycleReport = { exchange: "binance", startedMs: 60_000, finishedMs: 61_000, targetOpenMs: 0, seriesTotal: 3, seriesOk: 2, seriesFailed: 1, banned: false, filled: 1, rejected: 0, sinks: { csv: { ok: true, written: 4 } }, lagBuckets: 0 };
+    const report: ExchangeCycleReport = {
+      exchange: "binance",
+      startedMs: 60_000,
+      finishedMs: 61_000,
+      targetOpenMs: 0,
+      seriesTotal: 3,
+      seriesOk: 2,
+      seriesFailed: 1,
+      banned: false,
+      filled: 1,
+      rejected: 0,
+      sinks: { csv: { ok: true, written: 4 } },
+      lagBuckets: 0,
+    };
     health.record(report);
     health.cycleDone();
     const metrics = createMetrics();
@@ -50,7 +63,20 @@ describe("exchanges in /api/status", () => {
     expect(view.status.exchanges.binance!.lastError).toBe("1 of 3 series failed");
     expect(view.exchanges).toEqual({
       binance: {
-        lastCycle: { startedAt: "1970-01-01T00:01:00.000Z", finishedAt: "1970-01-01T00:01:01.000Z", target: "1970-01-01T00:01:00.000Z", seriesTotal: 3, seriesOk: 2, seriesFailed: 1, banned: false, filled: 1, rejected: 0, lagBuckets: 0, sinks: { csv: { ok: true, written: 4, error: null } }, error: null },
+        lastCycle: {
+          startedAt: "1970-01-01T00:01:00.000Z",
+          finishedAt: "1970-01-01T00:01:01.000Z",
+          target: "1970-01-01T00:01:00.000Z",
+          seriesTotal: 3,
+          seriesOk: 2,
+          seriesFailed: 1,
+          banned: false,
+          filled: 1,
+          rejected: 0,
+          lagBuckets: 0,
+          sinks: { csv: { ok: true, written: 4, error: null } },
+          error: null,
+        },
         refusals: { "429": 3, "418": 0 },
         stream: null,
       },

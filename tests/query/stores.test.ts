@@ -67,7 +67,12 @@ describe("the query API's answers from every store", () => {
     const answers = await Promise.all(stores.map((s) => answer(s.source, params)));
     const [first, ...rest] = answers;
     for (const [i, a] of rest.entries()) {
-      expect({ store: stores[i + 1]!.label, filename: a.filename, next: a.next, contentType: a.contentType }).toEqual({ store: stores[i + 1]!.label, filename: first!.filename, next: first!.next, contentType: first!.contentType });
+      expect({ store: stores[i + 1]!.label, filename: a.filename, next: a.next, contentType: a.contentType }).toEqual({
+        store: stores[i + 1]!.label,
+        filename: first!.filename,
+        next: first!.next,
+        contentType: first!.contentType,
+      });
       expect(a.bytes.length).toBe(first!.bytes.length);
       expect(Buffer.from(a.bytes).equals(Buffer.from(first!.bytes))).toBe(true);
     }
@@ -76,7 +81,12 @@ describe("the query API's answers from every store", () => {
   test("a CSV answer is the CSV files' header and rows of what was saved, byte for byte", async () => {
     const fromMs = Date.UTC(2024, 2, 8, 6);
     const toMs = Date.UTC(2024, 2, 9);
-    const expected = CSV_HEADER + "\n" + savedSeries("binance", "ETH", 1, fromMs, toMs).map((c) => renderRow(c) + "\n").join("");
+    const expected =
+      CSV_HEADER +
+      "\n" +
+      savedSeries("binance", "ETH", 1, fromMs, toMs)
+        .map((c) => renderRow(c) + "\n")
+        .join("");
     for (const s of stores) {
       const a = await answer(s.source, { exchange: "binance", coin: "ETH", format: "csv", from: "2024-03-08T06:00:00Z", to: "2024-03-09" });
       expect(decoder.decode(a.bytes)).toBe(expected);
@@ -93,7 +103,9 @@ describe("the query API's answers from every store", () => {
       const body = JSON.parse(text) as { columns: string[]; rows: unknown[][]; next: string | null };
       expect(body.columns).toEqual(["TimeStamp", "Exchange", "Coin", "OpenPrice", "HighPrice", "LowPrice", "ClosePrice", "Volume", "Bucket_Interval"]);
       expect(body.next).toBeNull();
-      expect(body.rows).toEqual(saved.map((c) => [isoTimestamp(candleEndMs(c)), "Kraken", "BTC", ...[c.open, c.high, c.low, c.close, c.volume].map((v) => Number(formatNumber(v))), 1]));
+      expect(body.rows).toEqual(
+        saved.map((c) => [isoTimestamp(candleEndMs(c)), "Kraken", "BTC", ...[c.open, c.high, c.low, c.close, c.volume].map((v) => Number(formatNumber(v))), 1]),
+      );
       // The digits themselves are the CSV's: 0.1 + 0.2 is written 0.3, 1e-7 as 0.0000001.
       expect(text).toContain(",0.3,1]");
       expect(text).toContain(",0.0000001,1]");
@@ -177,7 +189,10 @@ describe("the query API's answers from every store", () => {
   test("bounds are the first and last saved TimeStamp of a series, undefined for one never saved", async () => {
     const saved = savedSeries("binance", "ETH", 1);
     for (const s of stores) {
-      expect(await s.source.bounds({ exchange: "binance", coin: "ETH", intervalMinutes: 1 })).toEqual({ firstEndMs: candleEndMs(saved[0]!), lastEndMs: candleEndMs(saved.at(-1)!) });
+      expect(await s.source.bounds({ exchange: "binance", coin: "ETH", intervalMinutes: 1 })).toEqual({
+        firstEndMs: candleEndMs(saved[0]!),
+        lastEndMs: candleEndMs(saved.at(-1)!),
+      });
       expect(await s.source.bounds({ exchange: "binance", coin: "XRP", intervalMinutes: 1 })).toBeUndefined();
     }
   });

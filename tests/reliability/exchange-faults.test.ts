@@ -46,25 +46,29 @@ describe("exchange faults", () => {
     ["timeouts", { timeoutRate: 0.3 }, { timeoutMs: 250 }, "timeout"],
     ["truncated bodies", { truncateRate: 0.6 }, undefined, "unparseable"],
     ["garbage bodies", { garbageRate: 0.6 }, undefined, "unparseable"],
-  ])("%s: nothing fabricated or duplicated during them, nothing lost once they end", async (name, faults, http, reason) => {
-    const hh = await harness(`faults-${name}`, { http });
-    await hh.tickAt(due(0));
-    setAll(hh, faults);
-    let failedSeries = 0;
-    for (let i = 1; i <= 8; i++) {
-      const report = await hh.tickAt(due(i));
-      failedSeries += report.reports.reduce((n, r) => n + r.seriesFailed, 0);
-      const during = checkStore(hh.csvDir, new Map(), 1, 0, -1);
-      expect(during.duplicates).toEqual([]);
-      expect(during.mismatches).toEqual([]);
-    }
-    expect(hh.sim.stats().total.errors).toBeGreaterThan(10);
-    expect(hh.lines.some((l) => l.includes("retrying") && l.includes(`reason=${reason}`))).toBe(true);
-    if (name !== "timeouts") expect(failedSeries).toBeGreaterThan(0); // the fault did cost buckets for a while
-    setAll(hh, {});
-    await hh.tickAt(due(9));
-    expect(checkStore(hh.csvDir, hh.runtime.service.tracked(), 1, target(0), target(9))).toEqual(NO_PROBLEMS);
-  }, 60_000);
+  ])(
+    "%s: nothing fabricated or duplicated during them, nothing lost once they end",
+    async (name, faults, http, reason) => {
+      const hh = await harness(`faults-${name}`, { http });
+      await hh.tickAt(due(0));
+      setAll(hh, faults);
+      let failedSeries = 0;
+      for (let i = 1; i <= 8; i++) {
+        const report = await hh.tickAt(due(i));
+        failedSeries += report.reports.reduce((n, r) => n + r.seriesFailed, 0);
+        const during = checkStore(hh.csvDir, new Map(), 1, 0, -1);
+        expect(during.duplicates).toEqual([]);
+        expect(during.mismatches).toEqual([]);
+      }
+      expect(hh.sim.stats().total.errors).toBeGreaterThan(10);
+      expect(hh.lines.some((l) => l.includes("retrying") && l.includes(`reason=${reason}`))).toBe(true);
+      if (name !== "timeouts") expect(failedSeries).toBeGreaterThan(0); // the fault did cost buckets for a while
+      setAll(hh, {});
+      await hh.tickAt(due(9));
+      expect(checkStore(hh.csvDir, hh.runtime.service.tracked(), 1, target(0), target(9))).toEqual(NO_PROBLEMS);
+    },
+    60_000,
+  );
 
   // BUG (src/collector/service.ts, refresh() awaited by tick()): every exchange's cycle waits until all market
   // listings are loaded, so one exchange whose listing request hangs holds up every other exchange
@@ -91,7 +95,15 @@ describe("exchange faults", () => {
     const tracked = hh.runtime.service.tracked();
     const others = new Map([...tracked].filter(([e]) => e !== "kucoin"));
     const rows = readCsvDir(hh.csvDir);
-    expect(checkStore(rows.filter((r) => r.exchange !== "kucoin"), others, 1, target(0), target(60))).toEqual(NO_PROBLEMS);
+    expect(
+      checkStore(
+        rows.filter((r) => r.exchange !== "kucoin"),
+        others,
+        1,
+        target(0),
+        target(60),
+      ),
+    ).toEqual(NO_PROBLEMS);
     // Nothing invented for the exchange that was down.
     expect(rows.filter((r) => r.exchange === "kucoin").every((r) => r.openTimeMs === target(0))).toBe(true);
     const health = (await (await hh.runtime.app.request("/health")).json()) as HealthSnapshot;
@@ -144,7 +156,15 @@ describe("exchange faults", () => {
     expect(metrics).toContain('cryptointellect_bans_total{exchange="binance"} 1');
     const tracked = hh.runtime.service.tracked();
     const others = new Map([...tracked].filter(([e]) => e !== "binance"));
-    expect(checkStore(readCsvDir(hh.csvDir).filter((r) => r.exchange !== "binance"), others, 1, target(0), target(5))).toEqual(NO_PROBLEMS);
+    expect(
+      checkStore(
+        readCsvDir(hh.csvDir).filter((r) => r.exchange !== "binance"),
+        others,
+        1,
+        target(0),
+        target(5),
+      ),
+    ).toEqual(NO_PROBLEMS);
 
     for (let i = 6; i <= 10; i++) await hh.tickAt(due(i));
     const binance = hh.requests.filter((r) => r.url.includes("/binance/"));
@@ -166,13 +186,26 @@ describe("exchange faults", () => {
     const tracked = hh.runtime.service.tracked();
     expect(Math.max(...rows.filter((r) => r.exchange === "binance" && r.coin === "DOGE").map((r) => r.openTimeMs))).toBe(target(2));
     const rest = new Map([...tracked].map(([e, ms]) => [e, ms.filter((m) => !(e === "binance" && m.coin === "DOGE"))] as const));
-    expect(checkStore(rows.filter((r) => !(r.exchange === "binance" && r.coin === "DOGE")), rest, 1, target(0), target(6))).toEqual(NO_PROBLEMS);
+    expect(
+      checkStore(
+        rows.filter((r) => !(r.exchange === "binance" && r.coin === "DOGE")),
+        rest,
+        1,
+        target(0),
+        target(6),
+      ),
+    ).toEqual(NO_PROBLEMS);
     expect(hh.lines.some((l) => l.includes("exchange=binance") && l.includes("coin=DOGE") && l.includes("unknown symbol"))).toBe(true);
 
     // A day later the listings are reloaded: DOGE is no longer collected on Binance, and said so once.
     const day = due(24 * 60);
     await hh.tickAt(day);
-    expect(hh.runtime.service.tracked().get("binance")!.some((m) => m.coin === "DOGE")).toBe(false);
+    expect(
+      hh.runtime.service
+        .tracked()
+        .get("binance")!
+        .some((m) => m.coin === "DOGE"),
+    ).toBe(false);
     expect(hh.lines.some((l) => l.includes("coins not listed on this exchange") && l.includes("exchange=binance") && l.includes("DOGE"))).toBe(true);
     const later = readCsvDir(hh.csvDir);
     expect(later.filter((r) => r.exchange === "binance" && r.coin === "DOGE" && r.openTimeMs > target(2))).toEqual([]);
@@ -201,7 +234,15 @@ describe("exchange faults", () => {
     const eth = new Map([...tracked].map(([e, ms]) => [e, ms.filter((m) => m.coin === "ETH")] as const));
     expect([...eth.values()].flat().length).toBe(4);
     // Fresh series: from the newest closed bucket at the refresh, contiguous, as the simulator has it.
-    expect(checkStore(rows.filter((r) => r.coin === "ETH"), eth, 1, target(refresh), target(refresh + 3))).toEqual(NO_PROBLEMS);
+    expect(
+      checkStore(
+        rows.filter((r) => r.coin === "ETH"),
+        eth,
+        1,
+        target(refresh),
+        target(refresh + 3),
+      ),
+    ).toEqual(NO_PROBLEMS);
     expect(rows.some((r) => r.coin === "BNB" && r.openTimeMs >= target(refresh))).toBe(false);
     expect(checkStore(rows, new Map(), 1, 0, -1)).toEqual(NO_PROBLEMS);
   }, 60_000);

@@ -100,15 +100,15 @@ const BAD_CONFIGS: [string, string | Uint8Array, string][] = [
   ["a field given twice", "n_coins_to_poll: 5\nn_coins_to_poll: 6", "n_coins_to_poll"],
   ["a nested field given twice", "http:\n  port: 8080\n  port: 9090", "http.port"],
   ["a key given twice in a flow map", "quote_currencies: {default: [USDT], default: [USD]}", "quote_currencies.default"],
-  ["file URL for an API", '!' + BASE.replace('binance: "http://127.0.0.1:9"', 'binance: "file:///etc/passwd"'), "api_base_urls.binance"],
-  ["unknown API name", '!' + BASE.replace("{binance:", "{bitfinex: \"http://127.0.0.1:9\", binance:"), "api_base_urls.bitfinex"],
-  ["javascript URL", '!' + BASE.replace('kraken: "http://127.0.0.1:9"', 'kraken: "javascript:alert(1)"'), "api_base_urls.kraken"],
+  ["file URL for an API", "!" + BASE.replace('binance: "http://127.0.0.1:9"', 'binance: "file:///etc/passwd"'), "api_base_urls.binance"],
+  ["unknown API name", "!" + BASE.replace("{binance:", '{bitfinex: "http://127.0.0.1:9", binance:'), "api_base_urls.bitfinex"],
+  ["javascript URL", "!" + BASE.replace('kraken: "http://127.0.0.1:9"', 'kraken: "javascript:alert(1)"'), "api_base_urls.kraken"],
   ["database URL of another scheme", `save_to_database: true\ndatabase_connection: "ftp://ci:${SECRETS.databasePassword}@127.0.0.1/x"`, "database_connection"],
   ["negative settle", "settle_seconds: -5", "settle_seconds"],
   ["settle of a day", "settle_seconds: 86400", "settle_seconds"],
   ["catch-up 0m", "catch_up_limit: 0m", "catch_up_limit"],
-  ["CSV folder with a control character", '!' + BASE.replace("csv_directory: ./out", 'csv_directory: "./o\\x01ut"'), "csv_directory"],
-  ["empty CSV folder", '!' + BASE.replace("csv_directory: ./out", 'csv_directory: ""'), "csv_directory"],
+  ["CSV folder with a control character", "!" + BASE.replace("csv_directory: ./out", 'csv_directory: "./o\\x01ut"'), "csv_directory"],
+  ["empty CSV folder", "!" + BASE.replace("csv_directory: ./out", 'csv_directory: ""'), "csv_directory"],
   ["quote with a space", 'quote_currencies: ["US D"]', "quote_currencies[0]"],
   ["API key as a number", "!csv_directory: ./out\ncoingecko_api_key: 12345", "coingecko_api_key"],
   ["empty file", "!", "(file)"],
@@ -125,16 +125,20 @@ const BAD_CONFIGS: [string, string | Uint8Array, string][] = [
 describe("bad configs (compiled binary)", () => {
   test("the corpus holds at least 40 bad configs", () => expect(BAD_CONFIGS.length).toBeGreaterThanOrEqual(40));
 
-  test.each(BAD_CONFIGS)("%s: refused naming the field, exit 2, nothing written", async (name, text, field) => {
-    const content = typeof text !== "string" ? text : text.startsWith("!") ? text.slice(1) : BASE + text + "\n";
-    for (const command of ["once", "config"]) {
-      const r = await runIn(`${command} ${name}`, [command, "-c", "bad.yml"], { "bad.yml": content });
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain(field === "(file)" ? "(file)" : `- ${field}:`);
-      expect(r.stdout).toBe("");
-      expect(r.left).toEqual([]);
-    }
-  }, 30_000);
+  test.each(BAD_CONFIGS)(
+    "%s: refused naming the field, exit 2, nothing written",
+    async (name, text, field) => {
+      const content = typeof text !== "string" ? text : text.startsWith("!") ? text.slice(1) : BASE + text + "\n";
+      for (const command of ["once", "config"]) {
+        const r = await runIn(`${command} ${name}`, [command, "-c", "bad.yml"], { "bad.yml": content });
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain(field === "(file)" ? "(file)" : `- ${field}:`);
+        expect(r.stdout).toBe("");
+        expect(r.left).toEqual([]);
+      }
+    },
+    30_000,
+  );
 
   test("a missing config file and a folder as config file are refused too", async () => {
     const missing = await runIn("missing file", ["once", "-c", "nope.yml"]);
@@ -159,7 +163,9 @@ describe("bad configs (compiled binary)", () => {
 
   test("config shows the database connection with its passwords redacted, also from the query and with database mode off", async () => {
     const secret = encodeURIComponent(SECRETS.databasePassword);
-    const r = await runIn("query password", ["config", "-c", "ok.yml"], { "ok.yml": `database_connection: "postgres://ci:${secret}@127.0.0.1:9/db?sslmode=disable&password=${secret}"\n` });
+    const r = await runIn("query password", ["config", "-c", "ok.yml"], {
+      "ok.yml": `database_connection: "postgres://ci:${secret}@127.0.0.1:9/db?sslmode=disable&password=${secret}"\n`,
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('database_connection: "postgres://ci:***@127.0.0.1:9/db?sslmode=disable&password=***"');
     expect(r.stdout).not.toContain(secret);
@@ -190,14 +196,18 @@ const BAD_ARGS: [string, string[], string][] = [
 ];
 
 describe("bad command lines (compiled binary)", () => {
-  test.each(BAD_ARGS)("%s: exit 2 with a message, nothing written", async (name, args, message) => {
-    const r = await runIn(`args ${name}`, args);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(message);
-    expect(r.stderr).not.toContain("\u001b");
-    expect(r.stderr.length).toBeLessThan(2000);
-    expect(r.left).toEqual([]);
-  }, 30_000);
+  test.each(BAD_ARGS)(
+    "%s: exit 2 with a message, nothing written",
+    async (name, args, message) => {
+      const r = await runIn(`args ${name}`, args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).not.toContain("\u001b");
+      expect(r.stderr.length).toBeLessThan(2000);
+      expect(r.left).toEqual([]);
+    },
+    30_000,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -229,7 +239,14 @@ const HOSTILE: [string, Mangle, RegExp][] = [
       body: () => {
         let sent = 0;
         const chunk = new Uint8Array(1024 * 1024).fill(0x5b);
-        return new Response(new ReadableStream({ pull(c) { if (sent++ >= 50) c.close(); else c.enqueue(chunk); } }));
+        return new Response(
+          new ReadableStream({
+            pull(c) {
+              if (sent++ >= 50) c.close();
+              else c.enqueue(chunk);
+            },
+          }),
+        );
       },
     },
     /body larger than/,
@@ -260,40 +277,49 @@ describe("hostile exchange answers", () => {
     await sim.stop();
   });
 
-  test.each(HOSTILE)("%s: refused with a log line, never saved, the service goes on", async (name, m, logged) => {
-    mangle = m;
-    const dir = mkdtempSync(join(work, "hostile-"));
-    const config = parseConfig(
-      simulatorConfig(sim.url, `csv_directory: ${dir}\ncoingecko_api_key: ${SECRETS.apiKey}\nbucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH]\nexchanges: [binance, kucoin]\n`).replace(
-        `binance: ${sim.url}/binance`,
-        `binance: http://127.0.0.1:${hostile.port}/binance`,
-      ),
-      "hostile.yml",
-    );
-    const lines: string[] = [];
-    const logger = createLogger({ secrets: configSecrets(config), write: (l) => lines.push(l) });
-    const runtime = createRuntime(config, { logger, http: { timeoutMs: 5000, backoff: { baseMs: 5, capMs: 20 } } });
-    await runtime.open();
-    const rssBefore = process.memoryUsage().rss;
-    const now = Date.now();
-    const report = await runtime.service.tick(now);
-    const rssGrowth = process.memoryUsage().rss - rssBefore;
-    await runtime.close();
-    capture(`hostile ${name}`, lines.join("\n"));
-    const binance = report.reports.find((r) => r.exchange === "binance")!;
-    expect(binance.seriesOk + binance.seriesFailed).toBe(2);
-    expect(lines.some((l) => logged.test(l) && l.includes("binance"))).toBe(true);
-    const rows = readCsvDir(dir);
-    // Nothing from the hostile answers was saved (only a future row rides on good ones, which are
-    // the simulator's own); the other exchange was not disturbed.
-    expect(mismatches(rows)).toEqual([]);
-    if (!name.includes("future")) expect(rows.filter((r) => r.exchange === "binance")).toEqual([]);
-    expect(rows.filter((r) => r.exchange === "kucoin").map((r) => r.coin).sort()).toEqual(["BTC", "ETH"]);
-    const newest = Math.floor((now - 5000) / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
-    expect(rows.every((r) => r.openTimeMs === newest)).toBe(true);
-    expect(rssGrowth).toBeLessThan(200 * 1024 * 1024);
-    rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  test.each(HOSTILE)(
+    "%s: refused with a log line, never saved, the service goes on",
+    async (name, m, logged) => {
+      mangle = m;
+      const dir = mkdtempSync(join(work, "hostile-"));
+      const config = parseConfig(
+        simulatorConfig(
+          sim.url,
+          `csv_directory: ${dir}\ncoingecko_api_key: ${SECRETS.apiKey}\nbucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH]\nexchanges: [binance, kucoin]\n`,
+        ).replace(`binance: ${sim.url}/binance`, `binance: http://127.0.0.1:${hostile.port}/binance`),
+        "hostile.yml",
+      );
+      const lines: string[] = [];
+      const logger = createLogger({ secrets: configSecrets(config), write: (l) => lines.push(l) });
+      const runtime = createRuntime(config, { logger, http: { timeoutMs: 5000, backoff: { baseMs: 5, capMs: 20 } } });
+      await runtime.open();
+      const rssBefore = process.memoryUsage().rss;
+      const now = Date.now();
+      const report = await runtime.service.tick(now);
+      const rssGrowth = process.memoryUsage().rss - rssBefore;
+      await runtime.close();
+      capture(`hostile ${name}`, lines.join("\n"));
+      const binance = report.reports.find((r) => r.exchange === "binance")!;
+      expect(binance.seriesOk + binance.seriesFailed).toBe(2);
+      expect(lines.some((l) => logged.test(l) && l.includes("binance"))).toBe(true);
+      const rows = readCsvDir(dir);
+      // Nothing from the hostile answers was saved (only a future row rides on good ones, which are
+      // the simulator's own); the other exchange was not disturbed.
+      expect(mismatches(rows)).toEqual([]);
+      if (!name.includes("future")) expect(rows.filter((r) => r.exchange === "binance")).toEqual([]);
+      expect(
+        rows
+          .filter((r) => r.exchange === "kucoin")
+          .map((r) => r.coin)
+          .sort(),
+      ).toEqual(["BTC", "ETH"]);
+      const newest = Math.floor((now - 5000) / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+      expect(rows.every((r) => r.openTimeMs === newest)).toBe(true);
+      expect(rssGrowth).toBeLessThan(200 * 1024 * 1024);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    30_000,
+  );
 });
 
 sweepSecretsHere();

@@ -110,7 +110,9 @@ describe("/metrics", () => {
     for (const e of NATIVE_EXCHANGE_IDS) expect(value("cryptointellect_requests_total", { exchange: e, status: "200" })).toBeGreaterThan(0);
     expect(value("cryptointellect_requests_total", { exchange: "kucoin", status: "429" })).toBe(2);
     expect(value("cryptointellect_requests_total", { exchange: "binance", status: "418" })).toBe(1);
-    const krakenErrors = samples.filter((s) => s.name === "cryptointellect_requests_total" && s.labels.exchange === "kraken" && /^5\d\d$/.test(s.labels.status ?? "")).reduce((n, s) => n + s.value, 0);
+    const krakenErrors = samples
+      .filter((s) => s.name === "cryptointellect_requests_total" && s.labels.exchange === "kraken" && /^5\d\d$/.test(s.labels.status ?? ""))
+      .reduce((n, s) => n + s.value, 0);
     expect(krakenErrors).toBe(h.sim.stats().kraken.errors);
     // Retries: the 5xx on Kraken and the 429s on KuCoin, with reasons.
     expect(value("cryptointellect_retries_total", { exchange: "kraken" })).toBeGreaterThan(0);

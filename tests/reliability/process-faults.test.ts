@@ -114,7 +114,10 @@ describe("SIGKILL and SIGTERM during live cycles (accelerated clock, 1 s = 1 min
       // Bring both to the same end: one `once` each at a fixed instant.
       const endMs = clock.now();
       const endWarp = `${Date.now()}:${endMs}:1`;
-      for (const [d, label] of [[refDir, "ref"], [dir, "killed"]] as const) {
+      for (const [d, label] of [
+        [refDir, "ref"],
+        [dir, "killed"],
+      ] as const) {
         const r = await runBinary(["once", "-c", config(sim, d, extra)], { cwd: work, env: { CRYPTOINTELLECT_TIME_WARP: endWarp } });
         capture(`cycles final once ${label}`, r.stdout + r.stderr);
         expect(r.code).toBe(0);
@@ -245,31 +248,50 @@ describe("SIGKILL during a backfill", () => {
   }, 120_000);
 
   const strace = Bun.which("strace");
-  test.skipIf(!strace)("killed on the k-th file write system call (strace fault injection), at 8 points: identical after a rerun", async () => {
-    const want = await referenceSnapshot();
-    const dir = join(work, "strace-backfill");
-    mkdirSync(dir, { recursive: true });
-    const cfg = config(sim, dir, extra);
-    const killedAt: number[] = [];
-    for (const n of [2, 4, 6, 9, 13, 18, 24, 31]) {
-      const proc = Bun.spawn([strace!, "-f", "-qq", "-o", "/dev/null", "-e", "trace=write,pwrite64,writev,fsync,rename,ftruncate", "-e", `inject=write,pwrite64,writev:signal=SIGKILL:when=${n}`, BINARY, ...args(cfg)], {
-        cwd: work,
-        env: { ...process.env, CRYPTOINTELLECT_TIME_WARP: `${anchor}:${START}:1` },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const { code } = await finish(proc, `backfill strace kill at write ${n}`);
-      if (code !== 0) killedAt.push(n);
-      const rows = readCsvDir(dir);
-      expect(duplicates(rows)).toEqual([]);
-      expect(mismatches(rows.slice(0, 2000))).toEqual([]);
-    }
-    expect(killedAt.length).toBeGreaterThanOrEqual(5);
-    const r = await runBinary(args(cfg), { cwd: work, env: { CRYPTOINTELLECT_TIME_WARP: `${anchor}:${START}:1` } });
-    capture("strace backfill rerun", r.stdout + r.stderr);
-    expect(r.code).toBe(0);
-    expect(snapshot(dir)).toEqual(want);
-  }, 120_000);
+  test.skipIf(!strace)(
+    "killed on the k-th file write system call (strace fault injection), at 8 points: identical after a rerun",
+    async () => {
+      const want = await referenceSnapshot();
+      const dir = join(work, "strace-backfill");
+      mkdirSync(dir, { recursive: true });
+      const cfg = config(sim, dir, extra);
+      const killedAt: number[] = [];
+      for (const n of [2, 4, 6, 9, 13, 18, 24, 31]) {
+        const proc = Bun.spawn(
+          [
+            strace!,
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=write,pwrite64,writev,fsync,rename,ftruncate",
+            "-e",
+            `inject=write,pwrite64,writev:signal=SIGKILL:when=${n}`,
+            BINARY,
+            ...args(cfg),
+          ],
+          {
+            cwd: work,
+            env: { ...process.env, CRYPTOINTELLECT_TIME_WARP: `${anchor}:${START}:1` },
+            stdout: "pipe",
+            stderr: "pipe",
+          },
+        );
+        const { code } = await finish(proc, `backfill strace kill at write ${n}`);
+        if (code !== 0) killedAt.push(n);
+        const rows = readCsvDir(dir);
+        expect(duplicates(rows)).toEqual([]);
+        expect(mismatches(rows.slice(0, 2000))).toEqual([]);
+      }
+      expect(killedAt.length).toBeGreaterThanOrEqual(5);
+      const r = await runBinary(args(cfg), { cwd: work, env: { CRYPTOINTELLECT_TIME_WARP: `${anchor}:${START}:1` } });
+      capture("strace backfill rerun", r.stdout + r.stderr);
+      expect(r.code).toBe(0);
+      expect(snapshot(dir)).toEqual(want);
+    },
+    120_000,
+  );
 });
 
 sweepSecretsHere();

@@ -56,7 +56,7 @@ describe("file names", () => {
         }
         if (url.includes("/kraken/0/public/AssetPairs")) {
           const pairs = (await (await pass()).json()) as { error: string[]; result: Record<string, unknown> };
-          EVIL.forEach((s, i) => (pairs.result[`EVIL${i}USD`] = { altname: `EVIL${i}USD`, wsname: `${s}/USD`, base: s, quote: "ZUSD", status: "online" }));
+          for (const [i, s] of EVIL.entries()) pairs.result[`EVIL${i}USD`] = { altname: `EVIL${i}USD`, wsname: `${s}/USD`, base: s, quote: "ZUSD", status: "online" };
           return Response.json(pairs);
         }
         return undefined;
@@ -114,7 +114,13 @@ describe("the HTTP endpoint (compiled binary, raw sockets)", () => {
     sim = startSimulator();
     work = mkdtempSync(join(tmpdir(), "ci-http-"));
     const cfg = join(work, "cfg.yml");
-    writeFileSync(cfg, simulatorConfig(sim.url, `csv_directory: ${join(work, "csv")}\ncoingecko_api_key: ${SECRETS.apiKey}\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC]\nexchanges: [binance]\nhttp:\n  host: 127.0.0.1\n  port: 0\n`));
+    writeFileSync(
+      cfg,
+      simulatorConfig(
+        sim.url,
+        `csv_directory: ${join(work, "csv")}\ncoingecko_api_key: ${SECRETS.apiKey}\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC]\nexchanges: [binance]\nhttp:\n  host: 127.0.0.1\n  port: 0\n`,
+      ),
+    );
     proc = Bun.spawn([BINARY, "run", "-c", cfg], {
       cwd: work,
       env: { ...process.env, DATABASE_URL: `postgres://ci:${encodeURIComponent(SECRETS.databasePassword)}@127.0.0.1:9/db`, COINGECKO_API_KEY: SECRETS.apiKey },
@@ -197,11 +203,18 @@ describe("secrets in commands", () => {
     await buildBinary();
     const work = mkdtempSync(join(tmpdir(), "ci-config-"));
     try {
-      writeFileSync(join(work, "cfg.yml"), `save_to_database: true\ncoingecko_api_key: ${SECRETS.apiKey}\ndatabase_connection: "postgres://ci:${encodeURIComponent(SECRETS.databasePassword)}@127.0.0.1:9/db"\n`);
+      writeFileSync(
+        join(work, "cfg.yml"),
+        `save_to_database: true\ncoingecko_api_key: ${SECRETS.apiKey}\ndatabase_connection: "postgres://ci:${encodeURIComponent(SECRETS.databasePassword)}@127.0.0.1:9/db"\n`,
+      );
       const fromFile = await runBinary(["config", "-c", "cfg.yml"], { cwd: work, env: { DATABASE_URL: "", COINGECKO_API_KEY: "" } });
       const fromEnv = await runBinary(["config"], {
         cwd: work,
-        env: { CRYPTOINTELLECT_CONFIG: "cfg.yml", DATABASE_URL: `postgresql+psycopg2://ci:${encodeURIComponent(SECRETS.databasePassword)}@127.0.0.1:9/db`, COINGECKO_API_KEY: SECRETS.apiKey },
+        env: {
+          CRYPTOINTELLECT_CONFIG: "cfg.yml",
+          DATABASE_URL: `postgresql+psycopg2://ci:${encodeURIComponent(SECRETS.databasePassword)}@127.0.0.1:9/db`,
+          COINGECKO_API_KEY: SECRETS.apiKey,
+        },
       });
       for (const r of [fromFile, fromEnv]) {
         capture("config output", r.stdout + r.stderr);
@@ -220,7 +233,13 @@ describe("secrets in commands", () => {
     const work = mkdtempSync(join(tmpdir(), "ci-dberr-"));
     const sim = startSimulator();
     try {
-      writeFileSync(join(work, "cfg.yml"), simulatorConfig(sim.url, `save_to_database: true\ncsv_directory: ./csv\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC]\nexchanges: [binance]\ncoingecko_api_key: ${SECRETS.apiKey}\n`));
+      writeFileSync(
+        join(work, "cfg.yml"),
+        simulatorConfig(
+          sim.url,
+          `save_to_database: true\ncsv_directory: ./csv\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC]\nexchanges: [binance]\ncoingecko_api_key: ${SECRETS.apiKey}\n`,
+        ),
+      );
       for (const url of [
         `postgres://ci:${encodeURIComponent(SECRETS.databasePassword)}@127.0.0.1:9/db`,
         `mysql://root:${encodeURIComponent(SECRETS.databasePassword)}@127.0.0.1:9/db`,

@@ -76,68 +76,72 @@ function partialLines(dir: string): string[] {
 
 describe("PostgreSQL stopped and restarted while running (a loopback proxy cut and restored)", async () => {
   const available = await serverAvailable("postgres");
-  test.skipIf(!available)("the CSV sink never stops; the database catches up every bucket once it is back; no secret in /health", async () => {
-    const db: TestDatabase = testDatabase("postgres");
-    cleanups.push(() => db.drop());
-    const real = new URL(SERVER_URLS.postgres);
-    const proxy: TcpProxy = await startProxy(real.hostname, Number(real.port || 5432));
-    cleanups.push(() => proxy.close());
-    const url = new URL(db.url);
-    url.hostname = "127.0.0.1";
-    url.port = String(proxy.port);
-    url.username = "postgres";
-    url.password = encodeURIComponent(SECRETS.databasePassword); // trust auth ignores it; it must never show
-    let database: DatabaseSink | undefined;
-    const hh = await harness("postgres-outage", {
-      yaml: `${YAML}save_to_database: true\ndatabase_connection: "${url}"\n`,
-      sinks: (dir, logger) => {
-        database = createDatabaseSink({ url: url.toString(), logger, connectTimeoutSeconds: 2 });
-        return [createCsvSink({ directory: join(dir, "csv"), logger, lookbackDays: 2 }), database];
-      },
-    });
-    for (let i = 0; i <= 2; i++) await hh.tickAt(due(i));
-    await proxy.cut();
-    // Three cycles: enough for /health to call the sink failed. (More would only wait on the driver's
-    // reconnect backoff, which grows to 20 s a call: see the report of issue 8.)
-    for (let i = 3; i <= 5; i++) {
-      const report = await hh.tickAt(due(i));
-      for (const r of report.reports) {
-        expect(r.sinks.database?.ok).toBe(false);
-        expect(r.sinks.csv?.ok).toBe(true);
+  test.skipIf(!available)(
+    "the CSV sink never stops; the database catches up every bucket once it is back; no secret in /health",
+    async () => {
+      const db: TestDatabase = testDatabase("postgres");
+      cleanups.push(() => db.drop());
+      const real = new URL(SERVER_URLS.postgres);
+      const proxy: TcpProxy = await startProxy(real.hostname, Number(real.port || 5432));
+      cleanups.push(() => proxy.close());
+      const url = new URL(db.url);
+      url.hostname = "127.0.0.1";
+      url.port = String(proxy.port);
+      url.username = "postgres";
+      url.password = encodeURIComponent(SECRETS.databasePassword); // trust auth ignores it; it must never show
+      let database: DatabaseSink | undefined;
+      const hh = await harness("postgres-outage", {
+        yaml: `${YAML}save_to_database: true\ndatabase_connection: "${url}"\n`,
+        sinks: (dir, logger) => {
+          database = createDatabaseSink({ url: url.toString(), logger, connectTimeoutSeconds: 2 });
+          return [createCsvSink({ directory: join(dir, "csv"), logger, lookbackDays: 2 }), database];
+        },
+      });
+      for (let i = 0; i <= 2; i++) await hh.tickAt(due(i));
+      await proxy.cut();
+      // Three cycles: enough for /health to call the sink failed. (More would only wait on the driver's
+      // reconnect backoff, which grows to 20 s a call: see the report of issue 8.)
+      for (let i = 3; i <= 5; i++) {
+        const report = await hh.tickAt(due(i));
+        for (const r of report.reports) {
+          expect(r.sinks.database?.ok).toBe(false);
+          expect(r.sinks.csv?.ok).toBe(true);
+        }
       }
-    }
-    const tracked = hh.runtime.service.tracked();
-    expect(checkStore(hh.csvDir, tracked, 1, target(0), target(5))).toEqual(NO_PROBLEMS);
-    const down = await health(hh);
-    expect(down.json.status).toBe("down");
-    expect(down.json.sinks.database?.consecutiveFailures).toBeGreaterThanOrEqual(3);
-    expect(down.json.sinks.database?.lastError).toBeTruthy();
-    expect(down.text).not.toContain(SECRETS.databasePassword);
-    expect(down.text).not.toContain(encodeURIComponent(SECRETS.databasePassword));
-    expect(hh.lines.some((l) => l.includes("sink") && l.includes("database"))).toBe(true);
+      const tracked = hh.runtime.service.tracked();
+      expect(checkStore(hh.csvDir, tracked, 1, target(0), target(5))).toEqual(NO_PROBLEMS);
+      const down = await health(hh);
+      expect(down.json.status).toBe("down");
+      expect(down.json.sinks.database?.consecutiveFailures).toBeGreaterThanOrEqual(3);
+      expect(down.json.sinks.database?.lastError).toBeTruthy();
+      expect(down.text).not.toContain(SECRETS.databasePassword);
+      expect(down.text).not.toContain(encodeURIComponent(SECRETS.databasePassword));
+      expect(hh.lines.some((l) => l.includes("sink") && l.includes("database"))).toBe(true);
 
-    await proxy.restore();
-    for (let i = 6; i <= 9; i++) await hh.tickAt(due(i));
-    expect((await health(hh)).json.sinks.database?.consecutiveFailures).toBe(0);
-    // The database holds every bucket of every series once, each the simulator's (or fed forward from it).
-    const problems: string[] = [];
-    for (const [exchange, markets] of tracked) {
-      for (const m of markets) {
-        const saved = await database!.readCandles(exchange as ExchangeId, m.coin, 1, target(0) - 10 * MINUTE_MS, target(9) + 10 * MINUTE_MS);
-        const opens = saved.map((c) => c.openTimeMs);
-        const want = Array.from({ length: 10 }, (_, i) => target(i));
-        if (JSON.stringify(opens) !== JSON.stringify(want)) problems.push(`${exchange} ${m.coin}: ${opens.length} buckets, not 10`);
-        for (const c of saved) {
-          const e = expectedCandle(exchange as ExchangeId, m.coin, 1, c.openTimeMs)!;
-          if (c.open !== e.open || c.high !== e.high || c.low !== e.low || c.close !== e.close || c.volume !== e.volume || c.filled !== e.filled) {
-            problems.push(`${exchange} ${m.coin} ${new Date(c.openTimeMs).toISOString()}: ${JSON.stringify(c)} ≠ ${JSON.stringify(e)}`);
+      await proxy.restore();
+      for (let i = 6; i <= 9; i++) await hh.tickAt(due(i));
+      expect((await health(hh)).json.sinks.database?.consecutiveFailures).toBe(0);
+      // The database holds every bucket of every series once, each the simulator's (or fed forward from it).
+      const problems: string[] = [];
+      for (const [exchange, markets] of tracked) {
+        for (const m of markets) {
+          const saved = await database!.readCandles(exchange as ExchangeId, m.coin, 1, target(0) - 10 * MINUTE_MS, target(9) + 10 * MINUTE_MS);
+          const opens = saved.map((c) => c.openTimeMs);
+          const want = Array.from({ length: 10 }, (_, i) => target(i));
+          if (JSON.stringify(opens) !== JSON.stringify(want)) problems.push(`${exchange} ${m.coin}: ${opens.length} buckets, not 10`);
+          for (const c of saved) {
+            const e = expectedCandle(exchange as ExchangeId, m.coin, 1, c.openTimeMs)!;
+            if (c.open !== e.open || c.high !== e.high || c.low !== e.low || c.close !== e.close || c.volume !== e.volume || c.filled !== e.filled) {
+              problems.push(`${exchange} ${m.coin} ${new Date(c.openTimeMs).toISOString()}: ${JSON.stringify(c)} ≠ ${JSON.stringify(e)}`);
+            }
           }
         }
       }
-    }
-    expect(problems).toEqual([]);
-    expect(checkStore(hh.csvDir, tracked, 1, target(0), target(9))).toEqual(NO_PROBLEMS);
-  }, 60_000);
+      expect(problems).toEqual([]);
+      expect(checkStore(hh.csvDir, tracked, 1, target(0), target(9))).toEqual(NO_PROBLEMS);
+    },
+    60_000,
+  );
 });
 
 describe("CSV storage faults", () => {

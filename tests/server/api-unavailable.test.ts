@@ -23,7 +23,12 @@ describe("the query API over a database that is down", () => {
     const api = createApiRoutes({ config, source, tracked: () => new Map(), health: () => health.snapshot(0), lastCycles: () => new Map(), metrics: createMetrics(), logger });
     const app = createApp({ health: () => health.snapshot(0), metrics: () => "", metadata: new Hono(), logger, api });
     try {
-      for (const path of ["/api/candles?exchange=binance&coin=BTC", "/api/candles?exchange=binance&coin=BTC&format=csv", "/api/candles?exchange=binance&coin=BTC&format=parquet", "/api/series"]) {
+      for (const path of [
+        "/api/candles?exchange=binance&coin=BTC",
+        "/api/candles?exchange=binance&coin=BTC&format=csv",
+        "/api/candles?exchange=binance&coin=BTC&format=parquet",
+        "/api/series",
+      ]) {
         const response = await app.request(path);
         expect(response.status).toBe(503);
         const text = await response.text();

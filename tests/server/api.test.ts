@@ -84,7 +84,11 @@ describe("GET /api/candles", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8");
     const lines = savedLines(csvMode, "ETH");
-    const last = lines.at(-1)!.split(",")[0]!.replace(/:(\d\d):00Z$/, "$1Z").replace(/:/g, "");
+    const last = lines
+      .at(-1)!
+      .split(",")[0]!
+      .replace(/:(\d\d):00Z$/, "$1Z")
+      .replace(/:/g, "");
     expect(response.headers.get("content-disposition")).toBe(`attachment; filename="binance_ETH_1m_2024-05-01_${last}.csv"`);
     expect(await response.text()).toBe(CSV_HEADER + "\n" + lines.map((l) => l + "\n").join(""));
   });
@@ -93,7 +97,14 @@ describe("GET /api/candles", () => {
     for (const format of ["json", "csv", "parquet"]) {
       const response = await get(dbMode, `/api/candles?exchange=kraken&coin=BTC&format=${format}`);
       expect(response.status).toBe(200);
-      const parsed = parseCandleQuery(new Map([["exchange", ["kraken"]], ["coin", ["BTC"]], ["format", [format]]]), { defaultIntervalMinutes: 1 });
+      const parsed = parseCandleQuery(
+        new Map([
+          ["exchange", ["kraken"]],
+          ["coin", ["BTC"]],
+          ["format", [format]],
+        ]),
+        { defaultIntervalMinutes: 1 },
+      );
       if (!parsed.ok) throw new Error(parsed.error);
       const fromCsv = await answerCandles(createCsvSource({ directory: dbMode.csvDir }), parsed.query);
       const [a, b] = [new Uint8Array(await response.arrayBuffer()), new Uint8Array(await new Response(fromCsv.body).arrayBuffer())];
@@ -210,13 +221,19 @@ describe("GET /api/candles", () => {
 
 describe("the query API only reads", () => {
   test.each(["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])("%s is 405 on every API path, and nothing changes", async (method) => {
-    const before = readdirSync(csvMode.csvDir).map((n) => `${n}:${statSync(join(csvMode.csvDir, n)).size}`).sort();
+    const before = readdirSync(csvMode.csvDir)
+      .map((n) => `${n}:${statSync(join(csvMode.csvDir, n)).size}`)
+      .sort();
     for (const path of ["/api/candles?exchange=binance&coin=BTC", "/api/series", "/api/status", "/api/anything"]) {
       const response = await get(csvMode, path, { method, body: method === "POST" || method === "PUT" ? "TimeStamp,Exchange\n" : undefined });
       expect(response.status).toBe(405);
       expect(response.headers.get("allow")).toBe("GET, HEAD");
     }
-    expect(readdirSync(csvMode.csvDir).map((n) => `${n}:${statSync(join(csvMode.csvDir, n)).size}`).sort()).toEqual(before);
+    expect(
+      readdirSync(csvMode.csvDir)
+        .map((n) => `${n}:${statSync(join(csvMode.csvDir, n)).size}`)
+        .sort(),
+    ).toEqual(before);
   });
 
   test("an unknown API path is 404 listing the routes", async () => {
@@ -257,7 +274,16 @@ describe("GET /api/series", () => {
   test("in database mode lists the same series as the CSV files", async () => {
     const fromDb = ((await json(await get(dbMode, "/api/series"))).series as Record<string, unknown>[]).map(({ lastFetch: _, ...s }) => s);
     const csvSaved = await createCsvSource({ directory: dbMode.csvDir }).series(1);
-    expect(fromDb.map((s) => [s.exchange, s.coin, s.rows, s.filledRows, s.first, s.last])).toEqual(csvSaved.map((s) => [s.exchange, s.coin, s.rows, s.filledRows, new Date(s.firstEndMs).toISOString().replace(".000", ""), new Date(s.lastEndMs).toISOString().replace(".000", "")]));
+    expect(fromDb.map((s) => [s.exchange, s.coin, s.rows, s.filledRows, s.first, s.last])).toEqual(
+      csvSaved.map((s) => [
+        s.exchange,
+        s.coin,
+        s.rows,
+        s.filledRows,
+        new Date(s.firstEndMs).toISOString().replace(".000", ""),
+        new Date(s.lastEndMs).toISOString().replace(".000", ""),
+      ]),
+    );
   });
 });
 

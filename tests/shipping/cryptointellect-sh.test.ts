@@ -37,11 +37,44 @@ const SNAPSHOT_FUNCTION: Record<Shell, string> = {
 
 // Variables a shell changes by itself between two commands.
 const DYNAMIC = new Set([
-  "_", "BASH_ARGC", "BASH_ARGV", "BASH_LINENO", "BASH_SOURCE", "BASH_COMMAND", "BASH_REMATCH", "BASHPID",
-  "FUNCNAME", "LINENO", "RANDOM", "SRANDOM", "SECONDS", "EPOCHREALTIME", "EPOCHSECONDS", "PIPESTATUS",
-  "HISTCMD", "COLUMNS", "LINES", "funcstack", "funcfiletrace", "funcsourcetrace", "functrace", "functions",
-  "pipestatus", "status", "?", "TTYIDLE", "ZSH_EVAL_CONTEXT", "zsh_eval_context", "ZSH_SUBSHELL", "ERRNO",
-  "argv", "ARGC", "#", "*", "@", "0",
+  "_",
+  "BASH_ARGC",
+  "BASH_ARGV",
+  "BASH_LINENO",
+  "BASH_SOURCE",
+  "BASH_COMMAND",
+  "BASH_REMATCH",
+  "BASHPID",
+  "FUNCNAME",
+  "LINENO",
+  "RANDOM",
+  "SRANDOM",
+  "SECONDS",
+  "EPOCHREALTIME",
+  "EPOCHSECONDS",
+  "PIPESTATUS",
+  "HISTCMD",
+  "COLUMNS",
+  "LINES",
+  "funcstack",
+  "funcfiletrace",
+  "funcsourcetrace",
+  "functrace",
+  "functions",
+  "pipestatus",
+  "status",
+  "?",
+  "TTYIDLE",
+  "ZSH_EVAL_CONTEXT",
+  "zsh_eval_context",
+  "ZSH_SUBSHELL",
+  "ERRNO",
+  "argv",
+  "ARGC",
+  "#",
+  "*",
+  "@",
+  "0",
 ]);
 
 function variableName(line: string): string | undefined {
@@ -160,12 +193,7 @@ describe.each(SHELLS)("cryptointellect.sh in %s", (shell) => {
   test.skipIf(skip)("keeps errexit, nounset and pipefail of the caller even when it fails", () => {
     const setup = shell === "bash" ? "set -eu -o pipefail" : "set -eu -o pipefail";
     writeFileSync(join(sandbox.work, "config.yml"), "bucketing_interval: 0m\n");
-    const { result, added, removed } = shellChanges(
-      shell,
-      setup,
-      `source "$CI_SH" -c config.yml || echo "rc=$?"`,
-      { env: { FAKE_DOCKER_CONFIG_INVALID: "1" } },
-    );
+    const { result, added, removed } = shellChanges(shell, setup, `source "$CI_SH" -c config.yml || echo "rc=$?"`, { env: { FAKE_DOCKER_CONFIG_INVALID: "1" } });
     expect(result.stdout).toContain("rc=1");
     expect(added).toEqual([]);
     expect(removed).toEqual([]);
@@ -176,8 +204,7 @@ describe.each(SHELLS)("cryptointellect.sh in %s", (shell) => {
     const { result, added, removed } = shellChanges(shell, "set -u", `source "$CI_SH" -c config.yml\necho "rc=$?"`);
     expect(result.stdout).toContain("rc=0");
     expect(removed).toEqual([]);
-    const expected =
-      shell === "bash" ? CI_FUNCTIONS.map((name) => `declare -f ${name}`) : CI_FUNCTIONS;
+    const expected = shell === "bash" ? CI_FUNCTIONS.map((name) => `declare -f ${name}`) : CI_FUNCTIONS;
     expect(added.sort()).toEqual(expected);
   });
 
@@ -253,12 +280,22 @@ describe.each(SHELLS)("cryptointellect.sh in %s", (shell) => {
     expect(validate).toContain(`${config}:/data/config.yml:ro`);
     expect(validate?.slice(-4)).toEqual([DEFAULT_IMAGE, "config", "-c", "/data/config.yml"]);
     expect(create).toEqual([
-      "run", "-d", "--name", "cryptointellect_container", "--restart", "unless-stopped",
-      "--label", expect.stringMatching(/^cryptointellect\.sh\.settings=\d+$/) as unknown as string,
-      "-p", "8080:8080",
-      "-v", `${join(sandbox.work, "cryptointellect")}:/data/cryptointellect`,
-      "-v", `${config}:/data/config.yml:ro`,
-      "--user", "1000:1000",
+      "run",
+      "-d",
+      "--name",
+      "cryptointellect_container",
+      "--restart",
+      "unless-stopped",
+      "--label",
+      expect.stringMatching(/^cryptointellect\.sh\.settings=\d+$/) as unknown as string,
+      "-p",
+      "8080:8080",
+      "-v",
+      `${join(sandbox.work, "cryptointellect")}:/data/cryptointellect`,
+      "-v",
+      `${config}:/data/config.yml:ro`,
+      "--user",
+      "1000:1000",
       DEFAULT_IMAGE,
     ]);
     expect(statSync(join(sandbox.work, "cryptointellect", "csv")).isDirectory()).toBe(true);
@@ -276,10 +313,7 @@ describe.each(SHELLS)("cryptointellect.sh in %s", (shell) => {
 
   test.skipIf(skip)("starts the existing container when it was stopped", () => {
     writeConfig();
-    const run = runShell(
-      shell,
-      `source "$CI_SH" -c config.yml\nci_stop\nsource "$CI_SH" -c config.yml\necho "rc=$?"`,
-    );
+    const run = runShell(shell, `source "$CI_SH" -c config.yml\nci_stop\nsource "$CI_SH" -c config.yml\necho "rc=$?"`);
     expect(run.stdout).toContain("rc=0");
     expect(detachedRuns()).toHaveLength(1);
     expect(callsOf("start")).toEqual([["start", "cryptointellect_container"]]);
@@ -363,9 +397,7 @@ describe.each(SHELLS)("cryptointellect.sh in %s", (shell) => {
     expect(run.rc).toBe(0);
     expect(run.stdout).toContain(`cannot pull ${DEFAULT_IMAGE} (Error response from daemon: pull access denied`);
     expect(run.stdout).toContain(`building cryptointellect:local from the checkout ${REPO} instead`);
-    expect(callsOf("build")).toEqual([
-      ["build", "-t", "cryptointellect:local", "--build-arg", "BUILD_IMAGE=local/bun:1", "--build-arg", "TEST_CMD=true", REPO],
-    ]);
+    expect(callsOf("build")).toEqual([["build", "-t", "cryptointellect:local", "--build-arg", "BUILD_IMAGE=local/bun:1", "--build-arg", "TEST_CMD=true", REPO]]);
     expect(detachedRuns()[0]?.at(-1)).toBe("cryptointellect:local");
   });
 
@@ -394,29 +426,19 @@ describe.each(SHELLS)("cryptointellect.sh in %s", (shell) => {
 
   test.skipIf(skip)("-e, --network and --add-host reach the container; -e reaches the config check too", () => {
     writeConfig();
-    const run = source(
-      shell,
-      "-c config.yml -e DATABASE_URL=postgres://db.example/ --env=TZ --network ci-net --add-host host.docker.internal:host-gateway",
-    );
+    const run = source(shell, "-c config.yml -e DATABASE_URL=postgres://db.example/ --env=TZ --network ci-net --add-host host.docker.internal:host-gateway");
     expect(run.rc).toBe(0);
     const [validate, create] = callsOf("run");
     expect(validate?.join(" ")).toContain("-e DATABASE_URL=postgres://db.example/ -e TZ");
     expect(validate?.join(" ")).toContain("--network none");
-    expect(create?.join(" ")).toContain(
-      "--network ci-net --add-host host.docker.internal:host-gateway -e DATABASE_URL=postgres://db.example/ -e TZ " + DEFAULT_IMAGE,
-    );
+    expect(create?.join(" ")).toContain("--network ci-net --add-host host.docker.internal:host-gateway -e DATABASE_URL=postgres://db.example/ -e TZ " + DEFAULT_IMAGE);
   });
 
   test.skipIf(skip)("running it again with another --port or --dir recreates the container and its /data volume", () => {
     writeConfig();
     const run = runShell(
       shell,
-      [
-        `source "$CI_SH" -c config.yml`,
-        `source "$CI_SH" -c config.yml --port 9090`,
-        `source "$CI_SH" -c config.yml --port 9090 --dir other`,
-        `echo "rc=$?"`,
-      ].join("\n"),
+      [`source "$CI_SH" -c config.yml`, `source "$CI_SH" -c config.yml --port 9090`, `source "$CI_SH" -c config.yml --port 9090 --dir other`, `echo "rc=$?"`].join("\n"),
     );
     expect(run.stdout).toContain("rc=0");
     expect(run.stdout).toContain("was made with other settings (options, image or config): recreating it");

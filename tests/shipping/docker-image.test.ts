@@ -38,9 +38,7 @@ describe("Dockerfile", () => {
     expect(finalStage).toContain('VOLUME ["/data"]');
     expect(finalStage).toContain("EXPOSE 8080");
     expect(finalStage).toContain("STOPSIGNAL SIGTERM");
-    expect(finalStage.find((line) => line.startsWith("HEALTHCHECK"))).toContain(
-      'CMD ["/usr/local/bin/docker-entrypoint.sh", "healthcheck"]',
-    );
+    expect(finalStage.find((line) => line.startsWith("HEALTHCHECK"))).toContain('CMD ["/usr/local/bin/docker-entrypoint.sh", "healthcheck"]');
     expect(finalStage).toContain('ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]');
   });
 

@@ -42,27 +42,31 @@ describe("service logs", () => {
   test.each([
     ["while the market listings load", 200],
     ["while candles are fetched", 1200],
-  ])("SIGTERM %s: a clean stop, exit 0, and no error logged", async (_when, afterMs) => {
-    sim.reset();
-    for (const id of EXCHANGES) sim.setFaults(id, { latencyMs: [800, 800] });
-    const config = writeConfig(`stop-${afterMs}`);
-    const proc = Bun.spawn([process.execPath, "src/main.ts", "run", "-c", config], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-    const chunks: string[] = [];
-    const reading = (async () => {
-      for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) chunks.push(chunk);
-    })();
-    for (let i = 0; i < 200 && !chunks.join("").includes("coin universe loaded"); i++) await Bun.sleep(25);
-    expect(chunks.join("")).toContain("coin universe loaded");
-    await Bun.sleep(afterMs);
-    proc.kill("SIGTERM");
-    const code = await proc.exited;
-    await reading;
-    const stderr = chunks.join("");
-    for (const id of EXCHANGES) sim.setFaults(id, {});
-    expect(stderr).toContain("stopped cleanly");
-    expect(errorLines(stderr)).toEqual([]);
-    expect(code).toBe(0);
-  }, 20_000);
+  ])(
+    "SIGTERM %s: a clean stop, exit 0, and no error logged",
+    async (_when, afterMs) => {
+      sim.reset();
+      for (const id of EXCHANGES) sim.setFaults(id, { latencyMs: [800, 800] });
+      const config = writeConfig(`stop-${afterMs}`);
+      const proc = Bun.spawn([process.execPath, "src/main.ts", "run", "-c", config], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+      const chunks: string[] = [];
+      const reading = (async () => {
+        for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) chunks.push(chunk);
+      })();
+      for (let i = 0; i < 200 && !chunks.join("").includes("coin universe loaded"); i++) await Bun.sleep(25);
+      expect(chunks.join("")).toContain("coin universe loaded");
+      await Bun.sleep(afterMs);
+      proc.kill("SIGTERM");
+      const code = await proc.exited;
+      await reading;
+      const stderr = chunks.join("");
+      for (const id of EXCHANGES) sim.setFaults(id, {});
+      expect(stderr).toContain("stopped cleanly");
+      expect(errorLines(stderr)).toEqual([]);
+      expect(code).toBe(0);
+    },
+    20_000,
+  );
 
   test("once names no next cycle when a market listing cannot be loaded", async () => {
     sim.reset();

@@ -24,7 +24,7 @@ describe("simulate in a container", () => {
     const { printed, status } = await banner(["--host", "0.0.0.0"]);
     expect(status).toBe(200);
     expect(printed).toMatch(/listening on 0\.0\.0\.0:\d+ \(every interface\)/);
-    expect(printed).toMatch(/  binance: http:\/\/127\.0\.0\.1:\d+\/binance/);
+    expect(printed).toMatch(/ {2}binance: http:\/\/127\.0\.0\.1:\d+\/binance/);
     expect(printed).toContain("--network container:NAME");
     expect(printed).toContain("--public-host NAME");
   });
@@ -39,7 +39,7 @@ describe("simulate in a container", () => {
 
   test("bound to one address, it prints that address", async () => {
     const { printed } = await banner(["--host", "127.0.0.1"]);
-    expect(printed).toMatch(/  kraken: http:\/\/127\.0\.0\.1:\d+\/kraken/);
+    expect(printed).toMatch(/ {2}kraken: http:\/\/127\.0\.0\.1:\d+\/kraken/);
     expect(printed).not.toContain("every interface");
   });
 

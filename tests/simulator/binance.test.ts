@@ -91,7 +91,11 @@ describe("binance", () => {
   });
 
   test("builds native intervals from the minutes: 5m, 1h and 1d", async () => {
-    for (const [name, minutes] of [["5m", 5], ["1h", 60], ["1d", 1440]] as const) {
+    for (const [name, minutes] of [
+      ["5m", 5],
+      ["1h", 60],
+      ["1d", 1440],
+    ] as const) {
       const size = minutes * M;
       const start = Math.floor((NOW - 3 * size) / size) * size;
       const rows = (await klines(`symbol=DOGEUSDT&interval=${name}&startTime=${start}&limit=2`)).body as any[][];

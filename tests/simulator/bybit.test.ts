@@ -1,14 +1,6 @@
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import ccxt, { type OHLCV } from "ccxt";
-import {
-  BYBIT_BAN_MS,
-  BYBIT_BANNED_BODY,
-  BYBIT_DEFAULT_LIMIT,
-  BYBIT_MAX_LIMIT,
-  BYBIT_PARAM_ERROR,
-  BYBIT_REQUESTS_PER_WINDOW,
-  BYBIT_WINDOW_MS,
-} from "../../src/simulator/bybit.ts";
+import { BYBIT_BAN_MS, BYBIT_BANNED_BODY, BYBIT_DEFAULT_LIMIT, BYBIT_MAX_LIMIT, BYBIT_PARAM_ERROR, BYBIT_REQUESTS_PER_WINDOW, BYBIT_WINDOW_MS } from "../../src/simulator/bybit.ts";
 import { simBucket, simInProgress, simMinute, simPreviousClose } from "../../src/simulator/market-data.ts";
 import { startHarness } from "./harness.ts";
 
@@ -26,7 +18,14 @@ beforeEach(() => {
 const kline = (query: string) => get(`/bybit/v5/market/kline?${query}`);
 const spot = (symbol: string, query: string) => kline(`category=spot&symbol=${symbol}&${query}`);
 const rowsOf = async (symbol: string, query: string) => (await spot(symbol, query)).body.result.list as string[][];
-const asCandle = (row: string[]) => ({ openTimeMs: Number(row[0]), open: Number(row[1]), high: Number(row[2]), low: Number(row[3]), close: Number(row[4]), volume: Number(row[5]) });
+const asCandle = (row: string[]) => ({
+  openTimeMs: Number(row[0]),
+  open: Number(row[1]),
+  high: Number(row[2]),
+  low: Number(row[3]),
+  close: Number(row[4]),
+  volume: Number(row[5]),
+});
 const openTimes = (rows: string[][]) => rows.map((r) => Number(r[0]));
 
 /** ccxt's bybit class with every API URL sent to the simulator and its clock read from ours. */

@@ -4,7 +4,15 @@ import { DEFAULT_SIMULATOR_PORT, parseSimulateArgs, runSimulator } from "../../s
 
 describe("simulator cli", () => {
   test("defaults to 127.0.0.1:9700 without faults", () => {
-    expect(parseSimulateArgs([])).toEqual({ help: false, port: DEFAULT_SIMULATOR_PORT, host: "127.0.0.1", seed: undefined, latencyMs: undefined, errorRate: undefined, garbageRate: undefined });
+    expect(parseSimulateArgs([])).toEqual({
+      help: false,
+      port: DEFAULT_SIMULATOR_PORT,
+      host: "127.0.0.1",
+      seed: undefined,
+      latencyMs: undefined,
+      errorRate: undefined,
+      garbageRate: undefined,
+    });
     expect(parseSimulateArgs(["simulate"]).port).toBe(9700);
   });
 

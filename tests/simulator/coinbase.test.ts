@@ -37,9 +37,7 @@ const tradedMinutes = (coin: string, fromMs: number, toMs: number) => {
 function ccxtAgainstSimulator(): Exchange {
   const ex = new ccxt.coinbase({ enableRateLimit: true });
   const rewrite = (value: unknown): unknown =>
-    typeof value === "string"
-      ? value.replace(/^https?:\/\/[^/]+/, sim.baseUrls.coinbase)
-      : Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, rewrite(v)]));
+    typeof value === "string" ? value.replace(/^https?:\/\/[^/]+/, sim.baseUrls.coinbase) : Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, rewrite(v)]));
   ex.urls.api = rewrite(ex.urls.api) as typeof ex.urls.api;
   ex.milliseconds = () => clock.now();
   return ex;
@@ -161,7 +159,14 @@ describe("coinbase", () => {
     const { body } = await get("/coinbase/api/v3/brokerage/market/products");
     const byId = new Map((body.products as any[]).map((p) => [p.product_id, p]));
     expect(body.num_products).toBe(byId.size);
-    expect(byId.get("BTC-USD")).toMatchObject({ base_currency_id: "BTC", quote_currency_id: "USD", status: "online", trading_disabled: false, product_type: "SPOT", alias_to: ["BTC-USDC"] });
+    expect(byId.get("BTC-USD")).toMatchObject({
+      base_currency_id: "BTC",
+      quote_currency_id: "USD",
+      status: "online",
+      trading_disabled: false,
+      product_type: "SPOT",
+      alias_to: ["BTC-USDC"],
+    });
     expect(byId.get("BTC-USDC")).toMatchObject({ quote_currency_id: "USDC", alias: "BTC-USD", alias_to: [] });
     expect(byId.get("XLM-USD")).toMatchObject({ status: "STATUS_DISABLED", trading_disabled: true });
     expect(Number(byId.get("BTC-USD").price)).toBe(simInProgress("coinbase", "BTC", 1, NOW)!.close);

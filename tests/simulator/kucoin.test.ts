@@ -15,10 +15,17 @@ beforeEach(() => {
 
 const candles = (query: string) => get(`/kucoin/api/v1/market/candles?${query}`);
 const seconds = (ms: number) => Math.floor(ms / 1000);
-const asCandle = (row: string[]) => ({ openTimeMs: Number(row[0]) * 1000, open: Number(row[1]), high: Number(row[3]), low: Number(row[4]), close: Number(row[2]), volume: Number(row[5]) });
+const asCandle = (row: string[]) => ({
+  openTimeMs: Number(row[0]) * 1000,
+  open: Number(row[1]),
+  high: Number(row[3]),
+  low: Number(row[4]),
+  close: Number(row[2]),
+  volume: Number(row[5]),
+});
 
 describe("kucoin", () => {
-  test("answers code \"200000\" and rows [time, open, close, high, low, volume, turnover], all strings, newest first", async () => {
+  test('answers code "200000" and rows [time, open, close, high, low, volume, turnover], all strings, newest first', async () => {
     const start = CURRENT - 30 * M;
     const { status, body } = await candles(`symbol=BTC-USDT&type=1min&startAt=${seconds(start)}&endAt=${seconds(CURRENT - M)}`);
     expect(status).toBe(200);
@@ -79,7 +86,7 @@ describe("kucoin", () => {
     expect(asCandle(days[0]!)).toEqual(simBucket("kucoin", "DOGE", 1440, day)!);
   });
 
-  test("answers an unknown pair with HTTP 400 and code \"400100\"", async () => {
+  test('answers an unknown pair with HTTP 400 and code "400100"', async () => {
     const r = await candles(`symbol=SFM-USDT&type=1min&startAt=${seconds(CURRENT - M)}&endAt=${seconds(CURRENT)}`);
     expect(r.status).toBe(400);
     expect(r.body).toEqual({ code: "400100", msg: "This pair is not provided at present" });
@@ -88,7 +95,7 @@ describe("kucoin", () => {
     expect(badType.body.code).toBe("400100");
   });
 
-  test("limits the public pool by weight per 30 s and refuses with 429, code \"429000\" and gw-ratelimit headers", async () => {
+  test('limits the public pool by weight per 30 s and refuses with 429, code "429000" and gw-ratelimit headers', async () => {
     sim.setFaults("kucoin", { rateLimitScale: 0.003 }); // 6 weight: two candle calls
     clock.set(Date.UTC(2024, 5, 1, 12, 30, 10));
     const query = `symbol=BTC-USDT&type=1min&startAt=${seconds(CURRENT - 2 * M)}&endAt=${seconds(CURRENT - M)}`;

@@ -111,7 +111,12 @@ describe("market-data", () => {
   });
 
   test("builds a bucket from its traded minutes: first open, last close, max high, min low, summed volume", () => {
-    for (const [coin, interval] of [["NEO", 5], ["DOGE", 60], ["OP", 1440], ["BTC", 7]] as const) {
+    for (const [coin, interval] of [
+      ["NEO", 5],
+      ["DOGE", 60],
+      ["OP", 1440],
+      ["BTC", 7],
+    ] as const) {
       const open = Math.floor((T0 + 3 * 3_600_000) / (interval * M)) * interval * M;
       const traded = minutes("kraken", coin, open, interval).filter((c) => c !== null);
       const bucket = simBucket("kraken", coin, interval, open)!;
@@ -120,7 +125,10 @@ describe("market-data", () => {
       expect(bucket.close).toBe(traded.at(-1)!.close);
       expect(bucket.high).toBe(Math.max(...traded.map((c) => c.high)));
       expect(bucket.low).toBe(Math.min(...traded.map((c) => c.low)));
-      expect(bucket.volume).toBeCloseTo(traded.reduce((a, c) => a + c.volume, 0), 6);
+      expect(bucket.volume).toBeCloseTo(
+        traded.reduce((a, c) => a + c.volume, 0),
+        6,
+      );
       expect(Number(bucket.volume.toFixed(4))).toBe(bucket.volume);
     }
   });

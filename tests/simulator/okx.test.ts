@@ -19,7 +19,14 @@ const candles = (query: string) => get(`/okx/api/v5/market/candles?${query}`);
 const history = (query: string) => get(`/okx/api/v5/market/history-candles?${query}`);
 const rowsOf = (r: { body: any }) => r.body.data as string[][];
 const times = (rows: string[][]) => rows.map((r) => Number(r[0]));
-const asCandle = (row: string[]) => ({ openTimeMs: Number(row[0]), open: Number(row[1]), high: Number(row[2]), low: Number(row[3]), close: Number(row[4]), volume: Number(row[5]) });
+const asCandle = (row: string[]) => ({
+  openTimeMs: Number(row[0]),
+  open: Number(row[1]),
+  high: Number(row[2]),
+  low: Number(row[3]),
+  close: Number(row[4]),
+  volume: Number(row[5]),
+});
 
 /** ccxt's own okx class, pointed at the simulator and reading the simulator's clock. */
 function simulatedOkx() {
@@ -36,7 +43,7 @@ function simulatedOkx() {
 }
 
 describe("okx", () => {
-  test("serves rows of nine strings newest first: the forming bar with confirm \"0\", then the closed minutes with confirm \"1\"", async () => {
+  test('serves rows of nine strings newest first: the forming bar with confirm "0", then the closed minutes with confirm "1"', async () => {
     const r = await candles("instId=BTC-USDT&limit=30");
     expect(r.status).toBe(200);
     expect(r.body.code).toBe("0");
@@ -184,7 +191,14 @@ describe("okx", () => {
     const { body } = await get("/okx/api/v5/public/instruments?instType=SPOT");
     expect(body.code).toBe("0");
     expect(body.data.find((i: any) => i.instId === "BTC-USDT")).toMatchObject({
-      instType: "SPOT", baseCcy: "BTC", quoteCcy: "USDT", state: "live", tickSz: "0.01", lotSz: "0.0001", minSz: "0.0001", listTime: String(SIM_LISTED_FROM_MS),
+      instType: "SPOT",
+      baseCcy: "BTC",
+      quoteCcy: "USDT",
+      state: "live",
+      tickSz: "0.01",
+      lotSz: "0.0001",
+      minSz: "0.0001",
+      listTime: String(SIM_LISTED_FROM_MS),
     });
     expect(body.data.find((i: any) => i.instId === "NEO-USDT").state).toBe("suspend");
     expect(body.data.some((i: any) => i.baseCcy === "SFM")).toBe(false);

@@ -16,18 +16,58 @@ function rendered(candles: readonly Candle[], capacity?: number): string {
 
 /** Numbers of every kind a candle can hold: exchange decimals, sums with float noise, tiny, huge, negative. */
 function numberSamples(random: () => number): number[] {
-  const fixed = [0, -0, 1, 0.1, 0.3, 0.1 + 0.2, 1e-6, 1e-7, 5e-9, 1.5e-7, 0.00000123, 0.00000999, 9_999_999.99999999, 1_234_567.12345678, 12_345_678.1234567, 99_999_999.9, 1e15, 1e21, 1e25, 123e-20, 2 ** 53, 2 ** 53 + 2, 4.717099999999999, 3.2849000000000004, -42.5, -0.000001, Number.MIN_VALUE, Number.MAX_VALUE, 67510.01, 0.07];
+  const fixed = [
+    0,
+    -0,
+    1,
+    0.1,
+    0.3,
+    0.1 + 0.2,
+    1e-6,
+    1e-7,
+    5e-9,
+    1.5e-7,
+    0.00000123,
+    0.00000999,
+    9_999_999.99999999,
+    1_234_567.12345678,
+    12_345_678.1234567,
+    99_999_999.9,
+    1e15,
+    1e21,
+    1e25,
+    123e-20,
+    2 ** 53,
+    2 ** 53 + 2,
+    4.717099999999999,
+    3.2849000000000004,
+    -42.5,
+    -0.000001,
+    Number.MIN_VALUE,
+    Number.MAX_VALUE,
+    67510.01,
+    0.07,
+  ];
   const out = [...fixed];
   for (let i = 0; i < 40_000; i++) {
     const places = Math.floor(random() * 11);
     const magnitude = 10 ** Math.floor(random() * 12 - 4);
     const decimal = Number((random() * magnitude).toFixed(places));
     switch (i % 5) {
-      case 0: out.push(decimal); break; // as an exchange sends it
-      case 1: out.push(decimal + Number((random() * magnitude).toFixed(places))); break; // a sum (volumes)
-      case 2: out.push(random() * magnitude); break; // any double
-      case 3: out.push(-decimal); break;
-      default: out.push(decimal * 10 ** Math.floor(random() * 40 - 20)); // far from the fast path's range
+      case 0:
+        out.push(decimal);
+        break; // as an exchange sends it
+      case 1:
+        out.push(decimal + Number((random() * magnitude).toFixed(places)));
+        break; // a sum (volumes)
+      case 2:
+        out.push(random() * magnitude);
+        break; // any double
+      case 3:
+        out.push(-decimal);
+        break;
+      default:
+        out.push(decimal * 10 ** Math.floor(random() * 40 - 20)); // far from the fast path's range
     }
   }
   return out;
@@ -38,7 +78,9 @@ describe("CSV rows rendered into bytes", () => {
     const random = createPrng(11);
     const values = numberSamples(random);
     const base: Candle = { exchange: "binance", coin: "BTC", intervalMinutes: 1, openTimeMs: Date.UTC(2024, 0, 1), open: 1, high: 1, low: 1, close: 1, volume: 1, filled: false };
-    const candles = values.map((v, i): Candle => ({ ...base, open: v, high: values[(i + 1) % values.length]!, low: values[(i + 7) % values.length]!, close: v, volume: Math.abs(v) }));
+    const candles = values.map(
+      (v, i): Candle => ({ ...base, open: v, high: values[(i + 1) % values.length]!, low: values[(i + 7) % values.length]!, close: v, volume: Math.abs(v) }),
+    );
     const lines = rendered(candles).split("\n");
     for (let i = 0; i < candles.length; i++) {
       const fields = lines[i]!.split(",");
@@ -54,9 +96,21 @@ describe("CSV rows rendered into bytes", () => {
     const candles: Candle[] = [];
     for (let i = 0; i < 30_000; i++) {
       const intervalMinutes = [1, 5, 7, 60, 1440, 10080][i % 6]!;
-      const openTimeMs = i < instants.length ? instants[i]! : Date.UTC(2020, 0, 1) + Math.floor(random() * 5 * 365 * 1440) * 60_000 + (i % 11 === 0 ? Math.floor(random() * 60_000) : 0);
+      const openTimeMs =
+        i < instants.length ? instants[i]! : Date.UTC(2020, 0, 1) + Math.floor(random() * 5 * 365 * 1440) * 60_000 + (i % 11 === 0 ? Math.floor(random() * 60_000) : 0);
       const price = Number((random() * 10 ** Math.floor(random() * 8)).toFixed(Math.floor(random() * 9)));
-      candles.push({ exchange: EXCHANGES[i % EXCHANGES.length]!, coin: coins[i % coins.length]!, intervalMinutes, openTimeMs, open: price, high: price * 1.01, low: price / 1.01, close: price + 0.1, volume: random() * 100, filled: i % 3 === 0 });
+      candles.push({
+        exchange: EXCHANGES[i % EXCHANGES.length]!,
+        coin: coins[i % coins.length]!,
+        intervalMinutes,
+        openTimeMs,
+        open: price,
+        high: price * 1.01,
+        low: price / 1.01,
+        close: price + 0.1,
+        volume: random() * 100,
+        filled: i % 3 === 0,
+      });
     }
     // A tiny first buffer grows many times; a large one never does.
     expect(rendered(candles, 16)).toBe(reference(candles));

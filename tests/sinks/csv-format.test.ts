@@ -6,7 +6,24 @@ const reference = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z
 
 describe("CSV timestamps and file names", () => {
   test("isoTimestamp is toISOString without .000, for times in any order across days, years and odd instants", () => {
-    const samples: number[] = [0, -1000, -86_400_000, 1_000, 59_999, 60_000, 86_399_000, 86_400_000, Date.UTC(2024, 1, 29, 23, 59, 59), Date.UTC(2024, 2, 1), Date.UTC(9999, 11, 31, 23, 59, 59), Date.UTC(10000, 0, 1, 0, 0, 1), Date.UTC(-1, 5, 1, 12), 8.64e15, -8.64e15, 1717200000123];
+    const samples: number[] = [
+      0,
+      -1000,
+      -86_400_000,
+      1_000,
+      59_999,
+      60_000,
+      86_399_000,
+      86_400_000,
+      Date.UTC(2024, 1, 29, 23, 59, 59),
+      Date.UTC(2024, 2, 1),
+      Date.UTC(9999, 11, 31, 23, 59, 59),
+      Date.UTC(10000, 0, 1, 0, 0, 1),
+      Date.UTC(-1, 5, 1, 12),
+      8.64e15,
+      -8.64e15,
+      1717200000123,
+    ];
     let seed = 7;
     for (let i = 0; i < 20_000; i++) {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;

@@ -67,8 +67,14 @@ describe("csv sink", () => {
     const firsts = expected.filter((c, i) => i === 0 || c.openTimeMs !== expected[i - 1]!.openTimeMs || c.coin !== expected[i - 1]!.coin);
     const written = await sink.write(batch);
     expect(written).toBe(firsts.length);
-    const names = readdirSync(dir).filter((n) => n.endsWith(".csv")).sort();
-    const lines = names.flatMap((n) => read(n).split("\n").filter((l) => l !== "" && l !== CSV_HEADER));
+    const names = readdirSync(dir)
+      .filter((n) => n.endsWith(".csv"))
+      .sort();
+    const lines = names.flatMap((n) =>
+      read(n)
+        .split("\n")
+        .filter((l) => l !== "" && l !== CSV_HEADER),
+    );
     expect(lines).toEqual(firsts.map((c) => renderRow(c)));
   });
 
@@ -88,7 +94,11 @@ describe("csv sink", () => {
     await sink.open();
     await sink.write([candle("BTC", 0), candle("ETH", 0), candle("BTC", 5), candle("ETH", 5)]);
     expect(await sink.write([candle("DOGE", 0, 0.1)])).toBe(1);
-    const coins = read(FILE).trim().split("\n").slice(1).map((l) => l.split(",").slice(0, 3).join(" "));
+    const coins = read(FILE)
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(",").slice(0, 3).join(" "));
     expect(coins).toEqual([
       "2024-03-08T12:45:00Z Binance BTC",
       "2024-03-08T12:45:00Z Binance DOGE",

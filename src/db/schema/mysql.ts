@@ -20,8 +20,12 @@ export const exchanges = mysqlTable("exchanges", {
 export const klinesData = mysqlTable(
   "klines_data",
   {
-    exchange: varchar("exchange", { length: 32 }).notNull().references(() => exchanges.exchange),
-    coin: varchar("coin", { length: 64 }).notNull().references(() => coins.coin),
+    exchange: varchar("exchange", { length: 32 })
+      .notNull()
+      .references(() => exchanges.exchange),
+    coin: varchar("coin", { length: 64 })
+      .notNull()
+      .references(() => coins.coin),
     /** The bucket's END (open time + interval), as the CSV `TimeStamp`. */
     timestamp: utc("timestamp").notNull(),
     openPrice: double("open_price").notNull(),
@@ -32,10 +36,7 @@ export const klinesData = mysqlTable(
     bucketInterval: int("bucket_interval").notNull(),
     filled: boolean("filled").notNull().default(false),
   },
-  (t) => [
-    primaryKey({ columns: [t.exchange, t.coin, t.bucketInterval, t.timestamp] }),
-    index("klines_data_coin_time_idx").on(t.coin, t.bucketInterval, t.timestamp),
-  ],
+  (t) => [primaryKey({ columns: [t.exchange, t.coin, t.bucketInterval, t.timestamp] }), index("klines_data_coin_time_idx").on(t.coin, t.bucketInterval, t.timestamp)],
 );
 
 export const metadata = mysqlTable("metadata", {

@@ -17,8 +17,12 @@ export const exchanges = pgTable("exchanges", {
 export const klinesData = pgTable(
   "klines_data",
   {
-    exchange: text("exchange").notNull().references(() => exchanges.exchange),
-    coin: text("coin").notNull().references(() => coins.coin),
+    exchange: text("exchange")
+      .notNull()
+      .references(() => exchanges.exchange),
+    coin: text("coin")
+      .notNull()
+      .references(() => coins.coin),
     /** The bucket's END (open time + interval), as the CSV `TimeStamp`. */
     timestamp: utc("timestamp").notNull(),
     openPrice: doublePrecision("open_price").notNull(),

@@ -20,8 +20,12 @@ export const exchanges = sqliteTable("exchanges", {
 export const klinesData = sqliteTable(
   "klines_data",
   {
-    exchange: text("exchange").notNull().references(() => exchanges.exchange),
-    coin: text("coin").notNull().references(() => coins.coin),
+    exchange: text("exchange")
+      .notNull()
+      .references(() => exchanges.exchange),
+    coin: text("coin")
+      .notNull()
+      .references(() => coins.coin),
     /** The bucket's END (open time + interval), as the CSV `TimeStamp`. */
     timestamp: utc("timestamp").notNull(),
     openPrice: real("open_price").notNull(),
@@ -32,10 +36,7 @@ export const klinesData = sqliteTable(
     bucketInterval: integer("bucket_interval").notNull(),
     filled: integer("filled", { mode: "boolean" }).notNull().default(false),
   },
-  (t) => [
-    primaryKey({ columns: [t.exchange, t.coin, t.bucketInterval, t.timestamp] }),
-    index("klines_data_coin_time_idx").on(t.coin, t.bucketInterval, t.timestamp),
-  ],
+  (t) => [primaryKey({ columns: [t.exchange, t.coin, t.bucketInterval, t.timestamp] }), index("klines_data_coin_time_idx").on(t.coin, t.bucketInterval, t.timestamp)],
 );
 
 export const metadata = sqliteTable("metadata", {

@@ -112,20 +112,35 @@ export function parseStatus(body: unknown): ServiceStatus {
   const snapshot = isObject(root.status) ? root.status : root;
   const config = isObject(root.config) ? root.config : {};
   const record = <T>(v: unknown, map: (o: Json) => T): Record<string, T> =>
-    Object.fromEntries(Object.entries(isObject(v) ? v : {}).filter((e): e is [string, Json] => isObject(e[1])).map(([k, o]) => [k, map(o)]));
+    Object.fromEntries(
+      Object.entries(isObject(v) ? v : {})
+        .filter((e): e is [string, Json] => isObject(e[1]))
+        .map(([k, o]) => [k, map(o)]),
+    );
   const settle = config.settleSeconds ?? config.settle_seconds;
   const interval = config.bucketIntervalMinutes ?? config.intervalMinutes;
   return {
     status: str(snapshot.status) ?? "unknown",
     reasons: Array.isArray(snapshot.reasons) ? snapshot.reasons.filter((r): r is string => typeof r === "string") : [],
     cycles: num(snapshot.cycles),
-    exchanges: record(snapshot.exchanges, (o) => ({ lastSuccess: str(o.lastSuccess), lagBuckets: num(o.lagBuckets), errors: num(o.errors), bannedUntil: str(o.bannedUntil), lastError: str(o.lastError) })),
+    exchanges: record(snapshot.exchanges, (o) => ({
+      lastSuccess: str(o.lastSuccess),
+      lagBuckets: num(o.lagBuckets),
+      errors: num(o.errors),
+      bannedUntil: str(o.bannedUntil),
+      lastError: str(o.lastError),
+    })),
     lastCycles: Object.fromEntries(
       Object.entries(record(root === snapshot ? {} : root.exchanges, (o) => o.lastCycle))
         .filter((e): e is [string, Json] => isObject(e[1]))
         .map(([id, c]) => [id, { seriesTotal: num(c.seriesTotal), seriesOk: num(c.seriesOk), seriesFailed: num(c.seriesFailed), banned: c.banned === true, error: str(c.error) }]),
     ),
-    sinks: record(snapshot.sinks, (o) => ({ lastSuccess: str(o.lastSuccess), consecutiveFailures: num(o.consecutiveFailures), errors: num(o.errors), lastError: str(o.lastError) })),
+    sinks: record(snapshot.sinks, (o) => ({
+      lastSuccess: str(o.lastSuccess),
+      consecutiveFailures: num(o.consecutiveFailures),
+      errors: num(o.errors),
+      lastError: str(o.lastError),
+    })),
     settleSeconds: typeof settle === "number" ? settle : undefined,
     intervalMinutes: typeof interval === "number" ? interval : undefined,
   };

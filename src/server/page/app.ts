@@ -120,7 +120,15 @@ function createRow(key: string): RowRefs {
   const context = make("span", "sr-only");
   button.append(coin, quote, context);
   th.append(button);
-  const [exchange, interval, last, freshCell, rows, gaps, error] = [make("td"), make("td"), make("td", "time"), make("td"), make("td", "num"), make("td", "num"), make("td", "error")];
+  const [exchange, interval, last, freshCell, rows, gaps, error] = [
+    make("td"),
+    make("td"),
+    make("td", "time"),
+    make("td"),
+    make("td", "num"),
+    make("td", "num"),
+    make("td", "error"),
+  ];
   const fresh = make("span", "badge");
   const age = make("span", "age");
   freshCell.append(fresh, " ", age);
@@ -156,8 +164,7 @@ function updateFreshness(r: RowRefs, s: SeriesInfo): void {
   setText(r.age, f.level === "empty" ? "" : `${formatAge(f.ageMs)} ago`);
 }
 
-const compareSeries = (a: SeriesInfo, b: SeriesInfo) =>
-  a.exchangeName.localeCompare(b.exchangeName) || a.coin.localeCompare(b.coin) || a.intervalMinutes - b.intervalMinutes;
+const compareSeries = (a: SeriesInfo, b: SeriesInfo) => a.exchangeName.localeCompare(b.exchangeName) || a.coin.localeCompare(b.coin) || a.intervalMinutes - b.intervalMinutes;
 
 function renderSeries(): void {
   const list = [...state.series].sort(compareSeries);
@@ -267,7 +274,10 @@ function renderStatus(): void {
   setText(el.overall, status.status);
   setAttr(el.overall, "data-level", status.status);
   const sinks = Object.entries(status.sinks);
-  const sinkText = sinks.length === 0 ? "" : ` Sinks: ${sinks.map(([n, s]) => `${n} ${s.consecutiveFailures > 0 ? `failing (${s.consecutiveFailures} cycles)` : s.lastSuccess ? "writing" : "not written yet"}`).join(", ")}.`;
+  const sinkText =
+    sinks.length === 0
+      ? ""
+      : ` Sinks: ${sinks.map(([n, s]) => `${n} ${s.consecutiveFailures > 0 ? `failing (${s.consecutiveFailures} cycles)` : s.lastSuccess ? "writing" : "not written yet"}`).join(", ")}.`;
   setText(el.overallText, `${formatCount(status.cycles)} cycle${status.cycles === 1 ? "" : "s"} run.${sinkText}`);
   renderExchanges();
 }
@@ -353,7 +363,10 @@ function currentQuery(s: SeriesInfo): CandlesQuery {
 }
 
 function setDownloads(q: CandlesQuery | undefined): void {
-  for (const [a, format] of [[el.csv, "csv"], [el.parquet, "parquet"]] as const) {
+  for (const [a, format] of [
+    [el.csv, "csv"],
+    [el.parquet, "parquet"],
+  ] as const) {
     if (q) {
       a.href = candlesUrl(q, format);
       a.setAttribute("download", "");
@@ -385,8 +398,18 @@ async function loadChart(): Promise<void> {
     const candles = toCandles(columns, rows);
     chart ??= createCandleChart(el.chartBox);
     chart.show(candles);
-    hooks.chart = { series: { exchange: s.exchange, exchangeName: s.exchangeName, coin: s.coin, symbol: s.symbol, intervalMinutes: s.intervalMinutes }, query: q, columns, rows, truncated, drawn: chart.drawn() };
-    const span = candles.length === 0 ? "no candles in this range" : `${formatCount(candles.length)} candle${candles.length === 1 ? "" : "s"}, ${formatUtc(candles[0]!.timeMs)} to ${formatUtc(candles.at(-1)!.timeMs)} UTC${truncated ? ` (the first ${formatCount(MAX_CHART_ROWS)}; narrow the range for the rest)` : ""}`;
+    hooks.chart = {
+      series: { exchange: s.exchange, exchangeName: s.exchangeName, coin: s.coin, symbol: s.symbol, intervalMinutes: s.intervalMinutes },
+      query: q,
+      columns,
+      rows,
+      truncated,
+      drawn: chart.drawn(),
+    };
+    const span =
+      candles.length === 0
+        ? "no candles in this range"
+        : `${formatCount(candles.length)} candle${candles.length === 1 ? "" : "s"}, ${formatUtc(candles[0]!.timeMs)} to ${formatUtc(candles.at(-1)!.timeMs)} UTC${truncated ? ` (the first ${formatCount(MAX_CHART_ROWS)}; narrow the range for the rest)` : ""}`;
     setText(el.caption, `${title}: ${span}.`);
     const lastClose = candles.at(-1)?.close;
     setAttr(el.chartBox, "aria-label", `Candlestick chart with volume of ${title}: ${span}${lastClose === undefined ? "" : `; last close ${lastClose}`}.`);

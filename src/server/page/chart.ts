@@ -38,9 +38,21 @@ export function createCandleChart(box: PageElement): CandleChart {
     // maxBarSpacing: a handful of candles stay candle-sized rather than filling the box.
     timeScale: { borderColor: cssColor("--line", "#d0d7de"), timeVisible: true, secondsVisible: false, maxBarSpacing: 24 },
   });
-  const candleSeries: ISeriesApi<"Candlestick"> = chart.addSeries(CandlestickSeries, { upColor: up, downColor: down, borderUpColor: up, borderDownColor: down, wickUpColor: up, wickDownColor: down });
+  const candleSeries: ISeriesApi<"Candlestick"> = chart.addSeries(CandlestickSeries, {
+    upColor: up,
+    downColor: down,
+    borderUpColor: up,
+    borderDownColor: down,
+    wickUpColor: up,
+    wickDownColor: down,
+  });
   candleSeries.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.28 } });
-  const volumeSeries: ISeriesApi<"Histogram"> = chart.addSeries(HistogramSeries, { priceFormat: { type: "volume" }, priceScaleId: "volume", lastValueVisible: false, priceLineVisible: false });
+  const volumeSeries: ISeriesApi<"Histogram"> = chart.addSeries(HistogramSeries, {
+    priceFormat: { type: "volume" },
+    priceScaleId: "volume",
+    lastValueVisible: false,
+    priceLineVisible: false,
+  });
   volumeSeries.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
   const upVolume = `${up}88`;
   const downVolume = `${down}88`;

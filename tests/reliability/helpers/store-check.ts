@@ -38,7 +38,10 @@ export function checkStore(
       const have = new Set(bySeries.get(`${exchange} ${m.coin}`) ?? []);
       const missing: string[] = [];
       for (let t = fromOpenMs; t <= toOpenMs; t += size) if (!have.has(t)) missing.push(hhmm(t));
-      const extra = [...have].filter((t) => t < fromOpenMs || t > toOpenMs).sort((a, b) => a - b).map(hhmm);
+      const extra = [...have]
+        .filter((t) => t < fromOpenMs || t > toOpenMs)
+        .sort((a, b) => a - b)
+        .map(hhmm);
       if (missing.length > 0) coverage.push(`${exchange} ${m.coin}: missing ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` … (${missing.length})` : ""}`);
       if (extra.length > 0) coverage.push(`${exchange} ${m.coin}: unexpected ${extra.slice(0, 5).join(", ")}${extra.length > 5 ? ` … (${extra.length})` : ""}`);
     }
