@@ -32,31 +32,19 @@ export interface ManualClock extends Clock {
   pending(): number;
 }
 
-export function createManualClock(startMs: number): ManualClock {
-  let nowMs = startMs;
+/**
+ * The sleepers of a virtual clock, in wake order: `sleep` queues one at `now() + ms` (an abort
+ * wakes it at once and drops it); the clock decides when time moves and calls `next`/`shift`.
+ */
+export function createSleepQueue(now: () => number) {
   let seq = 0;
   const sleepers: { at: number; seq: number; resolve: () => void }[] = [];
-  const flush = async () => {
-    for (let i = 0; i < 20; i++) await Promise.resolve();
-    await new Promise((r) => setImmediate(r));
-  };
-  const wakeDue = async (limit: number) => {
-    for (;;) {
-      sleepers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const next = sleepers[0];
-      if (!next || next.at > limit) break;
-      sleepers.shift();
-      if (next.at > nowMs) nowMs = next.at;
-      next.resolve();
-      await flush();
-    }
-  };
+  const order = () => sleepers.sort((a, b) => a.at - b.at || a.seq - b.seq);
   return {
-    now: () => nowMs,
-    sleep(ms, signal) {
+    sleep(ms: number, signal?: AbortSignal): Promise<void> {
       if (ms <= 0 || signal?.aborted) return Promise.resolve();
       return new Promise((resolve) => {
-        const entry = { at: nowMs + ms, seq: seq++, resolve: () => resolve() };
+        const entry = { at: now() + ms, seq: seq++, resolve: () => resolve() };
         sleepers.push(entry);
         signal?.addEventListener(
           "abort",
@@ -69,6 +57,34 @@ export function createManualClock(startMs: number): ManualClock {
         );
       });
     },
+    /** The earliest sleeper, left in the queue. */
+    next: () => order()[0],
+    /** Removes the earliest sleeper. */
+    shift: () => order().shift(),
+    size: () => sleepers.length,
+  };
+}
+
+export function createManualClock(startMs: number): ManualClock {
+  let nowMs = startMs;
+  const queue = createSleepQueue(() => nowMs);
+  const flush = async () => {
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    await new Promise((r) => setImmediate(r));
+  };
+  const wakeDue = async (limit: number) => {
+    for (;;) {
+      const next = queue.next();
+      if (!next || next.at > limit) break;
+      queue.shift();
+      if (next.at > nowMs) nowMs = next.at;
+      next.resolve();
+      await flush();
+    }
+  };
+  return {
+    now: () => nowMs,
+    sleep: queue.sleep,
     set(ms) {
       nowMs = ms;
     },
@@ -79,13 +95,12 @@ export function createManualClock(startMs: number): ManualClock {
       await flush();
     },
     async step() {
-      sleepers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const next = sleepers[0];
+      const next = queue.next();
       if (!next) return false;
       await wakeDue(next.at);
       return true;
     },
-    pending: () => sleepers.length,
+    pending: queue.size,
   };
 }
 

@@ -6,7 +6,7 @@
  * - `createFastClock`: time jumps to the earliest wake-up once every request in flight is done; for
  *   the whole service in-process, where many flows run side by side (tests/helpers/harness.ts).
  */
-import type { Clock } from "../../src/clock.ts";
+import { type Clock, createSleepQueue } from "../../src/clock.ts";
 import type { FetchFn } from "../../src/http/client.ts";
 
 export { createManualClock } from "../../src/clock.ts";
@@ -46,46 +46,28 @@ export function createFastClock(startMs: number): FastClock {
   let nowMs = startMs;
   let inflight = 0;
   let idleChecks = 0;
-  let seq = 0;
-  const sleepers: { at: number; seq: number; resolve: () => void }[] = [];
+  const queue = createSleepQueue(() => nowMs);
+  const wakeDue = () => {
+    for (let next = queue.next(); next && next.at <= nowMs; next = queue.next()) queue.shift()!.resolve();
+  };
   const timer = setInterval(() => {
-    if (sleepers.length === 0 || inflight > 0) {
+    if (queue.size() === 0 || inflight > 0) {
       idleChecks = 0;
       return;
     }
     // A few idle checks in a row: let file writes and promise chains settle before time jumps.
     if (++idleChecks < 3) return;
     idleChecks = 0;
-    sleepers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    const wake = sleepers[0]!.at;
+    const wake = queue.next()!.at;
     if (wake > nowMs) nowMs = wake;
-    while (sleepers.length > 0 && sleepers[0]!.at <= nowMs) sleepers.shift()!.resolve();
+    wakeDue();
   }, 1);
   return {
     now: () => nowMs,
-    sleep(ms, signal) {
-      if (ms <= 0 || signal?.aborted) return Promise.resolve();
-      return new Promise((resolve) => {
-        const entry = { at: nowMs + ms, seq: seq++, resolve: () => resolve() };
-        sleepers.push(entry);
-        signal?.addEventListener(
-          "abort",
-          () => {
-            const i = sleepers.indexOf(entry);
-            if (i >= 0) sleepers.splice(i, 1);
-            resolve();
-          },
-          { once: true },
-        );
-      });
-    },
+    sleep: queue.sleep,
     set(ms) {
       nowMs = ms;
-      while (sleepers.length > 0) {
-        sleepers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-        if (sleepers[0]!.at > nowMs) break;
-        sleepers.shift()!.resolve();
-      }
+      wakeDue();
     },
     track(fetch) {
       return async (input, init) => {
