@@ -6,7 +6,7 @@ import type { BucketRange } from "../domain/gaps.ts";
 import { MINUTE_MS } from "../domain/interval.ts";
 import type { MetadataRow, MetadataStats } from "../domain/metadata.ts";
 import type { CoinInfo } from "../domain/coin.ts";
-import type { SavedRow, SeriesStatsRecord } from "../query/saved-row.ts";
+import type { SavedRow, SeriesStatsRecord } from "../domain/saved-row.ts";
 
 /** One stored series, for gap repair. Times are bucket OPEN times, like `Candle.openTimeMs`. */
 export interface SeriesSummary {

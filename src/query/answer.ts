@@ -11,7 +11,7 @@ import { encodeCursor, seriesKeyText } from "./cursor.ts";
 import { createCsvEncoder, createJsonEncoder, type RowEncoder } from "./encoders.ts";
 import { type CandleQuery, queryRange } from "./params.ts";
 import { createParquetEncoder } from "./parquet.ts";
-import type { SavedRow } from "./saved-row.ts";
+import type { SavedRow } from "../domain/saved-row.ts";
 import type { CandleSource } from "./source.ts";
 
 /**

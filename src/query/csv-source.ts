@@ -12,7 +12,7 @@ import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
 import { describeError, SinkError } from "../errors.ts";
 import { parseCsvFileName } from "../sinks/csv-format.ts";
 import type { Logger } from "../telemetry/log.ts";
-import type { SavedRow } from "./saved-row.ts";
+import type { SavedRow } from "../domain/saved-row.ts";
 import type { CandleSource, SavedSeries } from "./source.ts";
 
 const DAY_MS = 86_400_000;

@@ -15,7 +15,7 @@ import { DatabaseError } from "../errors.ts";
 import { exchangeName } from "../exchanges/names.ts";
 import { isNativeExchange } from "../exchanges/index.ts";
 import { silentLogger, type Logger } from "../telemetry/log.ts";
-import { MAX_QUERY_MS, MIN_QUERY_MS, type SavedRow, type SeriesStatsRecord } from "./saved-row.ts";
+import { MAX_QUERY_MS, MIN_QUERY_MS, type SavedRow, type SeriesStatsRecord } from "../domain/saved-row.ts";
 import type { CandleSource, SavedSeries } from "./source.ts";
 
 /** Rows per query: large enough that a year of minutes is ~50 round trips, small enough to keep memory flat. */

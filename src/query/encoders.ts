@@ -4,7 +4,7 @@
  */
 import { createAsciiWriter } from "../ascii-writer.ts";
 import { CSV_HEADER, RowTextWriter, renderSavedRowBytes } from "../sinks/csv-format.ts";
-import { COLUMNS, type SavedRow } from "./saved-row.ts";
+import { COLUMNS, type SavedRow } from "../domain/saved-row.ts";
 
 export interface RowEncoder {
   readonly contentType: string;

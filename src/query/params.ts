@@ -5,7 +5,7 @@
  */
 import { MAX_INTERVAL_MINUTES, MINUTE_MS, parseInterval } from "../domain/interval.ts";
 import { decodeCursor, seriesKeyText } from "./cursor.ts";
-import { clampQueryMs, MAX_QUERY_MS, MIN_QUERY_MS } from "./saved-row.ts";
+import { clampQueryMs, MAX_QUERY_MS, MIN_QUERY_MS } from "../domain/saved-row.ts";
 
 export type AnswerFormat = "json" | "csv" | "parquet";
 export const FORMATS: readonly AnswerFormat[] = ["json", "csv", "parquet"];

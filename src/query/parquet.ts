@@ -10,7 +10,7 @@ import { shortDecimalDigits } from "../domain/decimal.ts";
 import { formatNumber } from "../sinks/csv-format.ts";
 import { VERSION_LINE } from "../cli/version.ts";
 import type { RowEncoder } from "./encoders.ts";
-import type { SavedRow } from "./saved-row.ts";
+import type { SavedRow } from "../domain/saved-row.ts";
 
 /**
  * Rows per row group: a year of minutes is eleven groups. hyparquet-writer's transient memory while

@@ -6,7 +6,7 @@ import type { Config } from "../config/config.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { createCsvSource } from "./csv-source.ts";
 import { createDatabaseSource } from "./database-source.ts";
-import type { SavedRow } from "./saved-row.ts";
+import type { SavedRow } from "../domain/saved-row.ts";
 
 export interface SeriesKey {
   /** Exchange id (`binance`): CSV file names carry it; the database stores the display name. */

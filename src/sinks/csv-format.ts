@@ -3,7 +3,7 @@ import { type Candle, candleEndMs, type ExchangeId } from "../domain/candle.ts";
 import { exchangeName } from "../exchanges/names.ts";
 import { type AsciiWriter, createAsciiWriter, writeShortDecimal } from "../ascii-writer.ts";
 import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
-import type { SavedRow } from "../query/saved-row.ts";
+import type { SavedRow } from "../domain/saved-row.ts";
 
 export const CSV_HEADER = "TimeStamp,Exchange,Coin,OpenPrice,HighPrice,LowPrice,ClosePrice,Volume,Bucket_Interval";
 

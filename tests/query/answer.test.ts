@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { answerCandles } from "../../src/query/answer.ts";
 import { parseCandleQuery } from "../../src/query/params.ts";
-import type { SavedRow } from "../../src/query/saved-row.ts";
+import type { SavedRow } from "../../src/domain/saved-row.ts";
 import type { CandleSource } from "../../src/query/source.ts";
 import { DatabaseError } from "../../src/errors.ts";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Candle } from "../../src/domain/candle.ts";
 import { createCsvSource } from "../../src/query/csv-source.ts";
-import type { SavedRow } from "../../src/query/saved-row.ts";
+import type { SavedRow } from "../../src/domain/saved-row.ts";
 import { CSV_HEADER, renderRow } from "../../src/sinks/csv-format.ts";
 import { createMemoryLogger } from "../../src/telemetry/log.ts";
 
