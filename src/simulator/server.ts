@@ -215,7 +215,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     stats,
     setFaults,
     reset,
-    releaseHanging: () => [...hanging].forEach((done) => done()),
+    releaseHanging: () => {
+      for (const done of [...hanging]) done();
+    },
   };
 }
 
