@@ -23,6 +23,16 @@ export interface Faults {
   omitEmpty?: boolean;
   /** Multiplies the service's rate limits (0.01 makes refusals easy to provoke). */
   rateLimitScale?: number;
+  /** WebSocket streams: each connection is dropped this long (simulator clock) after it opened (0: at the next tick). */
+  streamCloseAfterMs?: number;
+  /** Drops (`streamCloseAfterMs`) close the socket abruptly, without a close frame. */
+  streamCloseAbrupt?: boolean;
+  /** Open stream connections go silent: nothing sent, pings unanswered, the socket kept open. */
+  streamStall?: boolean;
+  /** Share of stream messages replaced by text no JSON parser accepts. */
+  streamGarbageRate?: number;
+  /** KuCoin: a bullet-public token expires this long after it was issued; its connections are closed. */
+  streamTokenTtlMs?: number;
 }
 
 const rate = z.number().min(0).max(1);
@@ -38,6 +48,11 @@ export const faultsSchema = z.strictObject({
   delisted: z.array(z.string()).optional(),
   omitEmpty: z.boolean().optional(),
   rateLimitScale: z.number().positive().optional(),
+  streamCloseAfterMs: z.number().min(0).optional(),
+  streamCloseAbrupt: z.boolean().optional(),
+  streamStall: z.boolean().optional(),
+  streamGarbageRate: rate.optional(),
+  streamTokenTtlMs: z.number().min(0).optional(),
 });
 
 export type FaultAction = "none" | "timeout" | "error" | "garbage" | "truncate";

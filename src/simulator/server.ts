@@ -1,4 +1,4 @@
-import type { Server } from "bun";
+import type { Server, ServerWebSocket } from "bun";
 import { systemClock, type Clock } from "../clock.ts";
 import { createBinanceService } from "./binance.ts";
 import { createBybitService } from "./bybit.ts";
@@ -13,6 +13,8 @@ import { createOkxService } from "./okx.ts";
 import { createPoloniexService } from "./poloniex.ts";
 import { SIM_DEFAULT_SEED } from "./price-model.ts";
 import type { SimReply, SimService, Tally } from "./reply.ts";
+import type { StreamConn, StreamRoute, StreamStats } from "./ws/hub.ts";
+import { createSimStreams, type SimStreams } from "./ws/streams.ts";
 
 /**
  * The simulator as an HTTP handler: each service under its own path prefix (`/binance/api/v3/klines`),
@@ -53,7 +55,8 @@ export interface SimCounters {
   errors: number;
 }
 
-export type SimStats = Record<SimServiceId, SimCounters> & { total: SimCounters };
+/** `streams`: the WebSocket streams' connections, messages and fault drops per exchange. */
+export type SimStats = Record<SimServiceId, SimCounters> & { total: SimCounters; streams: StreamStats };
 
 export interface Simulator {
   fetch(request: Request): Promise<Response>;
@@ -64,6 +67,8 @@ export interface Simulator {
   reset(): void;
   /** Lets go of requests held open by `timeoutRate` (they answer 504 to nobody). */
   releaseHanging(): void;
+  /** The exchanges' WebSocket streams (served by `startSimulator`). */
+  streams: SimStreams;
 }
 
 /** Longest a `timeoutRate` request hangs when the client never aborts (keeps a forgotten test from leaking forever). */
@@ -80,10 +85,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   let counters = zeroCounters();
   let prngs = createPrngs();
   const hanging = new Set<() => void>();
+  const streams = createSimStreams({ clock, seed, faultsOf: (id) => faults[id] });
 
   function stats(): SimStats {
     const total: SimCounters = { requests: 0, rateLimited: 0, banned: 0, errors: 0 };
-    const out = { total } as SimStats;
+    const out = { total, streams: streams.hub.stats() } as SimStats;
     for (const id of SIM_SERVICES) {
       const c = counters[id];
       out[id] = { ...c };
@@ -177,6 +183,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       counters[id].errors++;
       return injected;
     }
+    if (id === "kucoin" && request.method === "POST" && url.pathname === "/kucoin/api/v1/bullet-public") return streams.kucoin.bullet(url, Math.floor(clock.now()));
     if (request.method !== "GET" && request.method !== "HEAD") {
       counters[id].errors++;
       return Response.json({ error: "method not allowed" }, { status: 405 });
@@ -208,6 +215,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     faults = initialFaults();
     counters = zeroCounters();
     prngs = createPrngs();
+    streams.hub.resetStats();
   }
 
   return {
@@ -218,6 +226,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     releaseHanging: () => {
       for (const done of [...hanging]) done();
     },
+    streams,
   };
 }
 
@@ -239,19 +248,60 @@ export interface RunningSimulator {
   stats(): SimStats;
   setFaults(service: SimServiceId, faults: Faults): void;
   reset(): void;
+  /** Pushes the stream updates due at the simulator clock's now (the poll timer also does). */
+  tickStreams(): void;
 }
 
 /** Serves the simulator on a loopback port (0, the default, picks a free one). */
-export function startSimulator(options: SimulatorOptions & { port?: number; hostname?: string } = {}): RunningSimulator {
+/** Real-time period of the stream poll that reads the simulator clock and pushes updates. */
+const STREAM_POLL_MS = 50;
+
+/**
+ * Serves the simulator on a loopback port (0, the default, picks a free one), WebSocket streams
+ * included. `streamPollMs: 0` turns the stream poll off: a test then calls `tickStreams()`.
+ */
+export function startSimulator(options: SimulatorOptions & { port?: number; hostname?: string; streamPollMs?: number } = {}): RunningSimulator {
   const simulator = createSimulator(options);
+  const hub = simulator.streams.hub;
   const hostname = options.hostname ?? "127.0.0.1";
-  const server: Server<undefined> = Bun.serve({
+  const conns = new WeakMap<ServerWebSocket<StreamRoute>, StreamConn>();
+  const server: Server<StreamRoute> = Bun.serve({
     port: options.port ?? 0,
     hostname,
     // A simulated timeout holds its request open until the client aborts.
     idleTimeout: 0,
-    fetch: (request) => simulator.fetch(request),
+    fetch: (request, srv) => {
+      if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+        const route = hub.route(request);
+        if (route instanceof Response) return route;
+        if (route !== undefined) return srv.upgrade(request, { data: route }) ? undefined : new Response("upgrade failed", { status: 400 });
+      }
+      return simulator.fetch(request);
+    },
+    websocket: {
+      // Keepalive is the exchanges' own (driven by the simulator clock), not Bun's.
+      sendPings: false,
+      idleTimeout: 0,
+      open: (ws) => {
+        conns.set(ws, hub.open({ send: (t) => ws.send(t), close: (code, reason) => ws.close(code, reason), terminate: () => ws.terminate(), ping: () => ws.ping() }, ws.data));
+      },
+      message: (ws, message) => {
+        const conn = conns.get(ws);
+        if (conn) hub.message(conn, typeof message === "string" ? message : message.toString());
+      },
+      pong: (ws) => {
+        const conn = conns.get(ws);
+        if (conn) hub.pong(conn);
+      },
+      close: (ws) => {
+        const conn = conns.get(ws);
+        if (conn) hub.closed(conn);
+      },
+    },
   });
+  const pollMs = options.streamPollMs ?? STREAM_POLL_MS;
+  const poll = pollMs > 0 ? setInterval(() => hub.tick(), pollMs) : undefined;
+  poll?.unref?.();
   const port = server.port ?? options.port ?? 0;
   const host = hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname.includes(":") ? `[${hostname}]` : hostname;
   const url = `http://${host}:${port}`;
@@ -262,11 +312,13 @@ export function startSimulator(options: SimulatorOptions & { port?: number; host
     port,
     baseUrls,
     async stop() {
+      if (poll) clearInterval(poll);
       simulator.releaseHanging();
       await server.stop(true);
     },
     stats: simulator.stats,
     setFaults: simulator.setFaults,
     reset: simulator.reset,
+    tickStreams: () => hub.tick(),
   };
 }

@@ -1,0 +1,31 @@
+import type { Clock } from "../../clock.ts";
+import type { Faults } from "../faults.ts";
+import { createPrng } from "../noise.ts";
+import { createBinanceStreams } from "./binance.ts";
+import { createStreamHub, type StreamExchangeId, type StreamHub } from "./hub.ts";
+import { createKrakenStreams } from "./kraken.ts";
+import { createKucoinStreams, type KucoinStreams } from "./kucoin.ts";
+import { createPoloniexStreams } from "./poloniex.ts";
+
+/** The four exchanges' candle streams on one hub, plus KuCoin's token endpoint. */
+export interface SimStreams {
+  hub: StreamHub;
+  kucoin: KucoinStreams;
+}
+
+export function createSimStreams(options: { clock: Clock; seed: number; faultsOf(exchange: StreamExchangeId): Faults }): SimStreams {
+  const { seed, faultsOf } = options;
+  const kucoin = createKucoinStreams(seed, () => faultsOf("kucoin"), createPrng(seed * 4099 + 3));
+  const hub = createStreamHub({
+    clock: options.clock,
+    seed,
+    faultsOf,
+    protocols: {
+      binance: createBinanceStreams(seed, () => faultsOf("binance")),
+      kraken: createKrakenStreams(seed, () => faultsOf("kraken")),
+      kucoin,
+      poloniex: createPoloniexStreams(seed, () => faultsOf("poloniex")),
+    },
+  });
+  return { hub, kucoin };
+}
