@@ -35,6 +35,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   db: ["domain", "exchanges", "telemetry"],
   pipeline: ["domain", "exchanges", "http", "sinks", "telemetry"],
   telemetry: [],
+  streams: ["domain", "exchanges", "http", "telemetry"],
 };
 const SHARED = new Set(["errors.ts", "clock.ts", "ascii-writer.ts"]);
 
