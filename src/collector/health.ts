@@ -1,6 +1,7 @@
 /** Health as SPEC section 8 defines it, computed from cycle reports. Pure state, no I/O. */
 import type { ExchangeId } from "../domain/candle.ts";
 import type { ExchangeCycleReport } from "../pipeline/cycle.ts";
+import type { StreamView } from "./live-streams.ts";
 
 export type HealthStatus = "starting" | "ok" | "degraded" | "down";
 
@@ -36,7 +37,7 @@ export interface HealthSnapshot {
   reasons: string[];
   uptimeSeconds: number;
   cycles: number;
-  exchanges: Record<string, { lastSuccess: string | null; lagBuckets: number; errors: number; bannedUntil: string | null; lastError: string | null }>;
+  exchanges: Record<string, { lastSuccess: string | null; lagBuckets: number; errors: number; bannedUntil: string | null; lastError: string | null; stream: StreamView | null }>;
   sinks: Record<string, { lastSuccess: string | null; consecutiveFailures: number; errors: number; lastError: string | null }>;
 }
 
@@ -51,7 +52,13 @@ export interface HealthTracker {
 
 const WINDOW = 3;
 
-export function createHealthTracker(exchanges: readonly ExchangeId[], sinks: readonly string[], startedMs: number): HealthTracker {
+/** `streamOf`: each exchange's live stream state (WebSocket mode); null or absent in REST mode. */
+export function createHealthTracker(
+  exchanges: readonly ExchangeId[],
+  sinks: readonly string[],
+  startedMs: number,
+  streamOf?: (exchange: ExchangeId) => StreamView | null,
+): HealthTracker {
   const ex = new Map<ExchangeId, ExchangeHealth>(
     exchanges.map((e) => [e, { lastSuccessMs: undefined, lastErrorMs: undefined, recent: [], errors: 0, lagBuckets: 0, bannedUntilMs: undefined, lastError: undefined }]),
   );
@@ -136,6 +143,7 @@ export function createHealthTracker(exchanges: readonly ExchangeId[], sinks: rea
               errors: h.errors,
               bannedUntil: iso(h.bannedUntilMs && h.bannedUntilMs > nowMs ? h.bannedUntilMs : undefined),
               lastError: h.lastError ?? null,
+              stream: streamOf?.(n) ?? null,
             },
           ]),
         ),

@@ -14,6 +14,7 @@ import { recordExchangeName } from "../exchanges/names.ts";
 import { createCcxtClient, openCcxtExchange } from "../http/ccxt-client.ts";
 import type { ExchangeAdapter } from "../exchanges/types.ts";
 import { createHealthTracker, type HealthTracker } from "./health.ts";
+import { createLiveStreams, type LiveStreams } from "./live-streams.ts";
 import { createExchangeClient, type ExchangeClient, type FetchFn } from "../http/client.ts";
 import { createLogger, type Logger } from "../telemetry/log.ts";
 import { createMetrics, type Metrics } from "../telemetry/metrics.ts";
@@ -52,6 +53,8 @@ export interface Runtime {
   coingecko: ExchangeClient;
   adapters: ExchangeAdapter[];
   service: Service;
+  /** The stream side of `live_source: websocket`; undefined in REST mode. */
+  live: LiveStreams | undefined;
   app: Hono;
   /** Opens every sink; throws (DatabaseError, SinkError) when one cannot be used. */
   open(): Promise<void>;
@@ -100,6 +103,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const coingecko = createCoingeckoClient(config, clientOptions);
   const sinks = overrides.sinks ?? buildSinks(config, logger, clock);
   const database = sinks.find((s): s is DatabaseSink => s.name === "database" && "recordMetadata" in s);
+  const live = config.liveSource === "websocket" ? createLiveStreams({ config, clock, logger, metrics, sinks, adapters, fetch: fetchFn, random: overrides.random }) : undefined;
   // Each exchange's last cycle report is kept for /api/status as the tracker is told it.
   const cycles = createCycleLog();
   const health = cycles.observe(
@@ -107,11 +111,13 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       config.exchanges,
       sinks.map((s) => s.name),
       clock.now(),
+      live ? (exchange) => live.view(exchange) : undefined,
     ),
   );
   let looping = false; // set by runLoop: `once` and `backfill` tick without a next cycle
   const service = createService({
     repeating: () => looping,
+    live,
     config,
     clock,
     logger,
@@ -133,7 +139,11 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   // The query API reads the store the config writes to, through a reader of its own (opened on first use).
   const candles = createCandleSource(config, { logger });
   const api = createApiRoutes({ config, source: candles, tracked: () => service.tracked(), health: () => health.snapshot(clock.now()), lastCycles: cycles.last, metrics, logger });
-  const app = createApp({ health: () => health.snapshot(clock.now()), metrics: () => metrics.render(), metadata: createMetadataRoutes(database), logger, api });
+  const renderMetrics = () => {
+    live?.syncMetrics();
+    return metrics.render();
+  };
+  const app = createApp({ health: () => health.snapshot(clock.now()), metrics: renderMetrics, metadata: createMetadataRoutes(database), logger, api });
   return {
     config,
     clock,
@@ -145,6 +155,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     coingecko,
     adapters,
     service,
+    live,
     app,
     async open() {
       for (const sink of sinks) await sink.open();
@@ -159,6 +170,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       await first;
     },
     async close() {
+      await live?.close();
       await candles.close().catch((error: unknown) => logger.warn("candle reader did not close cleanly", { error: String(error) }));
       for (const sink of sinks) {
         try {

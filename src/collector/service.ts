@@ -12,6 +12,7 @@ import { lastClosedBucketOpen, MINUTE_MS } from "../domain/interval.ts";
 import { describeError } from "../errors.ts";
 import type { ExchangeAdapter, Market } from "../exchanges/types.ts";
 import type { HealthTracker } from "./health.ts";
+import type { LiveStreams } from "./live-streams.ts";
 import type { ExchangeClient } from "../http/client.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
@@ -35,6 +36,8 @@ export interface ServiceDeps {
   afterTick?: (info: { series: number; coins: number; exchanges: number; atMs: number }) => Promise<void>;
   /** Whether more ticks follow (the service's loop; default yes): `once` has no next cycle to promise. */
   repeating?: () => boolean;
+  /** `live_source: websocket`: the exchanges it handles take their live candles from streams. */
+  live?: LiveStreams;
 }
 
 export interface TickReport {
@@ -269,7 +272,8 @@ export function createService(deps: ServiceDeps): Service {
           }
           const runtime = { adapter, client, markets: list };
           const settings = { bucketIntervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, catchUpLimitMinutes: config.catchUpLimitMinutes };
-          const report = await collectExchange({ settings, clock, logger, metrics, sinks: deps.sinks }, runtime, signal);
+          const rest = (rt: ExchangeRuntime, sinks: readonly CandleSink[]) => collectExchange({ settings, clock, logger, metrics, sinks }, rt, signal);
+          const report = deps.live?.handles(adapter.id) && deps.repeating?.() !== false ? await deps.live.cycle(runtime, rest, signal) : await rest(runtime, deps.sinks);
           recorded = true;
           recordReport(adapter, report);
           logger.info("cycle done", {

@@ -57,7 +57,11 @@ export interface Config {
   coingeckoApiKey: string | undefined;
   catchUpLimitMinutes: number;
   settleSeconds: number;
+  /** Where live candles come from: REST polling, or the native exchanges' WebSocket streams (REST reconciles). */
+  liveSource: LiveSource;
 }
+
+export type LiveSource = "rest" | "websocket";
 
 /** The largest config file we read: a real one is a few hundred bytes. */
 export const MAX_CONFIG_BYTES = 256 * 1024;
@@ -154,6 +158,7 @@ const FileSchema = z.strictObject({
   coingecko_api_key: z.string().min(1).nullable().optional(),
   catch_up_limit: intervalSchema(1).optional(),
   settle_seconds: z.number().int("must be a whole number").min(0).max(3600).optional(),
+  live_source: z.enum(["rest", "websocket"], { error: "must be rest or websocket" }).optional(),
 });
 
 type FileConfig = z.infer<typeof FileSchema>;
@@ -299,6 +304,7 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
     coingeckoApiKey: env.COINGECKO_API_KEY || file.coingecko_api_key || undefined,
     catchUpLimitMinutes: file.catch_up_limit ?? 1440,
     settleSeconds: file.settle_seconds ?? 5,
+    liveSource: file.live_source ?? "rest",
   };
 }
 
@@ -402,6 +408,7 @@ export function renderConfig(config: Config): string {
     `coingecko_api_key: ${config.coingeckoApiKey ? '"***"' : "null"}`,
     `catch_up_limit: ${formatInterval(config.catchUpLimitMinutes)}`,
     `settle_seconds: ${config.settleSeconds}`,
+    `live_source: ${config.liveSource}`,
   ];
   return lines.join("\n") + "\n";
 }

@@ -3,6 +3,7 @@
  * (429 rate limits, 418 bans, from the metrics), and the effective config with every secret redacted.
  */
 import type { HealthSnapshot } from "../collector/health.ts";
+import type { StreamView } from "../collector/live-streams.ts";
 import { type Config, configSecrets } from "../config/config.ts";
 import type { ExchangeId } from "../domain/candle.ts";
 import { formatInterval, MINUTE_MS } from "../domain/interval.ts";
@@ -31,7 +32,7 @@ export interface ExchangeView {
   /** Refusals received: `429` rate limits (or the exchange's equivalent), `418` bans. */
   refusals: { "429": number; "418": number };
   /** The live stream's state (WebSocket mode); null while candles come over REST. */
-  stream: null;
+  stream: StreamView | null;
 }
 
 export interface StatusView {
@@ -67,7 +68,7 @@ export function statusView(input: { config: Config; health: HealthSnapshot; last
         "429": input.metrics.get("cryptointellect_rate_limited_total", { exchange: id }),
         "418": input.metrics.get("cryptointellect_bans_total", { exchange: id }),
       },
-      stream: null,
+      stream: input.health.exchanges[id]?.stream ?? null,
     };
   }
   return { status: input.health, exchanges, config: configView(input.config) };

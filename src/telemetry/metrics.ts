@@ -37,6 +37,12 @@ export const METRIC_HELP: Record<string, { type: "counter" | "gauge"; help: stri
   cryptointellect_sink_errors_total: { type: "counter", help: "Sink write failures, by sink" },
   cryptointellect_lag_buckets: { type: "gauge", help: "Buckets between the newest closed bucket and the oldest series' last saved bucket, by exchange" },
   cryptointellect_last_success_timestamp_seconds: { type: "gauge", help: "Unix time of the last successful fetch, by exchange" },
+  cryptointellect_stream_connections: { type: "gauge", help: "Open WebSocket stream connections (live_source websocket), by exchange" },
+  cryptointellect_stream_reconnects_total: { type: "counter", help: "Stream connections reopened after a drop, stall or malformed message, by exchange" },
+  cryptointellect_stream_messages_total: { type: "counter", help: "Stream messages received, malformed ones included, by exchange" },
+  cryptointellect_stream_malformed_total: { type: "counter", help: "Stream messages that could not be parsed (the connection is reopened), by exchange" },
+  cryptointellect_stream_disagreements_total: { type: "counter", help: "Buckets where the stream and REST disagreed (REST's is saved), by exchange" },
+  cryptointellect_stream_fallbacks_total: { type: "counter", help: "Series buckets the stream left incomplete and REST fetched, by exchange" },
 };
 
 export function createMetrics(): Metrics {

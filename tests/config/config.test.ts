@@ -328,3 +328,21 @@ describe("config.example.yml", () => {
     expect(out).toContain("okx");
   });
 });
+
+describe("config: live_source", () => {
+  test("defaults to rest and takes websocket", () => {
+    expect(parseConfig(undefined, "defaults", {}).liveSource).toBe("rest");
+    expect(parseConfig("live_source: websocket\n", "cfg.yml", {}).liveSource).toBe("websocket");
+    expect(parseConfig("live_source: rest\n", "cfg.yml", {}).liveSource).toBe("rest");
+  });
+
+  test("refuses any other value, naming the field", () => {
+    expect(problems("live_source: sse\n")).toEqual(["live_source: must be rest or websocket"]);
+    expect(problems("live_source: true\n")[0]).toStartWith("live_source:");
+  });
+
+  test("config prints it", () => {
+    expect(renderConfig(parseConfig("live_source: websocket\n", "cfg.yml", {}))).toContain("live_source: websocket\n");
+    expect(renderConfig(parseConfig(undefined, "defaults", {}))).toContain("live_source: rest\n");
+  });
+});
