@@ -23,7 +23,7 @@ const DEFAULT_LIMIT = 500;
 const WINDOW_MS = 60_000;
 
 /** Interval enum (case-sensitive: `1M` is a month, `1m` a minute). `1s` is not simulated. */
-const INTERVALS: Record<string, BucketScheme> = {
+export const BINANCE_KLINE_INTERVALS: Record<string, BucketScheme> = {
   "1m": everyMinutes(1),
   "3m": everyMinutes(3),
   "5m": everyMinutes(5),
@@ -71,7 +71,7 @@ export function createBinanceService(seed: number): SimService {
     if (symbol === undefined) return mandatory("symbol");
     const intervalName = param(q, "interval");
     if (intervalName === undefined) return mandatory("interval");
-    const scheme = INTERVALS[intervalName];
+    const scheme = BINANCE_KLINE_INTERVALS[intervalName];
     if (scheme === undefined) return error(400, -1120, "Invalid interval.");
     const market = findSimMarket("binance", symbol);
     const series = market && !isDelisted(req.faults, market.coin) ? getSeries("binance", market.coin, seed) : undefined;

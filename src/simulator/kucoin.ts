@@ -18,7 +18,7 @@ export const KUCOIN_POOL_LIMIT = 2000;
 export const KUCOIN_POOL_WINDOW_MS = 30_000;
 export const KUCOIN_WEIGHTS = { candles: 3, symbols: 4, other: 1 } as const;
 
-const TYPES: Record<string, BucketScheme> = {
+export const KUCOIN_CANDLE_TYPES: Record<string, BucketScheme> = {
   "1min": everyMinutes(1),
   "3min": everyMinutes(3),
   "5min": everyMinutes(5),
@@ -45,7 +45,7 @@ export function createKucoinService(seed: number): SimService {
     const symbol = param(q, "symbol");
     if (symbol === undefined) return failure("symbol can not be empty");
     const type = param(q, "type");
-    const scheme = type === undefined ? undefined : TYPES[type];
+    const scheme = type === undefined ? undefined : KUCOIN_CANDLE_TYPES[type];
     if (scheme === undefined) return failure("Unsupported type");
     const market = findSimMarket("kucoin", symbol);
     const series = market && !isDelisted(req.faults, market.coin) ? getSeries("kucoin", market.coin, seed) : undefined;

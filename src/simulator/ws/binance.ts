@@ -1,4 +1,4 @@
-import { CALENDAR_MONTHS, everyMinutes, MONDAY_WEEKS, type BucketScheme, type SeriesRow } from "../candle-series.ts";
+import type { SeriesRow } from "../candle-series.ts";
 import { fixed } from "../decimal-text.ts";
 import type { Faults } from "../faults.ts";
 import { findSimMarket } from "../listings.ts";
@@ -6,6 +6,7 @@ import { getSeries, type SimSeries } from "../price-model.ts";
 import { isDelisted } from "../reply.ts";
 import { advanceFeed, approxUnits, createCandleFeed, type CandleFeed } from "./candle-feed.ts";
 import type { StreamConn, StreamProtocol } from "./hub.ts";
+import { BINANCE_KLINE_INTERVALS } from "../binance.ts";
 
 /**
  * Binance spot market streams: raw `/ws/<symbol>@kline_<interval>`, combined
@@ -25,24 +26,6 @@ export const BINANCE_WS_PONG_WITHIN_MS = 60_000;
 export const BINANCE_WS_UPDATE_MS = 2000;
 /** Close code for a broken connection rule (too many messages, no pong). */
 export const BINANCE_WS_POLICY_CLOSE = 1008;
-
-const INTERVALS: Record<string, BucketScheme> = {
-  "1m": everyMinutes(1),
-  "3m": everyMinutes(3),
-  "5m": everyMinutes(5),
-  "15m": everyMinutes(15),
-  "30m": everyMinutes(30),
-  "1h": everyMinutes(60),
-  "2h": everyMinutes(120),
-  "4h": everyMinutes(240),
-  "6h": everyMinutes(360),
-  "8h": everyMinutes(480),
-  "12h": everyMinutes(720),
-  "1d": everyMinutes(1440),
-  "3d": everyMinutes(3 * 1440),
-  "1w": MONDAY_WEEKS,
-  "1M": CALENDAR_MONTHS,
-};
 
 const STREAM_NAME = /^([a-z0-9]+)@kline_([0-9]+[smhdwM])$/;
 const PRICE_PLACES = 8;
@@ -70,7 +53,7 @@ interface BinanceConnState {
 export function createBinanceStreams(seed: number, faultsOf: () => Faults): StreamProtocol & { streamNames(conn: StreamConn): string[] } {
   function stream(name: string, nowMs: number): BinanceStream | undefined {
     const m = STREAM_NAME.exec(name);
-    const scheme = m ? INTERVALS[m[2]!] : undefined;
+    const scheme = m ? BINANCE_KLINE_INTERVALS[m[2]!] : undefined;
     if (!m || !scheme) return undefined;
     const market = findSimMarket("binance", m[1]!.toUpperCase());
     const series = market && !isDelisted(faultsOf(), market.coin) ? getSeries("binance", market.coin, seed) : undefined;

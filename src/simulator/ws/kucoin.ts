@@ -1,4 +1,4 @@
-import { CALENDAR_MONTHS, everyMinutes, MONDAY_WEEKS, type BucketScheme, type SeriesRow } from "../candle-series.ts";
+import type { SeriesRow } from "../candle-series.ts";
 import { fixed, trimmed } from "../decimal-text.ts";
 import type { Faults } from "../faults.ts";
 import { findSimMarket } from "../listings.ts";
@@ -6,6 +6,7 @@ import { getSeries, type SimSeries } from "../price-model.ts";
 import { isDelisted } from "../reply.ts";
 import { advanceFeed, approxUnits, createCandleFeed, type CandleFeed } from "./candle-feed.ts";
 import { toWebSocketUrl, type StreamConn, type StreamProtocol } from "./hub.ts";
+import { KUCOIN_CANDLE_TYPES } from "../kucoin.ts";
 
 /**
  * KuCoin public streams: `POST /api/v1/bullet-public` hands out a token and the endpoint
@@ -23,22 +24,6 @@ export const KUCOIN_WS_PING_TIMEOUT_MS = 10_000;
 /** Close code when a token expires or a connection stops pinging (KuCoin's own is not documented). */
 export const KUCOIN_WS_CLOSE = 1000;
 
-const TYPES: Record<string, BucketScheme> = {
-  "1min": everyMinutes(1),
-  "3min": everyMinutes(3),
-  "5min": everyMinutes(5),
-  "15min": everyMinutes(15),
-  "30min": everyMinutes(30),
-  "1hour": everyMinutes(60),
-  "2hour": everyMinutes(120),
-  "4hour": everyMinutes(240),
-  "6hour": everyMinutes(360),
-  "8hour": everyMinutes(480),
-  "12hour": everyMinutes(720),
-  "1day": everyMinutes(1440),
-  "1week": MONDAY_WEEKS,
-  "1month": CALENDAR_MONTHS,
-};
 const TOPIC = /^\/market\/candles:([A-Z0-9]+-[A-Z0-9]+)_([0-9a-z]+)$/;
 
 interface KucoinSub {
@@ -74,7 +59,7 @@ export function createKucoinStreams(seed: number, faultsOf: () => Faults, random
     const topic = typeof r.topic === "string" ? r.topic : "";
     const state = stateOf(conn);
     const m = TOPIC.exec(topic);
-    const scheme = m ? TYPES[m[2]!] : undefined;
+    const scheme = m ? KUCOIN_CANDLE_TYPES[m[2]!] : undefined;
     const market = m ? findSimMarket("kucoin", m[1]!) : undefined;
     const series = market && !isDelisted(faultsOf(), market.coin) ? getSeries("kucoin", market.coin, seed) : undefined;
     if (r.type === "unsubscribe") {
