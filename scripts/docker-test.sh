@@ -259,13 +259,17 @@ wait_healthy() {
 # work, and healthy by its own HEALTHCHECK.
 check_simulator() {
   wait_healthy "$sim_name" "the simulator"
-  if docker exec "$sim_name" cat /proc/net/tcp 2>&1 | grep -q '^ *[0-9]*: 00000000:25E4 00000000:0000 0A '; then
+  # Output captured first, then searched: with pipefail, `cmd | grep -q` fails at random when grep
+  # stops reading before cmd has written everything (cmd dies of SIGPIPE).
+  local tcp banner
+  tcp=$(docker exec "$sim_name" cat /proc/net/tcp 2>&1)
+  banner=$(docker logs "$sim_name" 2>&1)
+  if grep -q '^ *[0-9]*: 00000000:25E4 00000000:0000 0A ' <<<"$tcp"; then
     ok "the simulator listens on 0.0.0.0:9700 in the container (no --host needed)"
   else
     bad "the simulator does not listen on 0.0.0.0:9700: $(docker logs --tail 3 "$sim_name" 2>&1 | tr '\n' ' ')"
   fi
-  if docker logs "$sim_name" 2>&1 | grep -q 'listening on 0.0.0.0:9700 (every interface)' &&
-    docker logs "$sim_name" 2>&1 | grep -q -- '--network container:NAME'; then
+  if grep -q 'listening on 0.0.0.0:9700 (every interface)' <<<"$banner" && grep -q -- '--network container:NAME' <<<"$banner"; then
     ok "the simulator's banner says where its 127.0.0.1 URLs work"
   else
     bad "the simulator's banner: $(docker logs "$sim_name" 2>&1 | head -3 | tr '\n' ' ')"
@@ -409,7 +413,9 @@ check_script() {
       ;;
     *) bad "cryptointellect.sh: container: $facts" ;;
   esac
-  if docker exec cryptointellect_container cryptointellect config -c /data/config.yml 2>&1 | grep -q '127.0.0.1:9/binance' &&
+  local printed
+  printed=$(docker exec cryptointellect_container cryptointellect config -c /data/config.yml 2>&1)
+  if grep -q '127.0.0.1:9/binance' <<<"$printed" &&
     [ "$(stat -c '%a' "$dir/config.yml")" = 600 ]; then
     ok "cryptointellect.sh: uid 10001 reads root's 0600 config (through a private copy); the file stays 0600"
   else
