@@ -9,11 +9,9 @@
  * 2. The native four one at a time: natively vs forced onto ccxt (`exchange_adapters: {id: ccxt}`),
  *    plain ccxt beside them (Kraken over 10 hours: through ccxt only its OHLC endpoint, 720 minutes deep).
  * 3. The executable: size, start to /health and idle RSS without and with a ccxt exchange configured. */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
-import type { Subprocess } from "bun";
 import { parseConfig } from "../src/config/config.ts";
 import type { Candle } from "../src/domain/candle.ts";
 import type { NativeExchangeId } from "../src/exchanges/index.ts";
@@ -29,6 +27,7 @@ import { LATENCY_MS, startLatentSimulator } from "./backfill.bench.ts";
 import { SEED_MINUTES, toCandles, writeCsv } from "./ccxt-baseline.ts";
 import { type PlainMode, type PlainSeries, runPlainCcxt } from "./ccxt-plain.ts";
 import { median } from "./compare.ts";
+import { freePort, memoryOf, stop, waitHealthy } from "./resources.bench.ts";
 import { type BenchContext, check, fmtBytes, fmtMs, fmtRatio, type Section } from "./results.ts";
 import type { SimulatorProcess } from "./simulator-process.ts";
 
@@ -339,32 +338,6 @@ function plainSummary(runs: readonly PlainScore[]): string {
 
 // --- 3. The executable ------------------------------------------------------------------------
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function rssOf(pid: number): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/status`, "utf8");
-    return Number(/^VmRSS:\s+(\d+) kB/m.exec(text)?.[1] ?? Number.NaN) * 1024;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-async function stopProcess(proc: Subprocess): Promise<void> {
-  proc.kill("SIGTERM");
-  const exited = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => undefined)]);
-  if (exited === undefined) {
-    proc.kill("SIGKILL");
-    await proc.exited;
-  }
-}
-
 async function buildTo(path: string): Promise<{ bytes: number; buildMs: number }> {
   const t0 = performance.now();
   const proc = Bun.spawn(["bun", "scripts/build.ts", "--outfile", path], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
@@ -389,19 +362,7 @@ async function startOnce(binary: string, dir: string, yaml: string, name: string
   const proc = Bun.spawn([binary, "run", "-c", config], { cwd: dir, stdout: "ignore", stderr: "pipe" });
   const stderr = new Response(proc.stderr).text();
   try {
-    let healthy = false;
-    while (performance.now() - t0 < 10_000 && proc.exitCode === null) {
-      try {
-        const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) });
-        if (response.status === 200) {
-          healthy = true;
-          break;
-        }
-      } catch {
-        // not listening yet
-      }
-      await Bun.sleep(2);
-    }
+    const healthy = await waitHealthy(proc, port, t0);
     const ms = performance.now() - t0;
     check(healthy, `${name}: run did not answer /health within 10 s (exit ${proc.exitCode}) ${(await Promise.race([stderr, Bun.sleep(100).then(() => "")])).slice(-300)}`);
     if (!idle) return { ms, idleRssBytes: Number.NaN, cycleOutcome: "" };
@@ -417,12 +378,12 @@ async function startOnce(binary: string, dir: string, yaml: string, name: string
     await Bun.sleep(3000);
     const samples: number[] = [];
     for (let k = 0; k < 10; k++) {
-      samples.push(rssOf(proc.pid));
+      samples.push(memoryOf(proc.pid)?.rss ?? Number.NaN);
       await Bun.sleep(100);
     }
     return { ms, idleRssBytes: Math.max(...samples), cycleOutcome };
   } finally {
-    await stopProcess(proc);
+    await stop(proc);
     void (await stderr);
   }
 }

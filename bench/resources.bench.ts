@@ -18,7 +18,7 @@ const ROOT = join(import.meta.dir, "..");
 /** Decimal megabytes, the unit of the targets. */
 const megabytes = (bytes: number) => `${(bytes / 1_000_000).toFixed(1)} MB`;
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
@@ -27,7 +27,7 @@ async function freePort(): Promise<number> {
 }
 
 /** VmRSS and VmHWM of a process, in bytes (undefined once it has exited). */
-function memoryOf(pid: number): { rss: number; hwm: number } | undefined {
+export function memoryOf(pid: number): { rss: number; hwm: number } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -38,13 +38,27 @@ function memoryOf(pid: number): { rss: number; hwm: number } | undefined {
   return { rss: kib("VmRSS"), hwm: kib("VmHWM") };
 }
 
-async function stop(proc: Subprocess): Promise<void> {
+export async function stop(proc: Subprocess): Promise<void> {
   proc.kill("SIGTERM");
   const exited = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => undefined)]);
   if (exited === undefined) {
     proc.kill("SIGKILL");
     await proc.exited;
   }
+}
+
+/** Polls `/health` on `port` every 2 ms until it answers 200, the process exits or 10 s pass since `t0`. */
+export async function waitHealthy(proc: Subprocess, port: number, t0: number): Promise<boolean> {
+  while (performance.now() - t0 < 10_000 && proc.exitCode === null) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) });
+      if (response.status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(2);
+  }
+  return false;
 }
 
 /** Builds with `bun run build` and copies the executable aside, so a rebuild by someone else cannot swap it mid-run. */
@@ -81,19 +95,7 @@ async function measureServe(binary: string, dir: string, baseYaml: string, start
     const proc = Bun.spawn([binary, "run", "-c", config], { cwd: dir, stdout: "ignore", stderr: "pipe" });
     const stderr = new Response(proc.stderr).text();
     try {
-      let healthy = false;
-      while (performance.now() - t0 < 10_000 && proc.exitCode === null) {
-        try {
-          const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) });
-          if (response.status === 200) {
-            healthy = true;
-            break;
-          }
-        } catch {
-          // not listening yet
-        }
-        await Bun.sleep(2);
-      }
+      const healthy = await waitHealthy(proc, port, t0);
       const elapsed = performance.now() - t0;
       check(healthy, `run did not answer /health within 10 s (exit ${proc.exitCode})`);
       times.push(elapsed);
