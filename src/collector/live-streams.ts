@@ -17,6 +17,7 @@ import type { ExchangeAdapter, Market } from "../exchanges/types.ts";
 import type { ExchangeCycleReport, ExchangeRuntime, SinkOutcome } from "../pipeline/cycle.ts";
 import type { SeriesState } from "../pipeline/series.ts";
 import { stepWindow, writeToSinks } from "../pipeline/series-step.ts";
+import { interceptWrites } from "../sinks/intercept.ts";
 import type { CandleSink } from "../sinks/types.ts";
 import { binanceProtocol } from "../streams/binance.ts";
 import { createStreamConnection, type StreamConnection, type StreamSocketFactory, webSocketFactory } from "../streams/connection.ts";
@@ -26,6 +27,7 @@ import { poloniexProtocol } from "../streams/poloniex.ts";
 import { type FetchLike, type StreamCandle, type StreamExchangeId, type StreamProtocol, splitMarkets } from "../streams/types.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
+import { timedSinks } from "./save-delay.ts";
 
 const PROTOCOLS: Record<StreamExchangeId, StreamProtocol> = { binance: binanceProtocol, kraken: krakenProtocol, kucoin: kucoinProtocol, poloniex: poloniexProtocol };
 
@@ -91,6 +93,14 @@ interface ExchangeLive {
   quiet: Map<string, Set<number>>;
   series: Map<string, SeriesLive>;
   needsReconcile: boolean;
+  /** Coins that may have a bucket ready to write as soon as it is final. */
+  ready: Set<string>;
+  /** The write of ready buckets in flight (one at a time: finals arriving meanwhile go in the next). */
+  flushing: Promise<void> | undefined;
+  /** Set while the boundary cycle reads and moves the series: no write of ready buckets then. */
+  cycleRunning: boolean;
+  /** The sinks, timed as the stream's. */
+  streamSinks: CandleSink[];
 }
 
 /** The market as the exchange's stream names it. */
@@ -104,6 +114,7 @@ export function createLiveStreams(deps: LiveStreamsDeps): LiveStreams {
   const { config, clock, logger, metrics } = deps;
   const size = config.bucketIntervalMinutes * MINUTE_MS;
   const live = new Map<ExchangeId, ExchangeLive>();
+  let closing = false;
   const streamed = new Set<ExchangeId>();
   /** Counters of connections closed when the markets changed, so the totals never go down. */
   const retired = new Map<ExchangeId, { reconnects: number; messages: number; malformed: number }>();
@@ -125,6 +136,10 @@ export function createLiveStreams(deps: LiveStreamsDeps): LiveStreams {
       quiet: new Map(markets.map((m) => [m.coin, new Set()])),
       series: new Map(),
       needsReconcile: true,
+      ready: new Set(),
+      flushing: undefined,
+      cycleRunning: false,
+      streamSinks: timedSinks(deps.sinks, { exchange, source: "stream", intervalMinutes: config.bucketIntervalMinutes, clock, metrics }),
     };
     const base = deps.createSocket ?? webSocketFactory;
     for (const group of splitMarkets(protocol, [...coinOf.keys()])) {
@@ -180,6 +195,65 @@ export function createLiveStreams(deps: LiveStreamsDeps): LiveStreams {
     if (!finals || candle.final !== true) return;
     const { openTimeMs, open, high, low, close, volume } = candle;
     finals.set(openTimeMs, { openTimeMs, open, high, low, close, volume });
+    // The bucket's last minute is the one that can complete it: write it now, not at the next cycle.
+    if ((openTimeMs + MINUTE_MS) % size === 0) markReady(ex, [coin!]);
+  }
+
+  function markReady(ex: ExchangeLive, coins: Iterable<string>): void {
+    for (const coin of coins) ex.ready.add(coin);
+    kick(ex);
+  }
+
+  /** Starts writing ready buckets unless a write is in flight, the cycle holds the series, or REST must reconcile first. */
+  function kick(ex: ExchangeLive): void {
+    if (ex.flushing || ex.cycleRunning || ex.needsReconcile || closing || ex.ready.size === 0) return;
+    ex.flushing = flushReady(ex)
+      .catch((error: unknown) => {
+        ex.needsReconcile = true;
+        logger.error("writing stream buckets failed; the next cycle reconciles over REST", { exchange: ex.exchange, error: describeError(error) });
+      })
+      .finally(() => {
+        ex.flushing = undefined;
+        kick(ex);
+      });
+  }
+
+  /**
+   * Writes every bucket that is final now (all its minutes final, or quiet as reported) and follows
+   * the series' last handled one: a bucket is saved as soon as the stream proves it closed, not at
+   * the cycle. Finals that arrive during the write go in the next one (group commit).
+   */
+  async function flushReady(ex: ExchangeLive): Promise<void> {
+    // Finals of one moment arrive as a burst of messages: take them in one write.
+    await Bun.sleep(0);
+    const coins = [...ex.ready];
+    ex.ready.clear();
+    const now = clock.now();
+    const batch: Candle[] = [];
+    const advanced = new Map<string, SeriesLive>();
+    for (const coin of coins) {
+      const s = ex.series.get(coin);
+      if (!s) continue;
+      const state: SeriesState = { exchange: ex.exchange, coin, intervalMinutes: config.bucketIntervalMinutes, previousClose: s.previousClose };
+      let last: Candle | undefined;
+      for (let b = s.doneOpenMs + size; b + size <= now; b += size) {
+        const candle = buildBucket(ex, coin, b, state);
+        if (!candle) break;
+        batch.push(candle);
+        last = candle;
+      }
+      if (last) advanced.set(coin, { doneOpenMs: last.openTimeMs, previousClose: last.close });
+    }
+    if (batch.length === 0) return;
+    const writes = await writeToSinks(
+      new Map(ex.streamSinks.map((sink) => [sink, batch])),
+      { exchange: ex.exchange, logger, metrics },
+      "sink write failed; the next cycle reconciles over REST",
+    );
+    if ([...writes.values()].some((w) => !w.ok)) ex.needsReconcile = true;
+    for (const [coin, s] of advanced) ex.series.set(coin, s);
+    const filled = batch.filter((c) => c.filled).length;
+    if (filled > 0) metrics.inc("cryptointellect_filled_buckets_total", { exchange: ex.exchange }, filled);
   }
 
   /** Takes the connections' quiet reports: a minute counts as quiet only where the stream would have told. */
@@ -227,7 +301,9 @@ export function createLiveStreams(deps: LiveStreamsDeps): LiveStreams {
     const result = stepWindow(
       state,
       { ok: true, fromOpenMs: bucketOpenMs, toOpenMs: bucketOpenMs, candles: minutes, baseIntervalMinutes: 1 },
-      { exchange: ex.exchange, clock, logger, metrics, settleSeconds: config.settleSeconds },
+      // Stream minutes are final by the stream's word (closed flag, a later minute, or quiet past
+      // settle): the bucket needs only to have ended, not a further settle wait.
+      { exchange: ex.exchange, clock, logger, metrics, settleSeconds: 0 },
     );
     if (!result.ok || result.candles.length !== 1) return undefined;
     return result.candles[0];
@@ -236,14 +312,8 @@ export function createLiveStreams(deps: LiveStreamsDeps): LiveStreams {
   /** The sinks as REST writes to them, comparing each candle with the stream's for the same bucket. */
   function comparingSinks(ex: ExchangeLive, streamCandles: ReadonlyMap<string, Candle>): CandleSink[] {
     const compared = new Set<string>();
-    return deps.sinks.map((sink) => ({
-      name: sink.name,
-      open: () => sink.open(),
-      lastSaved: (...a) => sink.lastSaved(...a),
-      missingRanges: (...a) => sink.missingRanges(...a),
-      firstSaved: (...a) => sink.firstSaved(...a),
-      close: () => sink.close(),
-      write: (candles) => {
+    return deps.sinks.map((sink) =>
+      interceptWrites(sink, (candles, inner) => {
         for (const c of candles) {
           const key = `${c.coin}|${c.openTimeMs}`;
           const s = streamCandles.get(key);
@@ -260,9 +330,9 @@ export function createLiveStreams(deps: LiveStreamsDeps): LiveStreams {
             });
           }
         }
-        return sink.write(candles);
-      },
-    }));
+        return inner.write(candles);
+      }),
+    );
   }
 
   function prune(ex: ExchangeLive): void {
@@ -301,8 +371,25 @@ export function createLiveStreams(deps: LiveStreamsDeps): LiveStreams {
       ex = open(adapter, runtime.markets);
       live.set(exchange, ex);
     }
+    // At boundary + settle a minute with nothing final is quiet: buckets it completes are written now.
+    collectQuiet(ex, clock.now());
+    markReady(ex, ex.series.keys());
     // The bucket's last minute closes at the boundary; its finals may take a moment.
     await clock.sleep(STREAM_GRACE_MS, signal);
+    ex.cycleRunning = true;
+    try {
+      await ex.flushing;
+      return await boundaryCycle(ex, runtime, rest, signal);
+    } finally {
+      ex.cycleRunning = false;
+      // Finals that came while REST reconciled, or while the cycle held the series.
+      markReady(ex, ex.series.keys());
+    }
+  }
+
+  /** After the grace: buckets the stream completed are written, the rest of the series go to REST. */
+  async function boundaryCycle(ex: ExchangeLive, runtime: ExchangeRuntime, rest: RestCycle, signal?: AbortSignal): Promise<ExchangeCycleReport> {
+    const exchange = runtime.adapter.id;
     const startedMs = clock.now();
     collectQuiet(ex, startedMs);
     const targetOpenMs = lastClosedBucketOpen(startedMs, config.bucketIntervalMinutes, config.settleSeconds);
@@ -342,17 +429,21 @@ export function createLiveStreams(deps: LiveStreamsDeps): LiveStreams {
       return report;
     }
 
-    const batch = new Map<CandleSink, Candle[]>(deps.sinks.map((s) => [s, [...complete.values()].flat()]));
-    const writes = await writeToSinks(batch, { exchange, logger, metrics }, "sink write failed; the next cycle reconciles over REST");
+    const built = [...complete.values()].flat();
+    const writes = await writeToSinks(
+      new Map(ex.streamSinks.map((sink) => [sink, built])),
+      { exchange, logger, metrics },
+      "sink write failed; the next cycle reconciles over REST",
+    );
     const sinks: Record<string, SinkOutcome> = Object.fromEntries(deps.sinks.map((s) => [s.name, { ok: true, written: 0 }]));
     for (const [sink, outcome] of writes) {
       sinks[sink.name] = outcome;
       if (!outcome.ok) ex.needsReconcile = true;
     }
-    const filled = [...complete.values()].flat().filter((c) => c.filled).length;
+    const filled = built.filter((c) => c.filled).length;
     if (filled > 0) metrics.inc("cryptointellect_filled_buckets_total", { exchange }, filled);
-    for (const [coin, built] of complete) {
-      const last = built.at(-1);
+    for (const [coin, candles] of complete) {
+      const last = candles.at(-1);
       if (last) ex.series.set(coin, { doneOpenMs: last.openTimeMs, previousClose: last.close });
     }
 
@@ -422,6 +513,8 @@ export function createLiveStreams(deps: LiveStreamsDeps): LiveStreams {
       }
     },
     async close() {
+      closing = true;
+      await Promise.all([...live.values()].map((ex) => ex.flushing));
       const all = [...live.values()].flatMap((ex) => ex.groups);
       live.clear();
       await Promise.all(all.map((g) => g.conn.close().catch((error: unknown) => logger.warn("stream did not close cleanly", { error: describeError(error) }))));

@@ -13,6 +13,7 @@ import { describeError } from "../errors.ts";
 import type { ExchangeAdapter, Market } from "../exchanges/types.ts";
 import type { HealthTracker } from "./health.ts";
 import type { LiveStreams } from "./live-streams.ts";
+import { timedSinks } from "./save-delay.ts";
 import type { ExchangeClient } from "../http/client.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
@@ -272,7 +273,18 @@ export function createService(deps: ServiceDeps): Service {
           }
           const runtime = { adapter, client, markets: list };
           const settings = { bucketIntervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, catchUpLimitMinutes: config.catchUpLimitMinutes };
-          const rest = (rt: ExchangeRuntime, sinks: readonly CandleSink[]) => collectExchange({ settings, clock, logger, metrics, sinks }, rt, signal);
+          const rest = (rt: ExchangeRuntime, sinks: readonly CandleSink[]) =>
+            collectExchange(
+              {
+                settings,
+                clock,
+                logger,
+                metrics,
+                sinks: timedSinks(sinks, { exchange: adapter.id, source: "rest", intervalMinutes: config.bucketIntervalMinutes, clock, metrics }),
+              },
+              rt,
+              signal,
+            );
           const report = deps.live?.handles(adapter.id) && deps.repeating?.() !== false ? await deps.live.cycle(runtime, rest, signal) : await rest(runtime, deps.sinks);
           recorded = true;
           recordReport(adapter, report);
