@@ -6,6 +6,7 @@ import { stat } from "node:fs/promises";
 import { isIP } from "node:net";
 import { z } from "zod";
 import type { ExchangeId } from "../domain/candle.ts";
+import { type ClusterConfig, ClusterSchema, currentProcess, type ProcessIdentity, resolveCluster } from "./cluster.ts";
 import { joinPath } from "./field-path.ts";
 import { firstUnparsableLine, scanYaml, yamlParses } from "./yaml.ts";
 import { formatInterval, type IntervalParse, parseInterval } from "../domain/interval.ts";
@@ -59,6 +60,8 @@ export interface Config {
   settleSeconds: number;
   /** Where live candles come from: REST polling, or the native exchanges' WebSocket streams (REST reconciles). */
   liveSource: LiveSource;
+  /** Several instances sharing the work through PostgreSQL (off: this instance works alone). */
+  cluster: ClusterConfig;
 }
 
 export type LiveSource = "rest" | "websocket";
@@ -127,6 +130,9 @@ const exchangeName = z
 const quoteTicker = z.string().regex(/^[A-Za-z0-9]{2,10}$/, "must be a ticker like USDT");
 const quoteList = z.array(quoteTicker).min(1);
 
+/** The most coins `list_coins_to_poll` may name: a benchmark collects 1,000 series per exchange. */
+export const MAX_NAMED_COINS = 2000;
+
 const baseUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 
 const FileSchema = z.strictObject({
@@ -134,8 +140,8 @@ const FileSchema = z.strictObject({
   bucket_interval: intervalSchema(1).optional(),
   exchanges: z.array(exchangeName).min(1, "must name at least one exchange").optional(),
   database_connection: z.string().min(1).nullable().optional(),
-  list_coins_to_poll: z.array(coinName).max(500).nullable().optional(),
-  list_coins_to_pull: z.array(coinName).max(500).nullable().optional(),
+  list_coins_to_poll: z.array(coinName).max(MAX_NAMED_COINS, `must name at most ${MAX_NAMED_COINS} coins`).nullable().optional(),
+  list_coins_to_pull: z.array(coinName).max(MAX_NAMED_COINS, `must name at most ${MAX_NAMED_COINS} coins`).nullable().optional(),
   n_coins_to_poll: z.number().int("must be a whole number").min(0).max(100).optional(),
   save_to_csv: z.boolean().optional(),
   save_to_database: z.boolean().optional(),
@@ -159,6 +165,7 @@ const FileSchema = z.strictObject({
   catch_up_limit: intervalSchema(1).optional(),
   settle_seconds: z.number().int("must be a whole number").min(0).max(3600).optional(),
   live_source: z.enum(["rest", "websocket"], { error: "must be rest or websocket" }).optional(),
+  cluster: ClusterSchema.optional(),
 });
 
 type FileConfig = z.infer<typeof FileSchema>;
@@ -168,8 +175,11 @@ export const CONFIG_FIELDS: readonly string[] = Object.keys(FileSchema.shape);
 
 export type Env = Record<string, string | undefined>;
 
-/** Parses YAML text (undefined: no file) into the effective config, or throws ConfigError listing every problem. */
-export function parseConfig(text: string | undefined, source: string, env: Env = {}, catalog: ExchangeCatalog = ccxtCatalog): Config {
+/**
+ * Parses YAML text (undefined: no file) into the effective config, or throws ConfigError listing every
+ * problem. `identity` (host name and pid) makes the default `cluster.instance`.
+ */
+export function parseConfig(text: string | undefined, source: string, env: Env = {}, catalog: ExchangeCatalog = ccxtCatalog, identity: ProcessIdentity = currentProcess()): Config {
   const issues: ConfigIssue[] = [];
   let raw: unknown = {};
   if (text !== undefined) {
@@ -250,6 +260,8 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
     databaseUrl = DEFAULT_SQLITE_URL;
     database = parseDatabaseUrl(DEFAULT_SQLITE_URL);
   }
+  const origin = env.DATABASE_URL ? "environment" : databaseConnection ? "file" : "default";
+  const cluster = resolveCluster(file.cluster, saveToDatabase, { url: databaseUrl, target: database, origin }, identity, issues);
 
   const exchanges = file.exchanges ? [...new Set(file.exchanges)] : [...NATIVE_EXCHANGE_IDS];
   // Named exchanges are checked even when another field failed, so every problem is listed at once.
@@ -305,6 +317,7 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
     catchUpLimitMinutes: file.catch_up_limit ?? 1440,
     settleSeconds: file.settle_seconds ?? 5,
     liveSource: file.live_source ?? "rest",
+    cluster,
   };
 }
 
@@ -373,7 +386,7 @@ export async function loadConfig(path: string | undefined, env: Env): Promise<Co
 export function configSecrets(config: Config): string[] {
   const secrets: string[] = [];
   if (config.coingeckoApiKey) secrets.push(config.coingeckoApiKey);
-  for (const url of [config.databaseUrl, config.databaseConnection]) if (url) secrets.push(...databaseSecrets(url));
+  for (const url of [config.databaseUrl, config.databaseConnection, config.cluster.databaseUrl]) if (url) secrets.push(...databaseSecrets(url));
   return [...new Set(secrets)];
 }
 
@@ -409,6 +422,9 @@ export function renderConfig(config: Config): string {
     `catch_up_limit: ${formatInterval(config.catchUpLimitMinutes)}`,
     `settle_seconds: ${config.settleSeconds}`,
     `live_source: ${config.liveSource}`,
+    `cluster:\n  enabled: ${config.cluster.enabled}`,
+    `  database_connection: ${config.cluster.databaseUrl ? JSON.stringify(redactDatabaseUrl(config.cluster.databaseUrl)) : "null"}`,
+    `  instance: ${JSON.stringify(config.cluster.instance)}\n  ip_group: ${JSON.stringify(config.cluster.ipGroup)}`,
   ];
   return lines.join("\n") + "\n";
 }
