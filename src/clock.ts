@@ -3,6 +3,8 @@ export interface Clock {
   now(): number;
   /** Resolves after `ms` of this clock's time, or early (without error) when the signal aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** How many of this clock's milliseconds pass in a real one (1 when absent): what wall-clock services (the job queue's expiry) are scaled by. */
+  speed?: number;
 }
 
 export const systemClock: Clock = {
@@ -114,6 +116,7 @@ export function createScaledClock(anchorRealMs: number, startMs: number, speed: 
   return {
     now,
     sleep: (ms, signal) => systemClock.sleep(ms / speed, signal),
+    speed,
   };
 }
 

@@ -24,6 +24,7 @@ import { createMetrics } from "./telemetry/metrics.ts";
 import { runSimulator, SIMULATE_USAGE, simulatorHealthUrl } from "./simulator/cli.ts";
 import { VERSION_LINE } from "./cli/version.ts";
 import { runExport } from "./cli/export.ts";
+import { CLUSTER_USAGE, parseClusterArgs, readClusterStatus, renderClusterStatus } from "./cli/cluster-command.ts";
 
 export interface Io {
   out: (text: string) => void;
@@ -43,7 +44,15 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
         io.out(VERSION_LINE + "\n");
         return 0;
       case "help":
-        io.out(command.topic === "simulate" ? SIMULATE_USAGE : command.topic && COMMAND_HELP[command.topic] ? COMMAND_HELP[command.topic]! : USAGE);
+        io.out(
+          command.topic === "simulate"
+            ? SIMULATE_USAGE
+            : command.topic === "cluster"
+              ? CLUSTER_USAGE
+              : command.topic && COMMAND_HELP[command.topic]
+                ? COMMAND_HELP[command.topic]!
+                : USAGE,
+        );
         return 0;
       case "simulate":
         await runSimulator(command.args);
@@ -60,6 +69,12 @@ export async function main(argv: readonly string[], env: Env = process.env, io: 
         return await healthcheck(command, env, io);
       case "backfill":
         return await backfill(command.args, await loadConfig(configPath(command.configFlag, env), env), io, env);
+      case "cluster": {
+        const { json } = parseClusterArgs(command.args);
+        const status = await readClusterStatus(await loadConfig(configPath(command.configFlag, env), env), clockFromEnv(env.CRYPTOINTELLECT_TIME_WARP) ?? systemClock);
+        io.out(json ? `${JSON.stringify(status, null, 2)}\n` : renderClusterStatus(status));
+        return 0;
+      }
       case "export": {
         const config = await loadConfig(configPath(command.configFlag, env), env);
         return await runExport(config, command.args, { err: io.err, logger: createLogger({ secrets: configSecrets(config), level: "warn" }), signal: stopSignal });

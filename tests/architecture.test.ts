@@ -36,6 +36,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   pipeline: ["domain", "exchanges", "http", "sinks", "telemetry"],
   telemetry: [],
   streams: ["domain", "exchanges", "http", "telemetry"],
+  cluster: ["domain", "telemetry"],
 };
 const SHARED = new Set(["errors.ts", "clock.ts", "ascii-writer.ts"]);
 

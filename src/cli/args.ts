@@ -7,12 +7,13 @@ export type Command =
   | { name: "exchanges"; nativeOnly: boolean }
   | { name: "backfill"; configFlag?: string; args: string[] }
   | { name: "export"; configFlag?: string; args: string[] }
+  | { name: "cluster"; configFlag?: string; args: string[] }
   | { name: "simulate"; args: string[] }
   | { name: "healthcheck"; url?: string; configFlag?: string; timeoutMs: number }
   | { name: "help"; topic?: string }
   | { name: "version" };
 
-export const COMMANDS = ["run", "once", "backfill", "export", "migrate", "config", "exchanges", "simulate", "healthcheck"] as const;
+export const COMMANDS = ["run", "once", "backfill", "export", "migrate", "config", "exchanges", "cluster", "simulate", "healthcheck"] as const;
 
 const NATIVE_NAMES = Object.values(NATIVE_EXCHANGES).map((a) => a.name);
 
@@ -27,6 +28,7 @@ Usage:
   cryptointellect migrate     [-c FILE]   create the database if needed and apply migrations
   cryptointellect config      [-c FILE]   validate; print the effective config with secrets redacted
   cryptointellect exchanges   [--native]  list the exchanges: id, name, native or ccxt, intervals, page limit
+  cryptointellect cluster status [--json] [-c FILE]  instances, shard jobs and lag of a cluster
   cryptointellect simulate    [--port N]  the built-in exchange simulator
   cryptointellect healthcheck [--url U]   probe /health; exit 0 when healthy
   cryptointellect --help | --version
@@ -148,7 +150,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     if (extra !== undefined) throw new UsageError(`${name}: unexpected argument "${printable(extra)}"`);
     return { name, nativeOnly: args.includes("--native") };
   }
-  if (name === "backfill" || name === "export") {
+  if (name === "backfill" || name === "export" || name === "cluster") {
     const configFlag = takeConfigFlag(args, name);
     return { name, configFlag, args };
   }

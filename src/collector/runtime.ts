@@ -30,6 +30,10 @@ import { createCsvSink } from "../sinks/csv.ts";
 import { createDatabaseSink, type DatabaseSink } from "../sinks/database.ts";
 import type { CandleSink } from "../sinks/types.ts";
 import type { Hono } from "hono";
+import { type Coordinator, createCoordinator } from "../cluster/coordinator.ts";
+import { planShards } from "../cluster/shards.ts";
+import { withPositionsOf } from "../sinks/intercept.ts";
+import { nextCycleAt } from "./schedule.ts";
 
 export interface RuntimeOverrides {
   clock?: Clock;
@@ -55,6 +59,8 @@ export interface Runtime {
   service: Service;
   /** The stream side of `live_source: websocket`; undefined in REST mode. */
   live: LiveStreams | undefined;
+  /** Cluster mode's link to the other instances; undefined when alone. */
+  coordinator: Coordinator | undefined;
   app: Hono;
   /** Opens every sink; throws (DatabaseError, SinkError) when one cannot be used. */
   open(): Promise<void>;
@@ -81,7 +87,23 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const fetchFn = overrides.fetch ?? ((input, init) => fetch(input, init));
   const logger = overrides.logger ?? createLogger({ secrets: configSecrets(config) });
   const metrics = createMetrics();
-  const clientOptions = { fetch: fetchFn, clock, logger, metrics, random: overrides.random, ...overrides.http };
+  if (config.cluster.enabled && config.liveSource === "websocket") {
+    throw new ConfigError("config", [{ path: "live_source", message: "cluster mode collects over REST (shard jobs); set live_source: rest or turn the cluster off" }]);
+  }
+  const coordinator =
+    config.cluster.enabled && config.cluster.databaseUrl
+      ? createCoordinator({
+          url: config.cluster.databaseUrl,
+          instance: config.cluster.instance,
+          ipGroup: config.cluster.ipGroup,
+          bucketMinutes: config.bucketIntervalMinutes,
+          clock,
+          logger,
+        })
+      : undefined;
+  // Instances of one IP group split its budget: each spends a request's weight over its share.
+  const budgetShare = coordinator ? () => 1 / coordinator.groupSize() : undefined;
+  const clientOptions = { fetch: fetchFn, clock, logger, metrics, random: overrides.random, budgetShare, ...overrides.http };
   const adapters: ExchangeAdapter[] = [];
   const clients = new Map<ExchangeId, ExchangeClient>();
   for (const id of config.exchanges) {
@@ -101,8 +123,10 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     clients.set(id, createCcxtClient({ ...clientOptions, id, ...opened }));
   }
   const coingecko = createCoingeckoClient(config, clientOptions);
-  const sinks = overrides.sinks ?? buildSinks(config, logger, clock);
-  const database = sinks.find((s): s is DatabaseSink => s.name === "database" && "recordMetadata" in s);
+  const built = overrides.sinks ?? buildSinks(config, logger, clock);
+  const database = built.find((s): s is DatabaseSink => s.name === "database" && "recordMetadata" in s);
+  // In a cluster the shared database says what is saved; an instance's CSV holds what it fetched.
+  const sinks = coordinator && database ? built.map((s) => (s === database ? s : withPositionsOf(s, database))) : built;
   const live = config.liveSource === "websocket" ? createLiveStreams({ config, clock, logger, metrics, sinks, adapters, fetch: fetchFn, random: overrides.random }) : undefined;
   // Each exchange's last cycle report is kept for /api/status as the tracker is told it.
   const cycles = createCycleLog();
@@ -127,6 +151,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     clients,
     coingecko,
     sinks,
+    cluster: coordinator ? { publish: (dueMs, exchanges) => coordinator.publishTick(dueMs, planShards(dueMs, exchanges)) } : undefined,
     // The metadata job: a new bitemporal version only when a statistic changed.
     afterTick: database
       ? async ({ series, coins, exchanges, atMs }) => {
@@ -156,13 +181,21 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     adapters,
     service,
     live,
+    coordinator,
     app,
     async open() {
       for (const sink of sinks) await sink.open();
     },
     async runLoop(signal) {
       looping = true;
-      const first = service.tick(clock.now(), signal).catch(() => undefined);
+      let firstDue = clock.now();
+      if (coordinator) {
+        await coordinator.start();
+        for (const adapter of adapters) await coordinator.work(adapter.id, (job) => service.runShard(job.exchange, job.coins, signal).then(() => undefined));
+        // Every instance names the first tick alike (the last due time), so one publishes it.
+        firstDue = nextCycleAt(clock.now(), config.bucketIntervalMinutes, config.settleSeconds) - config.bucketIntervalMinutes * 60_000;
+      }
+      const first = service.tick(firstDue, signal).catch(() => undefined);
       await runScheduler(
         { clock, logger, intervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, onTick: (due) => service.tick(due, signal).then(() => undefined) },
         signal,
@@ -171,6 +204,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     },
     async close() {
       await live?.close();
+      await coordinator?.stop();
       await candles.close().catch((error: unknown) => logger.warn("candle reader did not close cleanly", { error: String(error) }));
       for (const sink of sinks) {
         try {

@@ -39,6 +39,12 @@ export interface ServiceDeps {
   repeating?: () => boolean;
   /** `live_source: websocket`: the exchanges it handles take their live candles from streams. */
   live?: LiveStreams;
+  /**
+   * Cluster mode: a tick only publishes shard jobs (true for the one instance whose publication
+   * took); the series are collected by `runShard` as jobs come. The instance that published runs
+   * the tick's metadata job and gap repair, so each runs once for the cluster.
+   */
+  cluster?: { publish(dueMs: number, exchanges: readonly { exchange: ExchangeId; coins: readonly string[] }[]): Promise<boolean> };
 }
 
 export interface TickReport {
@@ -50,6 +56,8 @@ export interface TickReport {
 export interface Service {
   /** Starts a cycle for every exchange that is not still busy; resolves when they all finish. */
   tick(dueMs: number, signal?: AbortSignal): Promise<TickReport>;
+  /** Cluster mode: collects these coins of one exchange (a shard job), as a cycle would. Throws when it could not run at all. */
+  runShard(exchange: ExchangeId, coins: readonly string[], signal?: AbortSignal): Promise<ExchangeCycleReport>;
   /** The markets being collected, per exchange. */
   tracked(): ReadonlyMap<ExchangeId, readonly Market[]>;
   /** Reloads the coin ranking and every exchange's listing now. */
@@ -224,6 +232,48 @@ export function createService(deps: ServiceDeps): Service {
     deps.health.setBan(adapter.id, deps.clients.get(adapter.id)?.status().bannedUntilMs);
   }
 
+  /** One exchange's REST cycle over `runtime`'s markets, save delays timed. */
+  function restCycle(rt: ExchangeRuntime, sinks: readonly CandleSink[], signal?: AbortSignal): Promise<ExchangeCycleReport> {
+    const settings = { bucketIntervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, catchUpLimitMinutes: config.catchUpLimitMinutes };
+    const timed = timedSinks(sinks, { exchange: rt.adapter.id, source: "rest", intervalMinutes: config.bucketIntervalMinutes, clock, metrics });
+    return collectExchange({ settings, clock, logger, metrics, sinks: timed }, rt, signal);
+  }
+
+  /** Cluster mode's tick: every listing in, the shards published; the publisher runs the once-a-tick jobs. */
+  async function clusterTick(cluster: NonNullable<ServiceDeps["cluster"]>, dueMs: number, signal?: AbortSignal): Promise<TickReport> {
+    await Promise.all(deps.adapters.map((adapter) => ensureListing(adapter, signal)));
+    const exchanges = deps.adapters.flatMap((adapter) => {
+      const list = markets.get(adapter.id);
+      return list && list.length > 0 ? [{ exchange: adapter.id, coins: list.map((m) => m.coin) }] : [];
+    });
+    if (exchanges.length === 0 || signal?.aborted) return { dueMs, reports: [], skipped: [] };
+    const published = await cluster.publish(dueMs, exchanges);
+    if (!published) return { dueMs, reports: [], skipped: [] };
+    logger.info("tick published as shard jobs", { due: new Date(dueMs).toISOString(), exchanges: exchanges.length });
+    if (deps.repairGaps !== false) {
+      for (const adapter of deps.adapters) {
+        const list = markets.get(adapter.id);
+        if (!list || signal?.aborted) continue;
+        await repairRecent({ adapter, client: deps.clients.get(adapter.id)!, markets: list }, signal).catch((error: unknown) => {
+          if (!signal?.aborted) logger.error("gap repair failed", { exchange: adapter.id, error: describeError(error) });
+        });
+      }
+    }
+    await runAfterTick();
+    return { dueMs, reports: [], skipped: [] };
+  }
+
+  async function runAfterTick(): Promise<void> {
+    if (!deps.afterTick) return;
+    const series = [...markets.values()].reduce((n, l) => n + l.length, 0);
+    const coins = new Set([...markets.values()].flatMap((l) => l.map((m) => m.coin))).size;
+    try {
+      await deps.afterTick({ series, coins, exchanges: markets.size, atMs: clock.now() });
+    } catch (error) {
+      logger.error("metadata job failed", { error: describeError(error) });
+    }
+  }
+
   async function trackCoins(): Promise<void> {
     const coins: CoinInfo[] = (universe ?? []).map((c) => ({ coin: c.symbol, name: c.name, marketCap: c.marketCap }));
     for (const sink of deps.sinks) {
@@ -243,6 +293,8 @@ export function createService(deps: ServiceDeps): Service {
       } catch (error) {
         logger.error("coin universe could not be loaded", { error: describeError(error) });
       }
+      // `once` (no next cycle) collects here and now, alone.
+      if (deps.cluster && deps.repeating?.() !== false) return clusterTick(deps.cluster, dueMs, signal);
       const skipped: ExchangeId[] = [];
       const running: Promise<ExchangeCycleReport | undefined>[] = [];
       for (const adapter of deps.adapters) {
@@ -272,19 +324,7 @@ export function createService(deps: ServiceDeps): Service {
             return report;
           }
           const runtime = { adapter, client, markets: list };
-          const settings = { bucketIntervalMinutes: config.bucketIntervalMinutes, settleSeconds: config.settleSeconds, catchUpLimitMinutes: config.catchUpLimitMinutes };
-          const rest = (rt: ExchangeRuntime, sinks: readonly CandleSink[]) =>
-            collectExchange(
-              {
-                settings,
-                clock,
-                logger,
-                metrics,
-                sinks: timedSinks(sinks, { exchange: adapter.id, source: "rest", intervalMinutes: config.bucketIntervalMinutes, clock, metrics }),
-              },
-              rt,
-              signal,
-            );
+          const rest = (rt: ExchangeRuntime, sinks: readonly CandleSink[]) => restCycle(rt, sinks, signal);
           const report = deps.live?.handles(adapter.id) && deps.repeating?.() !== false ? await deps.live.cycle(runtime, rest, signal) : await rest(runtime, deps.sinks);
           recorded = true;
           recordReport(adapter, report);
@@ -318,16 +358,28 @@ export function createService(deps: ServiceDeps): Service {
       const reports = (await Promise.all(running)).filter((r): r is ExchangeCycleReport => r !== undefined);
       deps.health.cycleDone();
       metrics.inc("cryptointellect_cycles_total", { outcome: cycleOutcome(reports) });
-      if (deps.afterTick) {
-        const series = [...markets.values()].reduce((n, l) => n + l.length, 0);
-        const coins = new Set([...markets.values()].flatMap((l) => l.map((m) => m.coin))).size;
-        try {
-          await deps.afterTick({ series, coins, exchanges: markets.size, atMs: clock.now() });
-        } catch (error) {
-          logger.error("metadata job failed", { error: describeError(error) });
-        }
-      }
+      await runAfterTick();
       return { dueMs, reports, skipped };
+    },
+    async runShard(exchange, coins, signal) {
+      const adapter = deps.adapters.find((a) => a.id === exchange);
+      if (!adapter) throw new Error(`shard of ${exchange}, which this instance does not collect (check that every instance has the same config)`);
+      await ensureUniverse();
+      const listingError = await ensureListing(adapter, signal);
+      const listed = new Map((markets.get(exchange) ?? []).map((m) => [m.coin, m]));
+      if (listed.size === 0) throw new Error(`no market listing for ${exchange}${listingError !== undefined ? `: ${listingError}` : ""}`);
+      const shard = coins.flatMap((coin) => listed.get(coin) ?? []);
+      if (shard.length < coins.length)
+        logger.warn("shard names coins this instance does not track there; skipped", { exchange, coins: coins.filter((c) => !listed.has(c)).join(",") });
+      const report = await restCycle({ adapter, client: deps.clients.get(exchange)!, markets: shard }, deps.sinks, signal);
+      recordReport(adapter, report);
+      deps.health.cycleDone();
+      metrics.inc("cryptointellect_cycles_total", { outcome: cycleOutcome([report]) });
+      logger.info("shard done", { exchange, series: report.seriesTotal, failed: report.seriesFailed, lag: report.lagBuckets });
+      // A sink that failed: the job is retried (here or elsewhere) rather than acknowledged with rows missing.
+      const sinkFailed = Object.values(report.sinks).find((o) => !o.ok);
+      if (sinkFailed) throw new Error(`a sink failed: ${sinkFailed.error ?? "unknown"}`);
+      return report;
     },
     tracked: () => markets,
     async refreshUniverse(signal) {

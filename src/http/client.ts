@@ -25,6 +25,11 @@ export interface ExchangeClientOptions {
   /** Bodies larger than this are refused (a hostile 50 MB body is not parsed). */
   maxBodyBytes?: number;
   backoff?: { baseMs: number; capMs: number };
+  /**
+   * The share of the exchange's budget this client may spend (0 < share <= 1; default 1): instances
+   * sharing an egress IP split its limit, so each spends a request's weight divided by its share.
+   */
+  budgetShare?: () => number;
 }
 
 export interface ExchangeClientStatus {
@@ -104,7 +109,8 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     parseText: ((text: string) => T | undefined) | undefined,
   ): Promise<T> {
     checkBan(where);
-    await bucket.take(spec.weight, signal);
+    const share = options.budgetShare?.() ?? 1;
+    await bucket.take(share > 0 && share < 1 ? spec.weight / share : spec.weight, signal);
     if (spec.limitKey) await keyBucket(spec.limitKey)?.take(1, signal);
     checkBan(where);
     const timeout = AbortSignal.timeout(timeoutMs);

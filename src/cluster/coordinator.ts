@@ -1,0 +1,228 @@
+/**
+ * The cluster's shared state, on PostgreSQL: pg-boss holds the work (shard jobs, taken by one
+ * instance each, retried by another when the one that took it dies, freezes or loses its session),
+ * and two small tables of ours say who is there: `instances` (heartbeats, IP group, what each did)
+ * and `ticks` (which instance turned a bucket boundary into jobs, so exactly one does).
+ *
+ * Timing here is the job queue's, in real seconds: a scaled test clock (`speed`) shortens the
+ * expiry with the buckets, so a takeover stays within the same number of cycles.
+ */
+import { hostname } from "node:os";
+import { PgBoss } from "pg-boss";
+import postgres, { type Sql } from "postgres";
+import type { Clock } from "../clock.ts";
+import { describeError } from "../errors.ts";
+import type { Logger } from "../telemetry/log.ts";
+
+export const CLUSTER_SCHEMA = "cryptointellect_cluster";
+export const BOSS_SCHEMA = "cryptointellect_boss";
+/** An instance whose last heartbeat is older than this many heartbeats is taken for gone. */
+const HEARTBEATS_TO_DEATH = 3;
+
+/** One job: a shard of one exchange's series for the cycle due at `dueMs`. */
+export interface ShardJob {
+  exchange: string;
+  coins: string[];
+  dueMs: number;
+}
+
+export interface InstanceRow {
+  name: string;
+  ipGroup: string;
+  host: string;
+  pid: number;
+  startedAt: Date;
+  heartbeatAt: Date;
+  alive: boolean;
+  shardsDone: number;
+  seriesDone: number;
+}
+
+export interface CoordinatorOptions {
+  url: string;
+  instance: string;
+  ipGroup: string;
+  /** The bucket interval: job expiry and heartbeats are scaled to it. */
+  bucketMinutes: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface Coordinator {
+  start(): Promise<void>;
+  /**
+   * Enqueues the tick's jobs if no instance has for this due time: true for exactly one instance
+   * (the claim and the jobs commit together, so a claim never leaves a tick without its jobs).
+   */
+  publishTick(dueMs: number, jobs: readonly ShardJob[]): Promise<boolean>;
+  /** Takes this exchange's shard jobs one at a time while running; a handler that throws has its job retried. */
+  work(exchange: string, handle: (job: ShardJob) => Promise<void>): Promise<void>;
+  /** Alive instances of this instance's IP group (itself included; at least 1). */
+  groupSize(): number;
+  /** Alive instances of the whole cluster (at least 1). */
+  clusterSize(): number;
+  stop(): Promise<void>;
+}
+
+export const queueName = (exchange: string) => `live-${exchange}`;
+
+/** Creates the tables once, whoever comes first (the advisory lock serialises concurrent starts). */
+export async function ensureClusterTables(sql: Sql): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtext(${CLUSTER_SCHEMA}))`;
+    await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${CLUSTER_SCHEMA}`);
+    await tx.unsafe(`CREATE TABLE IF NOT EXISTS ${CLUSTER_SCHEMA}.instances (
+      name text PRIMARY KEY,
+      ip_group text NOT NULL,
+      host text NOT NULL,
+      pid integer NOT NULL,
+      started_at timestamptz NOT NULL DEFAULT now(),
+      heartbeat_at timestamptz NOT NULL DEFAULT now(),
+      heartbeat_seconds real NOT NULL,
+      shards_done bigint NOT NULL DEFAULT 0,
+      series_done bigint NOT NULL DEFAULT 0
+    )`);
+    await tx.unsafe(`CREATE TABLE IF NOT EXISTS ${CLUSTER_SCHEMA}.ticks (
+      due_ms bigint PRIMARY KEY,
+      instance text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now()
+    )`);
+  });
+}
+
+export async function readInstances(sql: Sql): Promise<InstanceRow[]> {
+  const rows = await sql<
+    { name: string; ip_group: string; host: string; pid: number; started_at: Date; heartbeat_at: Date; alive: boolean; shards_done: string; series_done: string }[]
+  >`SELECT name, ip_group, host, pid, started_at, heartbeat_at,
+      heartbeat_at > now() - make_interval(secs => heartbeat_seconds * ${HEARTBEATS_TO_DEATH}) AS alive,
+      shards_done, series_done
+    FROM ${sql(CLUSTER_SCHEMA)}.instances ORDER BY name`;
+  return rows.map((r) => ({
+    name: r.name,
+    ipGroup: r.ip_group,
+    host: r.host,
+    pid: r.pid,
+    startedAt: r.started_at,
+    heartbeatAt: r.heartbeat_at,
+    alive: r.alive,
+    shardsDone: Number(r.shards_done),
+    seriesDone: Number(r.series_done),
+  }));
+}
+
+/** Real seconds of the clock's `ms`, at least `min`. */
+const realSeconds = (clock: Clock, ms: number, min: number) => Math.max(min, Math.round(ms / (clock.speed ?? 1) / 1000));
+
+export function createCoordinator(options: CoordinatorOptions): Coordinator {
+  const { clock, logger } = options;
+  const bucketMs = options.bucketMinutes * 60_000;
+  // A shard should take seconds; one not done in a third of a bucket is taken over in the same cycle.
+  const expireInSeconds = realSeconds(clock, bucketMs / 3, 2);
+  const heartbeatSeconds = Math.max(0.5, Math.min(5, expireInSeconds / 4));
+  const sql = postgres(options.url, { max: 3, onnotice: () => {}, idle_timeout: 30, connect_timeout: 10 });
+  const boss = new PgBoss({
+    connectionString: options.url,
+    schema: BOSS_SCHEMA,
+    application_name: `cryptointellect ${options.instance}`,
+    max: 4,
+    superviseIntervalSeconds: 1,
+    monitorIntervalSeconds: 1,
+  });
+  boss.on("error", (error: unknown) => logger.warn("job queue error", { error: describeError(error) }));
+  const queues = new Set<string>();
+  let groupAlive = 1;
+  let clusterAlive = 1;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let stopped = false;
+  let started = false;
+  const done = { shards: 0, series: 0 };
+
+  async function beat(): Promise<void> {
+    const { shards, series } = done;
+    done.shards = 0;
+    done.series = 0;
+    try {
+      await sql`UPDATE ${sql(CLUSTER_SCHEMA)}.instances
+        SET heartbeat_at = now(), shards_done = shards_done + ${shards}, series_done = series_done + ${series}
+        WHERE name = ${options.instance}`;
+      const rows = await readInstances(sql);
+      const mine = rows.find((r) => r.name === options.instance);
+      groupAlive = Math.max(1, rows.filter((r) => r.alive && r.ipGroup === options.ipGroup).length);
+      clusterAlive = Math.max(1, rows.filter((r) => r.alive).length);
+      if (!mine) await register();
+    } catch (error) {
+      done.shards += shards;
+      done.series += series;
+      if (!stopped) logger.warn("cluster heartbeat failed; retrying", { error: describeError(error) });
+    }
+  }
+
+  async function register(): Promise<void> {
+    await sql`INSERT INTO ${sql(CLUSTER_SCHEMA)}.instances (name, ip_group, host, pid, heartbeat_seconds)
+      VALUES (${options.instance}, ${options.ipGroup}, ${hostname()}, ${process.pid}, ${heartbeatSeconds})
+      ON CONFLICT (name) DO UPDATE SET ip_group = EXCLUDED.ip_group, host = EXCLUDED.host, pid = EXCLUDED.pid,
+        started_at = now(), heartbeat_at = now(), heartbeat_seconds = EXCLUDED.heartbeat_seconds`;
+  }
+
+  async function ensureQueue(name: string): Promise<void> {
+    if (queues.has(name)) return;
+    // `stately` with the shard as key: at most one job of a shard waits and one runs, never two at once.
+    await boss
+      .createQueue(name, { policy: "stately", expireInSeconds, retryLimit: 20, retryDelay: 0, deleteAfterSeconds: 3600, retentionSeconds: 3600 })
+      .catch((error: unknown) => {
+        if (!/already exists/i.test(describeError(error))) throw error;
+      });
+    queues.add(name);
+  }
+
+  return {
+    async start() {
+      await ensureClusterTables(sql);
+      started = true;
+      await boss.start();
+      await register();
+      await beat();
+      heartbeat = setInterval(() => void beat(), heartbeatSeconds * 1000);
+      logger.info("cluster joined", { instance: options.instance, ip_group: options.ipGroup, instances: clusterAlive, job_expiry_s: expireInSeconds });
+    },
+    async publishTick(dueMs, jobs) {
+      for (const name of new Set(jobs.map((j) => queueName(j.exchange)))) await ensureQueue(name);
+      return sql.begin(async (tx) => {
+        const won = await tx`INSERT INTO ${tx(CLUSTER_SCHEMA)}.ticks (due_ms, instance) VALUES (${dueMs}, ${options.instance}) ON CONFLICT (due_ms) DO NOTHING RETURNING due_ms`;
+        if (won.length === 0) return false;
+        const db = { executeSql: async (text: string, values: unknown[] = []) => ({ rows: await tx.unsafe(text, values as never[]) }) };
+        const byQueue = new Map<string, ShardJob[]>();
+        for (const job of jobs) byQueue.set(queueName(job.exchange), [...(byQueue.get(queueName(job.exchange)) ?? []), job]);
+        for (const [name, list] of byQueue) {
+          await boss.insert(
+            name,
+            list.map((job) => ({ data: { ...job }, singletonKey: `${job.exchange}|${job.coins.join(",")}` })),
+            { db },
+          );
+        }
+        return true;
+      }) as Promise<boolean>;
+    },
+    async work(exchange, handle) {
+      const name = queueName(exchange);
+      await ensureQueue(name);
+      await boss.work<ShardJob>(name, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+        if (!job) return;
+        await handle(job.data);
+        done.shards++;
+        done.series += job.data.coins.length;
+      });
+    },
+    groupSize: () => groupAlive,
+    clusterSize: () => clusterAlive,
+    async stop() {
+      stopped = true;
+      if (heartbeat) clearInterval(heartbeat);
+      if (!started) return void (await sql.end({ timeout: 2 }));
+      // Jobs in hand finish (the service is stopping: nothing new is taken), then the last counts are written.
+      await boss.stop({ graceful: true, timeout: 10_000 }).catch((error: unknown) => logger.warn("job queue did not stop cleanly", { error: describeError(error) }));
+      await beat().catch(() => {});
+      await sql.end({ timeout: 2 });
+    },
+  };
+}
