@@ -46,6 +46,8 @@ export interface CoordinatorOptions {
   bucketMinutes: number;
   clock: Clock;
   logger: Logger;
+  /** False for a command that only enqueues and watches (backfill): it does not join as an instance. */
+  member?: boolean;
 }
 
 export interface Coordinator {
@@ -57,6 +59,14 @@ export interface Coordinator {
   publishTick(dueMs: number, jobs: readonly ShardJob[]): Promise<boolean>;
   /** Takes this exchange's shard jobs one at a time while running; a handler that throws has its job retried. */
   work(exchange: string, handle: (job: ShardJob) => Promise<void>): Promise<void>;
+  /**
+   * Any other queue (backfill ranges): `enqueue` adds jobs (one per `singletonKey` waiting at a
+   * time), `workQueue` takes them one at a time, `queueCounts` says how many wait and run.
+   * `expireInSeconds` is real seconds a job may run before another instance takes it over.
+   */
+  enqueue(queue: string, jobs: readonly { data: object; singletonKey?: string }[], expireInSeconds: number): Promise<void>;
+  workQueue<T extends object>(queue: string, expireInSeconds: number, handle: (data: T) => Promise<void>): Promise<void>;
+  queueCounts(queue: string): Promise<{ waiting: number; running: number; done: number; failed: number }>;
   /** Alive instances of this instance's IP group (itself included; at least 1). */
   groupSize(): number;
   /** Alive instances of the whole cluster (at least 1). */
@@ -164,11 +174,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         started_at = now(), heartbeat_at = now(), heartbeat_seconds = EXCLUDED.heartbeat_seconds`;
   }
 
-  async function ensureQueue(name: string): Promise<void> {
+  async function ensureQueue(name: string, expiry = expireInSeconds): Promise<void> {
     if (queues.has(name)) return;
     // `stately` with the shard as key: at most one job of a shard waits and one runs, never two at once.
     await boss
-      .createQueue(name, { policy: "stately", expireInSeconds, retryLimit: 20, retryDelay: 0, deleteAfterSeconds: 3600, retentionSeconds: 3600 })
+      .createQueue(name, { policy: "stately", expireInSeconds: expiry, retryLimit: 20, retryDelay: 0, deleteAfterSeconds: 3600, retentionSeconds: 3600 })
       .catch((error: unknown) => {
         if (!/already exists/i.test(describeError(error))) throw error;
       });
@@ -180,6 +190,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       await ensureClusterTables(sql);
       started = true;
       await boss.start();
+      if (options.member === false) return;
       await register();
       await beat();
       heartbeat = setInterval(() => void beat(), heartbeatSeconds * 1000);
@@ -213,6 +224,23 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         done.series += job.data.coins.length;
       });
     },
+    async enqueue(queue, jobs, expiry) {
+      await ensureQueue(queue, expiry);
+      if (jobs.length > 0) await boss.insert(queue, jobs.map((j) => ({ data: j.data, singletonKey: j.singletonKey })));
+    },
+    async workQueue(queue, expiry, handle) {
+      await ensureQueue(queue, expiry);
+      await boss.work<object>(queue, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+        if (job) await handle(job.data as never);
+      });
+    },
+    async queueCounts(queue) {
+      await ensureQueue(queue);
+      const q = await boss.getQueue(queue);
+      const [row] = await sql<{ done: number; failed: number }[]>`SELECT count(*) FILTER (WHERE state = 'completed')::int AS done, count(*) FILTER (WHERE state = 'failed')::int AS failed
+        FROM ${sql(BOSS_SCHEMA)}.job WHERE name = ${queue}`;
+      return { waiting: q?.queuedCount ?? 0, running: q?.activeCount ?? 0, done: row?.done ?? 0, failed: row?.failed ?? 0 };
+    },
     groupSize: () => groupAlive,
     clusterSize: () => clusterAlive,
     async stop() {
@@ -221,7 +249,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       if (!started) return void (await sql.end({ timeout: 2 }));
       // Jobs in hand finish (the service is stopping: nothing new is taken), then the last counts are written.
       await boss.stop({ graceful: true, timeout: 10_000 }).catch((error: unknown) => logger.warn("job queue did not stop cleanly", { error: describeError(error) }));
-      await beat().catch(() => {});
+      if (options.member !== false) await beat().catch(() => {});
       await sql.end({ timeout: 2 });
     },
   };
