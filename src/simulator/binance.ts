@@ -2,6 +2,7 @@ import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
 import { CALENDAR_MONTHS, everyMinutes, MONDAY_WEEKS, rowsFrom, rowsUpTo, type BucketScheme, type SeriesRow } from "./candle-series.ts";
 import { createAsciiWriter, type AsciiWriter } from "../ascii-writer.ts";
 import { fixed } from "./decimal-text.ts";
+import { wireTime, type SimCandleQuery } from "./candle-log.ts";
 import { createFixedWindow } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
 import { getSeries, priceDecimals, type SimSeries } from "./price-model.ts";
@@ -205,7 +206,18 @@ export function createBinanceService(seed: number): SimService {
       refusalWindowStart = Number.NaN;
       bannedUntilMs = 0;
     },
+    candleQuery: klinesQuery,
   };
+}
+
+function klinesQuery(path: string, query: URLSearchParams): SimCandleQuery | undefined {
+  if (path !== "/api/v3/klines" && path !== "/api/v3/uiKlines") return undefined;
+  // Microseconds are read as Binance reads them.
+  const ms = (name: string) => {
+    const t = wireTime(query, name);
+    return t !== null && t >= 1e14 ? Math.floor(t / 1000) : t;
+  };
+  return { symbol: param(query, "symbol") ?? null, interval: param(query, "interval") ?? null, startMs: ms("startTime"), endMs: ms("endTime") };
 }
 
 function weightLimit(scale: number): number {

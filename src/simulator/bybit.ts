@@ -3,6 +3,7 @@ import { createAsciiWriter, type AsciiWriter } from "../ascii-writer.ts";
 import { trimmed } from "./decimal-text.ts";
 import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
 import { getSeries, priceDecimals, type SimSeries } from "./price-model.ts";
+import { wireTime, type SimCandleQuery } from "./candle-log.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
 
 /**
@@ -163,7 +164,13 @@ export function createBybitService(seed: number): SimService {
       recent.clear();
       bannedUntilMs = 0;
     },
+    candleQuery: klineQuery,
   };
+}
+
+function klineQuery(path: string, query: URLSearchParams): SimCandleQuery | undefined {
+  if (path !== "/v5/market/kline") return undefined;
+  return { symbol: param(query, "symbol") ?? null, interval: param(query, "interval") ?? null, startMs: wireTime(query, "start"), endMs: wireTime(query, "end") };
 }
 
 /** Remaining requests, and when the limit resets: now while not exceeded (the docs), else the ban's end. */

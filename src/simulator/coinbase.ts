@@ -6,6 +6,7 @@ import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
 import { hashString } from "./noise.ts";
 import { getSeries, type SimSeries } from "./price-model.ts";
 import { partialTicks, previousCloseTicks, rangeTicks } from "./range-ticks.ts";
+import { wireTime, type SimCandleQuery } from "./candle-log.ts";
 import { createFixedWindow } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
 
@@ -175,7 +176,14 @@ export function createCoinbaseService(seed: number): SimService {
       perSecond.clear();
       perHour.clear();
     },
+    candleQuery: candlesQuery,
   };
+}
+
+function candlesQuery(path: string, query: URLSearchParams): SimCandleQuery | undefined {
+  const match = /^\/api\/v3\/brokerage\/market\/products\/([^/]+)\/candles$/.exec(path);
+  if (!match) return undefined;
+  return { symbol: decodeURIComponent(match[1]!), interval: param(query, "granularity") ?? null, startMs: wireTime(query, "start", 1000), endMs: wireTime(query, "end", 1000) };
 }
 
 function isKnownPath(path: string): boolean {

@@ -4,6 +4,7 @@ import { createAsciiWriter, type AsciiWriter } from "../ascii-writer.ts";
 import { fixed } from "./decimal-text.ts";
 import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
 import { getSeries, minuteTicks, priceDecimals, SIM_LISTED_FROM_MS, vwapTicks, type SimSeries, type TickCandle } from "./price-model.ts";
+import { wireTime, type SimCandleQuery } from "./candle-log.ts";
 import { createDecayingCounters } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
 import { minuteTrades } from "./trades.ts";
@@ -147,7 +148,14 @@ export function createKrakenService(seed: number): SimService {
       }
     },
     reset: () => counters.clear(),
+    candleQuery: ohlcQuery,
   };
+}
+
+/** OHLC has no upper bound: it always ends with the candle in progress. */
+function ohlcQuery(path: string, query: URLSearchParams): SimCandleQuery | undefined {
+  if (path !== "/0/public/OHLC") return undefined;
+  return { symbol: param(query, "pair") ?? null, interval: param(query, "interval") ?? "1", startMs: wireTime(query, "since", 1000), endMs: null };
 }
 
 /** `[time(s), open, high, low, close, vwap, volume(base), count]`; a row without trades has vwap "0.00000". */

@@ -3,6 +3,7 @@ import { createAsciiWriter, type AsciiWriter } from "../ascii-writer.ts";
 import { trimmed } from "./decimal-text.ts";
 import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
 import { getSeries, priceDecimals, type SimSeries } from "./price-model.ts";
+import { wireTime, type SimCandleQuery } from "./candle-log.ts";
 import { createFixedWindow } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
 
@@ -107,7 +108,15 @@ export function createKucoinService(seed: number): SimService {
       return out;
     },
     reset: () => pool.clear(),
+    candleQuery: candlesQuery,
   };
+}
+
+function candlesQuery(path: string, query: URLSearchParams): SimCandleQuery | undefined {
+  if (path !== "/api/v1/market/candles") return undefined;
+  // 0 is no bound (endAt 0 means now).
+  const seconds = (name: string) => wireTime(query, name, 1000) || null;
+  return { symbol: param(query, "symbol") ?? null, interval: param(query, "type") ?? null, startMs: seconds("startAt"), endMs: seconds("endAt") };
 }
 
 /** `[time(s), open, close, high, low, volume(base), turnover(quote)]`, all strings. */

@@ -4,6 +4,7 @@ import { trimmed } from "./decimal-text.ts";
 import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
 import { getSeries, priceDecimals, SIM_LISTED_FROM_MS, type SimSeries } from "./price-model.ts";
 import { partialTicks, previousCloseTicks, rangeTicks } from "./range-ticks.ts";
+import { wireTime, type SimCandleQuery } from "./candle-log.ts";
 import { createFixedWindow, type FixedWindow } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
 
@@ -191,7 +192,15 @@ export function createOkxService(seed: number): SimService {
     reset: () => {
       for (const w of Object.values(windows)) w.clear();
     },
+    candleQuery: candlesQuery,
   };
+}
+
+/** Both candle endpoints; `before` and `after` are exclusive open-time bounds. */
+function candlesQuery(path: string, query: URLSearchParams): SimCandleQuery | undefined {
+  const endpoint = PATHS[path];
+  if (endpoint !== "candles" && endpoint !== "historyCandles") return undefined;
+  return { symbol: param(query, "instId") ?? null, interval: param(query, "bar") ?? "1m", startMs: wireTime(query, "before"), endMs: wireTime(query, "after") };
 }
 
 /** Open time of the oldest bar `/market/candles` still serves: 1439 bars before the one forming now. */

@@ -3,6 +3,7 @@ import { createAsciiWriter, type AsciiWriter } from "../ascii-writer.ts";
 import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
 import { unitAt } from "./noise.ts";
 import { getSeries, priceDecimals, vwapTicks, type SimSeries } from "./price-model.ts";
+import { wireTime, type SimCandleQuery } from "./candle-log.ts";
 import { createFixedWindow } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
 
@@ -107,7 +108,14 @@ export function createPoloniexService(seed: number): SimService {
       return out;
     },
     reset: () => perSecond.clear(),
+    candleQuery: candlesQuery,
   };
+}
+
+function candlesQuery(path: string, query: URLSearchParams): SimCandleQuery | undefined {
+  const match = /^\/markets\/([^/]+)\/candles$/.exec(path);
+  if (!match) return undefined;
+  return { symbol: decodeURIComponent(match[1]!), interval: param(query, "interval") ?? null, startMs: wireTime(query, "startTime"), endMs: wireTime(query, "endTime") };
 }
 
 const SWAP_INSTRUMENTS = "/v3/market/allInstruments";

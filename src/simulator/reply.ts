@@ -1,4 +1,5 @@
 /** What an exchange module sees of a request and returns; the server turns it into HTTP. */
+import type { SimCandleQuery } from "./candle-log.ts";
 import type { Faults } from "./faults.ts";
 
 export interface SimRequest {
@@ -29,6 +30,8 @@ export interface SimService {
   handle(request: SimRequest): SimReply | undefined;
   /** Forgets rate-limit state and bans. */
   reset(): void;
+  /** What a candle request asks for (the request log), read whatever the answer; undefined for other paths. */
+  candleQuery?(path: string, query: URLSearchParams): SimCandleQuery | undefined;
 }
 
 /** A JSON reply; `body` is serialised unless already text or bytes. Tallied from the status unless told. */
