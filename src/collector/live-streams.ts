@@ -264,10 +264,12 @@ export function createLiveStreams(deps: LiveStreamsDeps): LiveStreams {
       const heardMs = g.lastCandleMs;
       for (const q of g.conn.flushQuiet(nowMs, config.settleSeconds)) {
         const coin = ex.coinOf.get(q.market);
-        if (coin === undefined || q.hadUpdates || !quietHasNoFinal) continue;
+        if (coin === undefined || (q.hadUpdates && !q.settled) || !quietHasNoFinal) continue;
         const end = q.openTimeMs + MINUTE_MS;
         if (heardMs < end || g.untrusted.some(([from, to]) => q.openTimeMs < to && end > from)) continue;
-        ex.quiet.get(coin)?.add(q.openTimeMs);
+        // Watched throughout: its last value (past end + settle) is final, else nothing traded.
+        if (q.settled) keepFinal(ex, q.settled);
+        else ex.quiet.get(coin)?.add(q.openTimeMs);
       }
     }
   }

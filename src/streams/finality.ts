@@ -6,12 +6,16 @@ import type { StreamCandle } from "./types.ts";
  * of a candle is final when a later `openTimeMs` arrives for the series. An in-progress value is
  * never emitted. Each (series, bucket) has one outcome: a final candle, or a quiet report from
  * `flushQuiet` once its end + settle has passed without one (a later final for it is then dropped).
+ * Without a closed flag, that report carries the bucket's last value as `settled`: past its end +
+ * settle the bucket is closed by the same rule REST mode uses, and its last value is its candle.
  */
 export interface QuietBucket {
   market: string;
   openTimeMs: number;
   /** Updates arrived for the bucket but none final: REST has its values; else it may be a quiet bucket. */
   hadUpdates: boolean;
+  /** No closed flag (Kraken, KuCoin, Poloniex): the bucket's last value, closed by settle. */
+  settled?: StreamCandle;
 }
 
 export interface FinalityTracker {
@@ -80,7 +84,9 @@ export function createFinalityTracker(options: { markets: readonly string[]; int
         const from = Math.max(s.nextCheckMs, end - MAX_QUIET_PER_SERIES * intervalMs);
         const finals = new Set(s.finals);
         for (let b = from; b < end; b += intervalMs) {
-          if (!finals.has(b)) out.push({ market, openTimeMs: b, hadUpdates: s.pending?.openTimeMs === b });
+          if (finals.has(b)) continue;
+          const last = s.pending?.openTimeMs === b ? s.pending : undefined;
+          out.push({ market, openTimeMs: b, hadUpdates: last !== undefined, ...(last?.final === undefined && last ? { settled: { ...last, final: true } } : {}) });
         }
         s.nextCheckMs = end;
         s.finals = s.finals.filter((t) => t >= end);

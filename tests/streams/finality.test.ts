@@ -51,9 +51,10 @@ describe("finality", () => {
     tracker.push(c("B", 0, 5, true));
     // 12:02:29 with 30 s settle: only minute 0 has settled.
     expect(tracker.flushQuiet(T0 + 2 * M + 29_000, 30)).toEqual([]);
-    // 12:03:30: minutes 1 and 2 settled; A 1 has a value in progress (never closed), B is quiet.
+    // 12:03:30: minutes 1 and 2 settled; A 1 has a last value, never closed by a later minute:
+    // without a closed flag it is settled (its end + settle passed); B is quiet.
     expect(tracker.flushQuiet(T0 + 3 * M + 30_000, 30)).toEqual([
-      { market: "A", openTimeMs: T0 + M, hadUpdates: true },
+      { market: "A", openTimeMs: T0 + M, hadUpdates: true, settled: { ...c("A", 1, 6, undefined), final: true } },
       { market: "A", openTimeMs: T0 + 2 * M, hadUpdates: false },
       { market: "B", openTimeMs: T0 + M, hadUpdates: false },
       { market: "B", openTimeMs: T0 + 2 * M, hadUpdates: false },
@@ -62,6 +63,12 @@ describe("finality", () => {
     // A late close of minute 2 for B is dropped: the caller already handled it.
     expect(tracker.push(c("B", 2, 5, true))).toEqual([]);
     expect(tracker.push(c("B", 3, 5, true)).length).toBe(1);
+  });
+
+  test("with a closed flag, a last value at end + settle is not settled: only the flag closes a candle", () => {
+    const tracker = createFinalityTracker({ markets: ["B"], intervalMs: M, startMs: T0 + 10_000 });
+    tracker.push(c("B", 1, 5, false));
+    expect(tracker.flushQuiet(T0 + 2 * M + 30_000, 30).filter((q) => q.openTimeMs === T0 + M)).toEqual([{ market: "B", openTimeMs: T0 + M, hadUpdates: true }]);
   });
 
   test("flushQuiet reports the first bucket only when it began after the tracker started", () => {
