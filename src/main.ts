@@ -7,7 +7,9 @@
 import { readFileSync } from "node:fs";
 import { exchangeRows, renderExchangeTable } from "./exchanges/catalog-table.ts";
 import { stopSignal, stopSignalName } from "./cli/stop-signal.ts";
-import { executeBackfill, parseBackfillArgs, selectBackfill } from "./cli/backfill-command.ts";
+import { checkClusterExchanges, executeBackfill, executeClusterBackfill, parseBackfillArgs, selectBackfill } from "./cli/backfill-command.ts";
+import { createBackfillWatch } from "./cluster/backfill-jobs.ts";
+import { createCoordinator } from "./cluster/coordinator.ts";
 import { clockFromEnv, systemClock } from "./clock.ts";
 import { COMMAND_HELP, parseCommandLine, USAGE } from "./cli/args.ts";
 import { type Config, configPath, configSecrets, DEFAULT_SQLITE_URL, loadConfig, renderConfig, type Env } from "./config/config.ts";
@@ -213,7 +215,32 @@ async function backfill(argv: string[], config: Config, io: Io, env: Env): Promi
   // Unknown coins are refused before anything is fetched from an exchange (only CoinGecko is asked).
   const logger = createLogger({ secrets: configSecrets(config) });
   const coingecko = createCoingeckoClient(config, { fetch: (input, init) => fetch(input, init), clock, logger, metrics: createMetrics() });
+  const clusterUrl = config.cluster.enabled ? config.cluster.databaseUrl : undefined;
+  if (clusterUrl) checkClusterExchanges(config, args);
   const selected = await selectBackfill(config, args, { logger, coingecko });
+  if (clusterUrl) {
+    // Against a cluster the instances fetch: this process reads listings and the store, enqueues
+    // jobs and follows them; it writes no CSV and does not join as an instance.
+    const runtime = createRuntime({ ...selected, saveToCsv: false, cluster: { ...selected.cluster, enabled: false } }, { clock });
+    const coordinator = createCoordinator({
+      url: clusterUrl,
+      instance: `${config.cluster.instance}-backfill`,
+      ipGroup: config.cluster.ipGroup,
+      bucketMinutes: config.bucketIntervalMinutes,
+      clock,
+      logger: runtime.logger,
+      member: false,
+    });
+    const watch = createBackfillWatch(clusterUrl);
+    return withRuntime(runtime, io, "stopped waiting for the backfill jobs: they stay queued for the instances", async (signal) => {
+      try {
+        return await executeClusterBackfill(runtime, args, { coordinator, watch, sleep: systemClock.sleep, err: io.err }, signal, io.out, Boolean(process.stderr.isTTY));
+      } finally {
+        await coordinator.stop();
+        await watch.close();
+      }
+    });
+  }
   const runtime = createRuntime(selected, { clock });
   return withRuntime(runtime, io, "stopping the backfill: run the same command again to continue", (signal) =>
     executeBackfill(runtime, args, signal, io.out, Boolean(process.stderr.isTTY)),

@@ -67,7 +67,8 @@ Exit 0 when every series was fetched and saved, 1 when any failed (nothing is fa
 Fetches history at the configured bucket interval into every configured sink (CSV and/or the
 database), fetching only the buckets a sink lacks: running the same command again after an
 interruption continues where it stopped. Kraken's history older than its 720 most recent candles
-is rebuilt from its trades.
+is rebuilt from its trades. Against a cluster (cluster.enabled) it enqueues jobs (one per exchange,
+coin and day of 1m buckets) that every running instance works on, and follows them until done.
 
   --from DATE     first instant to cover: YYYY-MM-DD (midnight UTC) or ISO 8601 (UTC unless a zone is given)
   --to DATE       last instant (default: now, i.e. the newest closed bucket)
@@ -75,8 +76,9 @@ is rebuilt from its trades.
   --coin X,Y      only these coins, by name, CoinGecko id or ticker (default: the config's top N + list)
   --repair        fill the gaps in what is saved: from --from, or from the oldest saved bucket
 
-Progress: a bar per exchange on a terminal, periodic log lines otherwise. At the end, a summary
-per exchange. Exit 0 when complete, 1 when a range failed (run --repair later), 2 for bad arguments.
+Progress: a bar per exchange on a terminal, periodic log lines otherwise (against a cluster, jobs
+done; stopping it leaves the jobs to the instances). At the end, a summary per exchange.
+Exit 0 when complete, 1 when a range failed (run --repair later), 2 for bad arguments.
 `,
   export: `Usage: cryptointellect export --format csv|parquet --exchange ID --coin TICKER [--interval 5m] [--from DATE] [--to DATE] [--out FILE] [-c FILE]
 

@@ -16,6 +16,9 @@ import type { Logger } from "../telemetry/log.ts";
 
 export const CLUSTER_SCHEMA = "cryptointellect_cluster";
 export const BOSS_SCHEMA = "cryptointellect_boss";
+/** Real milliseconds between looks at an empty queue, and of the step back after a fair part. */
+const POLL_MS = 250;
+const YIELD_MS = 500;
 /** An instance whose last heartbeat is older than this many heartbeats is taken for gone. */
 const HEARTBEATS_TO_DEATH = 3;
 
@@ -24,6 +27,8 @@ export interface ShardJob {
   exchange: string;
   coins: string[];
   dueMs: number;
+  /** How many shards the exchange's tick has (for an instance's fair part of them). */
+  of: number;
 }
 
 export interface InstanceRow {
@@ -64,7 +69,7 @@ export interface Coordinator {
    * time), `workQueue` takes them one at a time, `queueCounts` says how many wait and run.
    * `expireInSeconds` is real seconds a job may run before another instance takes it over.
    */
-  enqueue(queue: string, jobs: readonly { data: object; singletonKey?: string }[], expireInSeconds: number): Promise<void>;
+  enqueue(queue: string, jobs: readonly { data: object; singletonKey?: string }[], expireInSeconds: number, keep?: QueueKeeping): Promise<void>;
   workQueue<T extends object>(queue: string, expireInSeconds: number, handle: (data: T) => Promise<void>): Promise<void>;
   queueCounts(queue: string): Promise<{ waiting: number; running: number; done: number; failed: number }>;
   /** Alive instances of this instance's IP group (itself included; at least 1). */
@@ -75,6 +80,14 @@ export interface Coordinator {
 }
 
 export const queueName = (exchange: string) => `live-${exchange}`;
+
+/** How long a queue keeps a job waiting, and a finished one readable, in real seconds. */
+export interface QueueKeeping {
+  waitSeconds: number;
+  finishedSeconds: number;
+}
+/** Live jobs are stale after an hour: a waiting one past that is dropped, a finished one kept an hour. */
+const LIVE_KEEPING: QueueKeeping = { waitSeconds: 3600, finishedSeconds: 3600 };
 
 /** Creates the tables once, whoever comes first (the advisory lock serialises concurrent starts). */
 export async function ensureClusterTables(sql: Sql): Promise<void> {
@@ -174,11 +187,57 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         started_at = now(), heartbeat_at = now(), heartbeat_seconds = EXCLUDED.heartbeat_seconds`;
   }
 
-  async function ensureQueue(name: string, expiry = expireInSeconds): Promise<void> {
-    if (queues.has(name)) return;
+  const workers: Promise<void>[] = [];
+  const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+  /**
+   * Takes one shard at a time. Having taken its fair part of a tick's shards (their number over
+   * the alive instances), an instance lets the others ask first for a moment: without that, the
+   * one that happens to be awake takes most of a tick. If the others are gone it takes the rest.
+   */
+  async function shardLoop(name: string, handle: (job: ShardJob) => Promise<void>): Promise<void> {
+    const taken = new Map<number, number>();
+    while (!stopped) {
+      let job: Awaited<ReturnType<typeof boss.fetch<ShardJob>>>[number] | undefined;
+      try {
+        [job] = await boss.fetch<ShardJob>(name, { batchSize: 1 });
+      } catch (error) {
+        if (!stopped) logger.warn("taking a shard job failed; retrying", { queue: name, error: describeError(error) });
+        await pause(POLL_MS);
+        continue;
+      }
+      if (!job) {
+        await pause(POLL_MS);
+        continue;
+      }
+      const attempt = { id: job.id, retryCount: job.retryCount };
+      try {
+        await handle(job.data);
+        await boss.complete(name, attempt);
+        done.shards++;
+        done.series += job.data.coins.length;
+      } catch (error) {
+        logger.warn("shard job failed; it is retried", { queue: name, error: describeError(error) });
+        await boss.fail(name, attempt, { message: describeError(error) }).catch(() => {});
+      }
+      const n = (taken.get(job.data.dueMs) ?? 0) + 1;
+      taken.set(job.data.dueMs, n);
+      for (const due of taken.keys()) if (due < job.data.dueMs) taken.delete(due);
+      if (n >= Math.ceil(job.data.of / clusterAlive)) await pause(YIELD_MS);
+    }
+  }
+
+  async function ensureQueue(name: string, expiry = expireInSeconds, keep?: QueueKeeping): Promise<void> {
+    if (queues.has(name) && !keep) return;
+    if (queues.has(name) || (keep && (await boss.getQueue(name)))) {
+      await boss.updateQueue(name, { retentionSeconds: keep!.waitSeconds, deleteAfterSeconds: keep!.finishedSeconds });
+      queues.add(name);
+      return;
+    }
+    const { waitSeconds, finishedSeconds } = keep ?? LIVE_KEEPING;
     // `stately` with the shard as key: at most one job of a shard waits and one runs, never two at once.
     await boss
-      .createQueue(name, { policy: "stately", expireInSeconds: expiry, retryLimit: 20, retryDelay: 0, deleteAfterSeconds: 3600, retentionSeconds: 3600 })
+      .createQueue(name, { policy: "stately", expireInSeconds: expiry, retryLimit: 20, retryDelay: 0, deleteAfterSeconds: finishedSeconds, retentionSeconds: waitSeconds })
       .catch((error: unknown) => {
         if (!/already exists/i.test(describeError(error))) throw error;
       });
@@ -217,16 +276,15 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     async work(exchange, handle) {
       const name = queueName(exchange);
       await ensureQueue(name);
-      await boss.work<ShardJob>(name, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-        if (!job) return;
-        await handle(job.data);
-        done.shards++;
-        done.series += job.data.coins.length;
-      });
+      workers.push(shardLoop(name, handle));
     },
-    async enqueue(queue, jobs, expiry) {
-      await ensureQueue(queue, expiry);
-      if (jobs.length > 0) await boss.insert(queue, jobs.map((j) => ({ data: j.data, singletonKey: j.singletonKey })));
+    async enqueue(queue, jobs, expiry, keep) {
+      await ensureQueue(queue, expiry, keep);
+      if (jobs.length > 0)
+        await boss.insert(
+          queue,
+          jobs.map((j) => ({ data: j.data, singletonKey: j.singletonKey })),
+        );
     },
     async workQueue(queue, expiry, handle) {
       await ensureQueue(queue, expiry);
@@ -237,7 +295,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     async queueCounts(queue) {
       await ensureQueue(queue);
       const q = await boss.getQueue(queue);
-      const [row] = await sql<{ done: number; failed: number }[]>`SELECT count(*) FILTER (WHERE state = 'completed')::int AS done, count(*) FILTER (WHERE state = 'failed')::int AS failed
+      const [row] = await sql<
+        { done: number; failed: number }[]
+      >`SELECT count(*) FILTER (WHERE state = 'completed')::int AS done, count(*) FILTER (WHERE state = 'failed')::int AS failed
         FROM ${sql(BOSS_SCHEMA)}.job WHERE name = ${queue}`;
       return { waiting: q?.queuedCount ?? 0, running: q?.activeCount ?? 0, done: row?.done ?? 0, failed: row?.failed ?? 0 };
     },
@@ -247,6 +307,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       stopped = true;
       if (heartbeat) clearInterval(heartbeat);
       if (!started) return void (await sql.end({ timeout: 2 }));
+      await Promise.all(workers);
       // Jobs in hand finish (the service is stopping: nothing new is taken), then the last counts are written.
       await boss.stop({ graceful: true, timeout: 10_000 }).catch((error: unknown) => logger.warn("job queue did not stop cleanly", { error: describeError(error) }));
       if (options.member !== false) await beat().catch(() => {});

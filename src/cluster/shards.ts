@@ -19,7 +19,8 @@ export function planShards(dueMs: number, exchanges: readonly { exchange: string
   const jobs: ShardJob[] = [];
   for (const { exchange, coins } of exchanges) {
     const size = shardSize(coins.length);
-    for (let i = 0; i < coins.length; i += size) jobs.push({ exchange, coins: coins.slice(i, i + size), dueMs });
+    const of = Math.ceil(coins.length / size);
+    for (let i = 0; i < coins.length; i += size) jobs.push({ exchange, coins: coins.slice(i, i + size), dueMs, of });
   }
   return jobs;
 }

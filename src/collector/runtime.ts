@@ -5,7 +5,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { COINGECKO_BUDGET } from "../coins/coingecko.ts";
 import { type Config, configSecrets } from "../config/config.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, describeError } from "../errors.ts";
 import type { ExchangeId } from "../domain/candle.ts";
 import { createCcxtAdapter } from "../exchanges/ccxt.ts";
 import { brandName } from "../exchanges/ccxt-catalog.ts";
@@ -32,6 +32,7 @@ import type { CandleSink } from "../sinks/types.ts";
 import type { Hono } from "hono";
 import { type Coordinator, createCoordinator } from "../cluster/coordinator.ts";
 import { planShards } from "../cluster/shards.ts";
+import { type BackfillJob, backfillExpireSeconds, backfillQueueName } from "../cluster/backfill-jobs.ts";
 import { withPositionsOf } from "../sinks/intercept.ts";
 import { nextCycleAt } from "./schedule.ts";
 
@@ -192,6 +193,18 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       if (coordinator) {
         await coordinator.start();
         for (const adapter of adapters) await coordinator.work(adapter.id, (job) => service.runShard(job.exchange, job.coins, signal).then(() => undefined));
+        // Backfill jobs (`cryptointellect backfill` against the cluster): a worker of their own per
+        // exchange, so a long backfill never holds up a live shard; the shared rate limiter interleaves them.
+        const expireInSeconds = backfillExpireSeconds(clock);
+        for (const adapter of adapters)
+          await coordinator.workQueue<BackfillJob>(backfillQueueName(adapter.id), expireInSeconds, async (job) => {
+            try {
+              await service.backfillRange(job, signal);
+            } catch (error) {
+              if (!signal.aborted) logger.warn("backfill job failed; it is retried", { exchange: job.exchange, coin: job.coin, error: describeError(error) });
+              throw error;
+            }
+          });
         // Every instance names the first tick alike (the last due time), so one publishes it.
         firstDue = nextCycleAt(clock.now(), config.bucketIntervalMinutes, config.settleSeconds) - config.bucketIntervalMinutes * 60_000;
       }

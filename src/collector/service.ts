@@ -17,7 +17,7 @@ import { timedSinks } from "./save-delay.ts";
 import type { ExchangeClient } from "../http/client.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
-import { backfillExchange } from "../pipeline/backfill.ts";
+import { backfillExchange, type ExchangeBackfillReport } from "../pipeline/backfill.ts";
 import { collectExchange, type ExchangeCycleReport, type ExchangeRuntime, failedCycleReport } from "../pipeline/cycle.ts";
 import type { CandleSink, CoinInfo } from "../sinks/types.ts";
 
@@ -58,10 +58,24 @@ export interface Service {
   tick(dueMs: number, signal?: AbortSignal): Promise<TickReport>;
   /** Cluster mode: collects these coins of one exchange (a shard job), as a cycle would. Throws when it could not run at all. */
   runShard(exchange: ExchangeId, coins: readonly string[], signal?: AbortSignal): Promise<ExchangeCycleReport>;
+  /**
+   * Cluster mode: fetches the buckets of one coin opening in [fromOpenMs, toOpenMs] that a sink
+   * lacks (a backfill job), any coin the exchange lists. Throws unless every one was fetched and
+   * saved, so the job is retried (here or elsewhere) rather than acknowledged with rows missing.
+   */
+  backfillRange(range: BackfillRange, signal?: AbortSignal): Promise<ExchangeBackfillReport>;
   /** The markets being collected, per exchange. */
   tracked(): ReadonlyMap<ExchangeId, readonly Market[]>;
   /** Reloads the coin ranking and every exchange's listing now. */
   refreshUniverse(signal?: AbortSignal): Promise<void>;
+}
+
+export interface BackfillRange {
+  exchange: string;
+  coin: string;
+  intervalMinutes: number;
+  fromOpenMs: number;
+  toOpenMs: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -84,9 +98,9 @@ export function createService(deps: ServiceDeps): Service {
    * hour: buckets left missing by an outage that outlasted the retries, a rejected candle or a
    * sink that was down are fetched again without user action.
    */
-  async function repairRecent(runtime: ExchangeRuntime, signal?: AbortSignal): Promise<void> {
+  async function repairRecent(runtime: ExchangeRuntime, signal?: AbortSignal, untilMs?: number): Promise<void> {
     const now = clock.now();
-    if (now - (lastRepairMs.get(runtime.adapter.id) ?? -Infinity) < REPAIR_EVERY_MS) return;
+    if (untilMs === undefined && now - (lastRepairMs.get(runtime.adapter.id) ?? -Infinity) < REPAIR_EVERY_MS) return;
     lastRepairMs.set(runtime.adapter.id, now);
     const report = await backfillExchange(
       { clock, logger, metrics, sinks: deps.sinks },
@@ -95,7 +109,7 @@ export function createService(deps: ServiceDeps): Service {
         intervalMinutes: config.bucketIntervalMinutes,
         settleSeconds: config.settleSeconds,
         fromMs: now - config.catchUpLimitMinutes * 60_000,
-        toMs: now,
+        toMs: untilMs ?? now,
         repair: true,
         withinSaved: true,
         windowsInFlight: 1,
@@ -250,11 +264,15 @@ export function createService(deps: ServiceDeps): Service {
     const published = await cluster.publish(dueMs, exchanges);
     if (!published) return { dueMs, reports: [], skipped: [] };
     logger.info("tick published as shard jobs", { due: new Date(dueMs).toISOString(), exchanges: exchanges.length });
-    if (deps.repairGaps !== false) {
+    // Gap repair once an hour for the whole cluster (the first tick of each hour), up to the bucket
+    // before this tick's: that one is being fetched by the shard jobs just published.
+    const sizeMs = config.bucketIntervalMinutes * MINUTE_MS;
+    if (deps.repairGaps !== false && Math.floor(dueMs / REPAIR_EVERY_MS) !== Math.floor((dueMs - sizeMs) / REPAIR_EVERY_MS)) {
+      const untilMs = lastClosedBucketOpen(dueMs, config.bucketIntervalMinutes, config.settleSeconds) - 1;
       for (const adapter of deps.adapters) {
         const list = markets.get(adapter.id);
         if (!list || signal?.aborted) continue;
-        await repairRecent({ adapter, client: deps.clients.get(adapter.id)!, markets: list }, signal).catch((error: unknown) => {
+        await repairRecent({ adapter, client: deps.clients.get(adapter.id)!, markets: list }, signal, untilMs).catch((error: unknown) => {
           if (!signal?.aborted) logger.error("gap repair failed", { exchange: adapter.id, error: describeError(error) });
         });
       }
@@ -379,6 +397,40 @@ export function createService(deps: ServiceDeps): Service {
       // A sink that failed: the job is retried (here or elsewhere) rather than acknowledged with rows missing.
       const sinkFailed = Object.values(report.sinks).find((o) => !o.ok);
       if (sinkFailed) throw new Error(`a sink failed: ${sinkFailed.error ?? "unknown"}`);
+      return report;
+    },
+    async backfillRange(range, signal) {
+      const adapter = deps.adapters.find((a) => a.id === range.exchange);
+      if (!adapter) throw new Error(`backfill job of ${range.exchange}, which this instance does not collect (check that every instance has the same config)`);
+      const listingError = await ensureListing(adapter, signal);
+      const market = listings.get(adapter.id)?.markets.find((m) => m.coin === range.coin);
+      if (!market) {
+        const why = listingError !== undefined ? `no market listing: ${listingError}` : "the coin is not listed there";
+        throw new Error(`backfill job of ${range.exchange} ${range.coin}: ${why}`);
+      }
+      const report = await backfillExchange(
+        { clock, logger, metrics, sinks: deps.sinks },
+        { adapter, client: deps.clients.get(adapter.id)!, markets: [market] },
+        {
+          intervalMinutes: range.intervalMinutes,
+          settleSeconds: config.settleSeconds,
+          fromMs: range.fromOpenMs,
+          toMs: range.toOpenMs + range.intervalMinutes * MINUTE_MS,
+          repair: false,
+        },
+        signal,
+      );
+      const what = `${range.exchange} ${range.coin} ${new Date(range.fromOpenMs).toISOString()} … ${new Date(range.toOpenMs).toISOString()}`;
+      if (signal?.aborted) throw new Error(`backfill of ${what} stopped before it was complete`);
+      const failed = report.sinkErrors[0] ?? report.failed[0]?.error;
+      if (failed !== undefined) throw new Error(`backfill of ${what}: ${report.failed.length} range(s) failed: ${failed}`);
+      logger.info("backfill job done", {
+        exchange: range.exchange,
+        coin: range.coin,
+        from: new Date(range.fromOpenMs).toISOString(),
+        missing: report.missingBuckets,
+        ...report.written,
+      });
       return report;
     },
     tracked: () => markets,

@@ -27,7 +27,7 @@ function parse(text: string): { samples: Sample[]; typed: Set<string>; bad: stri
   const bad: string[] = [];
   for (const line of text.split("\n")) {
     if (line === "") continue;
-    const type = /^# TYPE (\w+) (counter|gauge)$/.exec(line);
+    const type = /^# TYPE (\w+) (counter|gauge|histogram)$/.exec(line);
     if (type) {
       typed.add(type[1]!);
       continue;
@@ -100,8 +100,15 @@ describe("/metrics", () => {
       "cryptointellect_sink_errors_total",
       "cryptointellect_lag_buckets",
       "cryptointellect_last_success_timestamp_seconds",
+      "cryptointellect_save_delay_seconds",
     ]) {
       expect(typed.has(family)).toBe(true);
+    }
+    // The save delay: a histogram per exchange and sink, every live bucket the REST cycles saved counted.
+    for (const e of ["kraken", "kucoin", "poloniex"]) {
+      const count = value("cryptointellect_save_delay_seconds_count", { exchange: e, sink: "csv", source: "rest" });
+      expect(count).toBeGreaterThan(0);
+      expect(value("cryptointellect_save_delay_seconds_bucket", { exchange: e, sink: "csv", source: "rest", le: "+Inf" })).toBe(count);
     }
     // Cycles: one per tick; the ban made some partial.
     expect(value("cryptointellect_cycles_total")).toBe(cycles);
