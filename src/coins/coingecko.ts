@@ -40,6 +40,9 @@ export function bundledRanking(): { asOf: string; coins: RankedCoin[] } {
   };
 }
 
+/** Named coins looked up per request: CoinGecko's largest page (and a URL of a sane length). */
+const NAMED_PER_REQUEST = 250;
+
 /**
  * The ranking: CoinGecko's top 250, plus the named coins it did not include (looked up through
  * `/coins/list`). Falls back to the bundled ranking, with one log line, when CoinGecko fails.
@@ -69,9 +72,17 @@ export async function fetchRanking(
         const hit = list.find((c) => c.id === w) ?? list.find((c) => c.name.toLowerCase() === w) ?? list.find((c) => c.symbol.toLowerCase() === w);
         if (hit) ids.add(hit.id);
       }
-      if (ids.size > 0) {
+      // CoinGecko answers at most per_page coins (100 unless asked): many named coins take several pages.
+      const wanted = [...ids];
+      for (let i = 0; i < wanted.length; i += NAMED_PER_REQUEST) {
+        const batch = wanted.slice(i, i + NAMED_PER_REQUEST);
         const extra = await client.request(
-          { path: "/api/v3/coins/markets", query: { vs_currency: "usd", ids: [...ids].join(","), ...keyQuery }, weight: 1, label: "named coins" },
+          {
+            path: "/api/v3/coins/markets",
+            query: { vs_currency: "usd", ids: batch.join(","), per_page: NAMED_PER_REQUEST, page: 1, ...keyQuery },
+            weight: 1,
+            label: "named coins",
+          },
           parseCoinGeckoMarkets,
         );
         top.push(...extra.map((c) => ({ ...c, rank: c.rank ?? null })));

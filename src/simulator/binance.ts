@@ -1,4 +1,4 @@
-import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
+import type { SimMarket } from "./listings.ts";
 import { CALENDAR_MONTHS, everyMinutes, MONDAY_WEEKS, rowsFrom, rowsUpTo, type BucketScheme, type SeriesRow } from "./candle-series.ts";
 import { createAsciiWriter, type AsciiWriter } from "../ascii-writer.ts";
 import { fixed } from "./decimal-text.ts";
@@ -6,6 +6,7 @@ import { wireTime, type SimCandleQuery } from "./candle-log.ts";
 import { createFixedWindow } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
 import { getSeries, priceDecimals, type SimSeries } from "./price-model.ts";
+import { createSimUniverse, type SimUniverse } from "./universe.ts";
 
 /**
  * Binance spot: `/api/v3/klines` (and `uiKlines`), `/api/v3/exchangeInfo`, `/api/v3/ping`, `/api/v3/time`.
@@ -60,7 +61,7 @@ function timeParam(query: URLSearchParams, name: string): number | undefined | S
   return value >= 1e14 ? Math.floor(value / 1000) : value;
 }
 
-export function createBinanceService(seed: number): SimService {
+export function createBinanceService(seed: number, universe: SimUniverse = createSimUniverse()): SimService {
   const weight = createFixedWindow(WINDOW_MS);
   let refusals = 0;
   let refusalWindowStart = Number.NaN;
@@ -74,7 +75,7 @@ export function createBinanceService(seed: number): SimService {
     if (intervalName === undefined) return mandatory("interval");
     const scheme = BINANCE_KLINE_INTERVALS[intervalName];
     if (scheme === undefined) return error(400, -1120, "Invalid interval.");
-    const market = findSimMarket("binance", symbol);
+    const market = universe.findMarket("binance", symbol);
     const series = market && !isDelisted(req.faults, market.coin) ? getSeries("binance", market.coin, seed) : undefined;
     if (!market || !series) return error(400, -1121, "Invalid symbol.");
     const limitText = param(q, "limit");
@@ -107,7 +108,7 @@ export function createBinanceService(seed: number): SimService {
   function exchangeInfo(req: SimRequest): SimReply {
     const q = req.query;
     const scale = req.faults.rateLimitScale ?? 1;
-    let markets = SIM_LISTINGS.binance.filter((m) => !isDelisted(req.faults, m.coin));
+    let markets = universe.listings.binance.filter((m) => !isDelisted(req.faults, m.coin));
     const one = param(q, "symbol");
     const many = param(q, "symbols");
     const status = param(q, "symbolStatus");

@@ -3,13 +3,14 @@ import { clockFromEnv, systemClock, type Clock } from "../clock.ts";
 import { UsageError } from "../errors.ts";
 import type { Faults } from "./faults.ts";
 import { serviceBaseUrls, SIM_SERVICES, startSimulator, type SimCandleRequest, type SimServiceId } from "./server.ts";
+import { MAX_EXTRA_COINS } from "./extra-coins.ts";
 import { SIM_EXCHANGE_IDS } from "./listings.ts";
 
 /**
  * `cryptointellect simulate`: serves the simulator until SIGINT/SIGTERM and prints where each
  * exchange is, with an `api_base_urls:` block to paste into the config (one per address listened on).
  */
-export const SIMULATE_USAGE = `Usage: cryptointellect simulate [--port N] [--host H[,H...]] [--public-host H] [--latency MIN-MAX] [--error-rate R] [--garbage-rate R] [--seed N] [--request-log FILE]
+export const SIMULATE_USAGE = `Usage: cryptointellect simulate [--port N] [--host H[,H...]] [--public-host H] [--latency MIN-MAX] [--error-rate R] [--garbage-rate R] [--seed N] [--request-log FILE] [--extra-coins N]
 
 Serves the public market-data endpoints of Binance, Kraken, KuCoin, Poloniex, OKX, Coinbase, Bybit and CoinGecko in
 their real wire formats from deterministic synthetic data, for trying the pipeline offline.
@@ -30,6 +31,10 @@ their real wire formats from deterministic synthetic data, for trying the pipeli
   --request-log FILE  append one JSON line per candle request answered: exchange, symbol, interval,
                       startMs, endMs (the window as the request gave it; null when unbounded),
                       address, status, atMs (GET /_sim/requests?since=N lists them too)
+  --extra-coins N     add N synthetic coins (0 to 5000, default 0), X0001 to XNNNN, ranked after
+                      the real coins on CoinGecko and listed on Binance, Kraken, KuCoin and
+                      Poloniex (REST and WebSocket), for benchmarks at 1,000 series per exchange;
+                      GET /_sim/extra-coins lists their tickers
 
 With CRYPTOINTELLECT_TIME_WARP set, the simulator shares the service's accelerated clock.
 `;
@@ -49,6 +54,8 @@ export interface SimulateArgs {
   garbageRate: number | undefined;
   /** File each candle request is appended to, one JSON line each. */
   requestLog?: string;
+  /** Synthetic coins to add (`--extra-coins`); absent means none. */
+  extraCoins?: number;
 }
 
 /** Parses the arguments after `simulate` (a leading `simulate` is skipped too). Throws UsageError. */
@@ -111,6 +118,14 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
         const file = value();
         if (file === "") throw new UsageError("simulate: --request-log needs a file name");
         out.requestLog = file;
+        break;
+      }
+      case "--extra-coins": {
+        const text = value();
+        if (!/^[0-9]{1,4}$/.test(text) || Number(text) > MAX_EXTRA_COINS) {
+          throw new UsageError(`simulate: --extra-coins must be a whole number from 0 to ${MAX_EXTRA_COINS}, not "${printable(text)}"`);
+        }
+        out.extraCoins = Number(text);
         break;
       }
       default:
@@ -254,6 +269,7 @@ export async function runSimulator(argv: readonly string[], options: RunSimulato
       clock,
       faults: perService,
       ...(args.seed === undefined ? {} : { seed: args.seed }),
+      ...(args.extraCoins === undefined ? {} : { extraCoins: args.extraCoins }),
       ...(requestLog === undefined ? {} : { onCandleRequest: requestLog.append }),
     });
   } catch (error) {

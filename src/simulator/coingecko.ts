@@ -1,7 +1,8 @@
-import { SIM_COINS, SIM_LISTINGS, simPreviousClose, type SimCoin } from "./market-data.ts";
+import { simPreviousClose, type SimCoin } from "./market-data.ts";
 import type { SimExchangeId } from "./listings.ts";
 import { createFixedWindow } from "./rate-window.ts";
 import { param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
+import { createSimUniverse, type SimUniverse } from "./universe.ts";
 
 /**
  * CoinGecko (public, keyless): `/api/v3/coins/markets`, `/api/v3/coins/list`, `/api/v3/ping`.
@@ -14,7 +15,7 @@ const MAX_PER_PAGE = 250;
 const VS_CURRENCIES: Record<string, number> = { usd: 1, usdt: 1, eur: 0.92 };
 const EXCHANGES_BY_DEPTH: readonly SimExchangeId[] = ["binance", "kucoin", "kraken", "poloniex", "okx", "bybit", "coinbase"];
 
-export function createCoingeckoService(seed: number): SimService {
+export function createCoingeckoService(seed: number, universe: SimUniverse = createSimUniverse()): SimService {
   const calls = createFixedWindow(60_000);
 
   function markets(req: SimRequest): SimReply {
@@ -28,8 +29,8 @@ export function createCoingeckoService(seed: number): SimService {
     const ids = listParam(q, "ids");
     const symbols = listParam(q, "symbols");
     const names = listParam(q, "names");
-    let coins = SIM_COINS.filter(
-      (c) => (ids === undefined || ids.includes(c.id)) && (names === undefined || names.includes(c.name.toLowerCase())) && (symbols === undefined || symbols.includes(c.symbol)),
+    let coins = universe.coins.filter(
+      (c) => (ids === undefined || ids.has(c.id)) && (names === undefined || names.has(c.name.toLowerCase())) && (symbols === undefined || symbols.has(c.symbol)),
     );
     coins = sortCoins(coins, param(q, "order") ?? "market_cap_desc");
     const slice = coins.slice((page - 1) * perPage, page * perPage);
@@ -43,7 +44,7 @@ export function createCoingeckoService(seed: number): SimService {
     const platforms = param(req.query, "include_platform") === "true";
     return reply(
       200,
-      SIM_COINS.map((c) => (platforms ? { id: c.id, symbol: c.symbol, name: c.name, platforms: {} } : { id: c.id, symbol: c.symbol, name: c.name })),
+      universe.coins.map((c) => (platforms ? { id: c.id, symbol: c.symbol, name: c.name, platforms: {} } : { id: c.id, symbol: c.symbol, name: c.name })),
     );
   }
 
@@ -85,9 +86,9 @@ export function createCoingeckoService(seed: number): SimService {
   };
 }
 
-function listParam(query: URLSearchParams, name: string): string[] | undefined {
+function listParam(query: URLSearchParams, name: string): Set<string> | undefined {
   const text = param(query, name);
-  return text === undefined ? undefined : text.split(",").map((s) => s.trim().toLowerCase());
+  return text === undefined ? undefined : new Set(text.split(",").map((s) => s.trim().toLowerCase()));
 }
 
 function totalVolume(c: SimCoin): number {
@@ -117,7 +118,7 @@ function currentPriceUsd(c: SimCoin, nowMs: number, seed: number): number {
   const ticker = c.symbol.toUpperCase();
   if (c.rank !== null) {
     for (const exchange of EXCHANGES_BY_DEPTH) {
-      if (!SIM_LISTINGS[exchange].some((m) => m.coin === ticker)) continue;
+      // Null where the exchange does not list the coin.
       const close = simPreviousClose(exchange, ticker, nowMs, seed);
       if (close !== null) return close;
     }

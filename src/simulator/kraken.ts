@@ -2,12 +2,13 @@ import { MINUTE_MS } from "../domain/interval.ts";
 import { bucketBack, bucketFloor, currentRow, everyMinutes, MONDAY_WEEKS, rowsFrom, type BucketScheme, type SeriesRow } from "./candle-series.ts";
 import { createAsciiWriter, type AsciiWriter } from "../ascii-writer.ts";
 import { fixed } from "./decimal-text.ts";
-import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
+import type { SimMarket } from "./listings.ts";
 import { getSeries, minuteTicks, priceDecimals, SIM_LISTED_FROM_MS, vwapTicks, type SimSeries, type TickCandle } from "./price-model.ts";
 import { wireTime, type SimCandleQuery } from "./candle-log.ts";
 import { createDecayingCounters } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
 import { minuteTrades } from "./trades.ts";
+import { createSimUniverse, type SimUniverse } from "./universe.ts";
 
 /**
  * Kraken spot: `/0/public/OHLC`, `/0/public/Trades`, `/0/public/AssetPairs`, `/0/public/Time`.
@@ -33,13 +34,13 @@ function schemeOf(minutes: number): BucketScheme {
   return minutes === 10080 ? MONDAY_WEEKS : everyMinutes(minutes);
 }
 
-export function createKrakenService(seed: number): SimService {
+export function createKrakenService(seed: number, universe: SimUniverse = createSimUniverse()): SimService {
   const counters = createDecayingCounters(1);
 
   /** The tradable-or-not market a `pair` names, unless delisted by a fault. */
   function marketOf(req: SimRequest): SimMarket | undefined {
     const pair = param(req.query, "pair");
-    const market = pair === undefined ? undefined : findSimMarket("kraken", pair);
+    const market = pair === undefined ? undefined : universe.findMarket("kraken", pair);
     return market && !isDelisted(req.faults, market.coin) ? market : undefined;
   }
 
@@ -100,7 +101,7 @@ export function createKrakenService(seed: number): SimService {
   }
 
   function assetPairs(req: SimRequest): SimReply {
-    const listed = SIM_LISTINGS.kraken.filter((m) => !isDelisted(req.faults, m.coin));
+    const listed = universe.listings.kraken.filter((m) => !isDelisted(req.faults, m.coin));
     const wanted = param(req.query, "pair");
     let markets = listed;
     if (wanted !== undefined) {

@@ -1,11 +1,12 @@
 import { CALENDAR_MONTHS, everyMinutes, MONDAY_WEEKS, rowsUpTo, type BucketScheme, type SeriesRow } from "./candle-series.ts";
 import { createAsciiWriter, type AsciiWriter } from "../ascii-writer.ts";
 import { trimmed } from "./decimal-text.ts";
-import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
+import type { SimMarket } from "./listings.ts";
 import { getSeries, priceDecimals, type SimSeries } from "./price-model.ts";
 import { wireTime, type SimCandleQuery } from "./candle-log.ts";
 import { createFixedWindow } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
+import { createSimUniverse, type SimUniverse } from "./universe.ts";
 
 /**
  * KuCoin spot: `/api/v1/market/candles`, `/api/v2/symbols`, `/api/v1/timestamp`. Candles come
@@ -38,7 +39,7 @@ export const KUCOIN_CANDLE_TYPES: Record<string, BucketScheme> = {
 
 const failure = (msg: string, status = 400, code = "400100") => reply(status, { code, msg });
 
-export function createKucoinService(seed: number): SimService {
+export function createKucoinService(seed: number, universe: SimUniverse = createSimUniverse()): SimService {
   const pool = createFixedWindow(KUCOIN_POOL_WINDOW_MS);
 
   function candles(req: SimRequest): SimReply {
@@ -48,7 +49,7 @@ export function createKucoinService(seed: number): SimService {
     const type = param(q, "type");
     const scheme = type === undefined ? undefined : KUCOIN_CANDLE_TYPES[type];
     if (scheme === undefined) return failure("Unsupported type");
-    const market = findSimMarket("kucoin", symbol);
+    const market = universe.findMarket("kucoin", symbol);
     const series = market && !isDelisted(req.faults, market.coin) ? getSeries("kucoin", market.coin, seed) : undefined;
     if (!market || !series) return failure("This pair is not provided at present");
     const startText = param(q, "startAt") ?? "0";
@@ -70,7 +71,7 @@ export function createKucoinService(seed: number): SimService {
 
   function symbols(req: SimRequest): SimReply {
     const market = param(req.query, "market");
-    const items = SIM_LISTINGS.kucoin
+    const items = universe.listings.kucoin
       .filter((m) => !isDelisted(req.faults, m.coin))
       .filter((m) => market === undefined || marketGroup(m) === market)
       .map(symbolInfo);

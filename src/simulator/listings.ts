@@ -88,52 +88,72 @@ function words(text: string): string[] {
   return text.split(/\s+/).filter((w) => w.length > 0);
 }
 
+function binanceMarket(coin: string, quote: string): SimMarket {
+  const status = BINANCE_HALTED.includes(coin) ? "BREAK" : "TRADING";
+  return { exchange: "binance", symbol: coin + quote, coin, quote, baseAsset: coin, quoteAsset: quote, status, tradable: status === "TRADING" };
+}
+
 function binanceMarkets(): SimMarket[] {
-  const market = (coin: string, quote: string): SimMarket => {
-    const status = BINANCE_HALTED.includes(coin) ? "BREAK" : "TRADING";
-    return { exchange: "binance", symbol: coin + quote, coin, quote, baseAsset: coin, quoteAsset: quote, status, tradable: status === "TRADING" };
+  return [...BINANCE_USDT.map((c) => binanceMarket(c, "USDT")), ...BINANCE_USDC.map((c) => binanceMarket(c, "USDC"))];
+}
+
+function krakenAsset(ticker: string): { code: string; alt: string } {
+  return KRAKEN_ASSET[ticker] ?? { code: ticker, alt: ticker };
+}
+
+function krakenMarket(coin: string, quote: string): SimMarket {
+  const base = krakenAsset(coin);
+  const q = krakenAsset(quote);
+  const altname = base.alt + q.alt;
+  const symbol = quote === "USD" && KRAKEN_LEGACY_KEYS.includes(coin) ? base.code + q.code : altname;
+  const status = KRAKEN_STATUS[coin] ?? "online";
+  return {
+    exchange: "kraken",
+    symbol,
+    coin,
+    quote,
+    baseAsset: base.code,
+    quoteAsset: q.code,
+    altname,
+    wsname: `${base.alt}/${q.alt}`,
+    status,
+    tradable: status === "online",
   };
-  return [...BINANCE_USDT.map((c) => market(c, "USDT")), ...BINANCE_USDC.map((c) => market(c, "USDC"))];
 }
 
 function krakenMarkets(): SimMarket[] {
-  const asset = (ticker: string) => KRAKEN_ASSET[ticker] ?? { code: ticker, alt: ticker };
-  const market = (coin: string, quote: string): SimMarket => {
-    const base = asset(coin);
-    const q = asset(quote);
-    const altname = base.alt + q.alt;
-    const symbol = quote === "USD" && KRAKEN_LEGACY_KEYS.includes(coin) ? base.code + q.code : altname;
-    const status = KRAKEN_STATUS[coin] ?? "online";
-    return {
-      exchange: "kraken",
-      symbol,
-      coin,
-      quote,
-      baseAsset: base.code,
-      quoteAsset: q.code,
-      altname,
-      wsname: `${base.alt}/${q.alt}`,
-      status,
-      tradable: status === "online",
-    };
-  };
-  return [...KRAKEN_USD.map((c) => market(c, "USD")), ...KRAKEN_USDT.map((c) => market(c, "USDT"))];
+  return [...KRAKEN_USD.map((c) => krakenMarket(c, "USD")), ...KRAKEN_USDT.map((c) => krakenMarket(c, "USDT"))];
+}
+
+function kucoinMarket(coin: string, quote: string): SimMarket {
+  const tradable = !KUCOIN_DISABLED.includes(coin);
+  return { exchange: "kucoin", symbol: `${coin}-${quote}`, coin, quote, baseAsset: coin, quoteAsset: quote, status: String(tradable), tradable };
 }
 
 function kucoinMarkets(): SimMarket[] {
-  const market = (coin: string, quote: string): SimMarket => {
-    const tradable = !KUCOIN_DISABLED.includes(coin);
-    return { exchange: "kucoin", symbol: `${coin}-${quote}`, coin, quote, baseAsset: coin, quoteAsset: quote, status: String(tradable), tradable };
-  };
-  return [...KUCOIN_USDT.map((c) => market(c, "USDT")), ...KUCOIN_USDC.map((c) => market(c, "USDC"))];
+  return [...KUCOIN_USDT.map((c) => kucoinMarket(c, "USDT")), ...KUCOIN_USDC.map((c) => kucoinMarket(c, "USDC"))];
+}
+
+function poloniexMarket(coin: string, quote: string): SimMarket {
+  const status = POLONIEX_STATE[coin] ?? "NORMAL";
+  return { exchange: "poloniex", symbol: `${coin}_${quote}`, coin, quote, baseAsset: coin, quoteAsset: quote, status, tradable: status === "NORMAL" };
 }
 
 function poloniexMarkets(): SimMarket[] {
-  return POLONIEX_USDT.map((coin) => {
-    const status = POLONIEX_STATE[coin] ?? "NORMAL";
-    return { exchange: "poloniex", symbol: `${coin}_USDT`, coin, quote: "USDT", baseAsset: coin, quoteAsset: "USDT", status, tradable: status === "NORMAL" };
-  });
+  return POLONIEX_USDT.map((coin) => poloniexMarket(coin, "USDT"));
 }
+
+/**
+ * The four exchanges the service reads natively, and how each names a coin's market against a quote
+ * (with the statuses of the tables above): the synthetic extra coins are listed through these.
+ */
+export const SIM_NATIVE_MARKETS = {
+  binance: binanceMarket,
+  kraken: krakenMarket,
+  kucoin: kucoinMarket,
+  poloniex: poloniexMarket,
+} satisfies Partial<Record<SimExchangeId, (coin: string, quote: string) => SimMarket>>;
+export type SimNativeExchangeId = keyof typeof SIM_NATIVE_MARKETS;
 
 function okxMarkets(): SimMarket[] {
   const market = (coin: string, quote: string): SimMarket => {

@@ -9,6 +9,7 @@ import { minuteTrades } from "./trades.ts";
  * minutes only (open of the first, close of the last, max high, min low, volume sum).
  */
 export { SIM_COINS, simCoinByTicker, type SimCoin } from "./coins.ts";
+export { extraCoin, extraCoinTicker, extraCoinTickers, MAX_EXTRA_COINS } from "./extra-coins.ts";
 export { findSimMarket, isSimListed, SIM_EXCHANGE_IDS, SIM_LISTINGS, simListedCoins, simListing, type SimExchangeId, type SimMarket } from "./listings.ts";
 export { SIM_DEFAULT_SEED, SIM_LISTED_FROM_MS } from "./price-model.ts";
 

@@ -1,11 +1,12 @@
 import { CALENDAR_MONTHS, everyMinutes, MONDAY_WEEKS, rowsUpTo, type BucketScheme, type SeriesRow } from "./candle-series.ts";
 import { createAsciiWriter, type AsciiWriter } from "../ascii-writer.ts";
-import { findSimMarket, SIM_LISTINGS, type SimMarket } from "./listings.ts";
+import type { SimMarket } from "./listings.ts";
 import { unitAt } from "./noise.ts";
 import { getSeries, priceDecimals, vwapTicks, type SimSeries } from "./price-model.ts";
 import { wireTime, type SimCandleQuery } from "./candle-log.ts";
 import { createFixedWindow } from "./rate-window.ts";
 import { isDelisted, param, reply, type SimReply, type SimRequest, type SimService } from "./reply.ts";
+import { createSimUniverse, type SimUniverse } from "./universe.ts";
 
 /**
  * Poloniex spot (v3): `/markets`, `/markets/{symbol}`, `/markets/{symbol}/candles`, `/timestamp`.
@@ -39,12 +40,12 @@ const INTERVALS: Record<string, BucketScheme> = {
 const failure = (status: number, code: number, message: string) => reply(status, { code, message });
 const unknownSymbol = () => failure(400, POLONIEX_UNKNOWN_SYMBOL_CODE, "Invalid symbol!");
 
-export function createPoloniexService(seed: number): SimService {
+export function createPoloniexService(seed: number, universe: SimUniverse = createSimUniverse()): SimService {
   const perSecond = createFixedWindow(1000);
 
   /** The market a path segment names (tradable or not), unless delisted by a fault. */
   function marketOf(req: SimRequest, symbol: string): SimMarket | undefined {
-    const market = findSimMarket("poloniex", symbol);
+    const market = universe.findMarket("poloniex", symbol);
     return market && !isDelisted(req.faults, market.coin) ? market : undefined;
   }
 
@@ -83,7 +84,7 @@ export function createPoloniexService(seed: number): SimService {
       const market = marketOf(req, symbol);
       return market ? reply(200, [marketInfo(market)]) : unknownSymbol();
     }
-    return reply(200, SIM_LISTINGS.poloniex.filter((m) => !isDelisted(req.faults, m.coin)).map(marketInfo));
+    return reply(200, universe.listings.poloniex.filter((m) => !isDelisted(req.faults, m.coin)).map(marketInfo));
   }
 
   function route(req: SimRequest): SimReply | undefined {

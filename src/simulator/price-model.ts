@@ -1,5 +1,6 @@
 import { MINUTE_MS } from "../domain/interval.ts";
-import { simCoinByTicker } from "./coins.ts";
+import { simCoinByTicker, type SimCoin } from "./coins.ts";
+import { extraCoin, isExtraCoinListed } from "./extra-coins.ts";
 import { isSimListed, type SimExchangeId } from "./listings.ts";
 import { hashAt, hashString, mix32, unitAt } from "./noise.ts";
 
@@ -108,9 +109,14 @@ const OCTAVES: readonly (readonly [number, number])[] = [
 
 const seriesCache = new Map<string, SimSeries | null>();
 
+/** A real coin, or a synthetic extra one (`X0042`): every synthetic coin has market data, whatever a simulator lists. */
+function coinInfo(coin: string): SimCoin | undefined {
+  return simCoinByTicker(coin) ?? extraCoin(coin);
+}
+
 /** Decimals of a coin's prices: about six significant digits at its typical price, 2 to 8. */
 export function priceDecimals(coin: string): number {
-  const price = simCoinByTicker(coin)?.priceUsd ?? 1;
+  const price = coinInfo(coin)?.priceUsd ?? 1;
   return Math.min(8, Math.max(2, 5 - Math.floor(Math.log10(price))));
 }
 
@@ -126,8 +132,8 @@ export function getSeries(exchange: string, coin: string, seed: number): SimSeri
 }
 
 function createSeries(exchange: string, coin: string, seed: number): SimSeries | null {
-  const info = simCoinByTicker(coin);
-  if (!info || !isSimListed(exchange, coin)) return null;
+  const info = coinInfo(coin);
+  if (!info || !(isSimListed(exchange, coin) || isExtraCoinListed(exchange, coin))) return null;
   const profile = PROFILES[exchange as SimExchangeId];
   const key = hashString(`${seed}:${exchange}:${coin}`);
   const decimals = priceDecimals(coin);

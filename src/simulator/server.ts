@@ -15,6 +15,7 @@ import { createPoloniexService } from "./poloniex.ts";
 import { SIM_DEFAULT_SEED } from "./price-model.ts";
 import type { SimReply, SimService, Tally } from "./reply.ts";
 import type { StreamConn, StreamRoute, StreamStats } from "./ws/hub.ts";
+import { createSimUniverse, type SimUniverse } from "./universe.ts";
 import { createSimStreams, type SimStreams } from "./ws/streams.ts";
 
 /**
@@ -36,7 +37,7 @@ const SIM_EXCHANGE_SERVICES = {
   okx: createOkxService,
   coinbase: createCoinbaseService,
   bybit: createBybitService,
-} satisfies Record<SimExchangeId, (seed: number) => SimService>;
+} satisfies Record<SimExchangeId, (seed: number, universe: SimUniverse) => SimService>;
 
 export type { Faults, SimCandleRequest };
 
@@ -52,6 +53,12 @@ export interface SimulatorOptions {
   requestLogLimit?: number;
   /** Called with each candle request as it is answered (`simulate --request-log` appends it to a file). */
   onCandleRequest?: (entry: SimCandleRequest) => void;
+  /**
+   * Synthetic coins to add (0, the default, to 5000; see extra-coins.ts): `X0001`…, listed on the
+   * four native exchanges and on CoinGecko after the real coins, for benchmarks at 1,000 series per
+   * exchange. `GET /_sim/extra-coins` lists their tickers.
+   */
+  extraCoins?: number;
 }
 
 export interface SimCounters {
@@ -90,6 +97,8 @@ export interface Simulator {
   releaseHanging(): void;
   /** The exchanges' WebSocket streams (served by `startSimulator`). */
   streams: SimStreams;
+  /** The synthetic tickers listed (`extraCoins`), in rank order; also `GET /_sim/extra-coins`. */
+  extraTickers: readonly string[];
 }
 
 /** Longest a `timeoutRate` request hangs when the client never aborts (keeps a forgotten test from leaking forever). */
@@ -105,6 +114,7 @@ interface AddressState {
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const clock = options.clock ?? systemClock;
   const seed = options.seed ?? SIM_DEFAULT_SEED;
+  const universe = createSimUniverse(options.extraCoins ?? 0);
   const initialFaults = () => perService((id) => ({ ...options.faults?.[id] }));
   const zeroCounters = () => perService(zero);
   const createPrngs = () => perService((_, i) => createPrng(seed * 7919 + i * 104729));
@@ -113,12 +123,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const addresses = new Map<string, AddressState>();
   const log = createCandleLog(options.requestLogLimit ?? REQUEST_LOG_LIMIT);
   const hanging = new Set<() => void>();
-  const streams = createSimStreams({ clock, seed, faultsOf: (id) => faults[id] });
+  const streams = createSimStreams({ clock, seed, universe, faultsOf: (id) => faults[id] });
 
   function at(address: string): AddressState {
     let state = addresses.get(address);
     if (!state) {
-      state = { services: perService((id) => (id === "coingecko" ? createCoingeckoService(seed) : SIM_EXCHANGE_SERVICES[id](seed))), counters: zeroCounters() };
+      state = { services: perService((id) => (id === "coingecko" ? createCoingeckoService(seed, universe) : SIM_EXCHANGE_SERVICES[id](seed, universe))), counters: zeroCounters() };
       addresses.set(address, state);
     }
     return state;
@@ -161,6 +171,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   async function control(request: Request, url: URL): Promise<Response> {
     const path = url.pathname;
     if (path === "/_sim/stats" && request.method === "GET") return Response.json(stats());
+    if (path === "/_sim/extra-coins" && request.method === "GET") return Response.json(universe.extraTickers);
     if (path === "/_sim/requests" && request.method === "GET") {
       const since = url.searchParams.get("since") ?? "0";
       if (!/^[0-9]{1,15}$/.test(since)) return Response.json({ error: "since must be a request index (a whole number)" }, { status: 400 });
@@ -284,6 +295,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       for (const done of [...hanging]) done();
     },
     streams,
+    extraTickers: universe.extraTickers,
   };
 }
 
@@ -335,6 +347,8 @@ export interface RunningSimulator {
   reset(): void;
   /** Pushes the stream updates due at the simulator clock's now (the poll timer also does). */
   tickStreams(): void;
+  /** See `Simulator.extraTickers`. */
+  extraTickers: readonly string[];
 }
 
 export interface StartSimulatorOptions extends SimulatorOptions {
@@ -422,6 +436,7 @@ export function startSimulator(options: StartSimulatorOptions = {}): RunningSimu
     setFaults: simulator.setFaults,
     reset: simulator.reset,
     tickStreams: () => hub.tick(),
+    extraTickers: simulator.extraTickers,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { SeriesRow } from "../candle-series.ts";
 import { fixed } from "../decimal-text.ts";
 import type { Faults } from "../faults.ts";
-import { findSimMarket } from "../listings.ts";
+import type { SimUniverse } from "../universe.ts";
 import { getSeries, type SimSeries } from "../price-model.ts";
 import { isDelisted } from "../reply.ts";
 import { advanceFeed, approxUnits, createCandleFeed, type CandleFeed } from "./candle-feed.ts";
@@ -50,12 +50,12 @@ interface BinanceConnState {
   unansweredSinceMs: number | null;
 }
 
-export function createBinanceStreams(seed: number, faultsOf: () => Faults): StreamProtocol & { streamNames(conn: StreamConn): string[] } {
+export function createBinanceStreams(seed: number, universe: SimUniverse, faultsOf: () => Faults): StreamProtocol & { streamNames(conn: StreamConn): string[] } {
   function stream(name: string, nowMs: number): BinanceStream | undefined {
     const m = STREAM_NAME.exec(name);
     const scheme = m ? BINANCE_KLINE_INTERVALS[m[2]!] : undefined;
     if (!m || !scheme) return undefined;
-    const market = findSimMarket("binance", m[1]!.toUpperCase());
+    const market = universe.findMarket("binance", m[1]!.toUpperCase());
     const series = market && !isDelisted(faultsOf(), market.coin) ? getSeries("binance", market.coin, seed) : undefined;
     const feed = series ? createCandleFeed(series, scheme, nowMs) : null;
     // A new subscriber gets the next update, not a replay.

@@ -1,8 +1,9 @@
 import { everyMinutes, MONDAY_WEEKS, type SeriesRow } from "../candle-series.ts";
 import type { Faults } from "../faults.ts";
-import { SIM_LISTINGS, type SimMarket } from "../listings.ts";
+import type { SimMarket } from "../listings.ts";
 import { getSeries, VOLUME_UNITS_PER_COIN, vwapTicks, type SimSeries } from "../price-model.ts";
 import { isDelisted } from "../reply.ts";
+import type { SimUniverse } from "../universe.ts";
 import { advanceFeed, createCandleFeed, currentFeedRow, type CandleFeed } from "./candle-feed.ts";
 import type { StreamConn, StreamProtocol } from "./hub.ts";
 
@@ -29,18 +30,17 @@ interface KrakenConnState {
   lastHeartbeatMs: number;
 }
 
-/** A v2 symbol's market: `BTC/USD` names the coin by its common ticker. */
-function marketOf(symbol: string): SimMarket | undefined {
-  return SIM_LISTINGS.kraken.find((m) => `${m.coin}/${m.quote}` === symbol);
-}
-
 /** RFC 3339 with nanoseconds, as Kraken v2 prints times. */
 export function krakenTime(ms: number): string {
   return new Date(ms).toISOString().replace("Z", "000000Z");
 }
 
-export function createKrakenStreams(seed: number, faultsOf: () => Faults): StreamProtocol {
+export function createKrakenStreams(seed: number, universe: SimUniverse, faultsOf: () => Faults): StreamProtocol {
   const stateOf = (conn: StreamConn) => conn.state as KrakenConnState;
+  // A v2 symbol names the coin by its common ticker (`BTC/USD`, not `XBT/USD`).
+  const bySymbol = new Map<string, SimMarket>();
+  for (const m of universe.listings.kraken) if (!bySymbol.has(`${m.coin}/${m.quote}`)) bySymbol.set(`${m.coin}/${m.quote}`, m);
+  const marketOf = (symbol: string) => bySymbol.get(symbol);
 
   function ack(conn: StreamConn, method: string, reqId: unknown, nowMs: number, body: Record<string, unknown>): void {
     conn.send({ method, ...body, time_in: krakenTime(nowMs), time_out: krakenTime(nowMs), ...(reqId === undefined ? {} : { req_id: reqId }) });

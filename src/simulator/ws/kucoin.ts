@@ -1,7 +1,7 @@
 import type { SeriesRow } from "../candle-series.ts";
 import { fixed, trimmed } from "../decimal-text.ts";
 import type { Faults } from "../faults.ts";
-import { findSimMarket } from "../listings.ts";
+import type { SimUniverse } from "../universe.ts";
 import { getSeries, type SimSeries } from "../price-model.ts";
 import { isDelisted } from "../reply.ts";
 import { advanceFeed, approxUnits, createCandleFeed, type CandleFeed } from "./candle-feed.ts";
@@ -43,7 +43,7 @@ export interface KucoinStreams extends StreamProtocol {
   bullet(url: URL, nowMs: number): Response;
 }
 
-export function createKucoinStreams(seed: number, faultsOf: () => Faults, random: () => number): KucoinStreams {
+export function createKucoinStreams(seed: number, universe: SimUniverse, faultsOf: () => Faults, random: () => number): KucoinStreams {
   /** Token → issue time. */
   const tokens = new Map<string, number>();
   const stateOf = (conn: StreamConn) => conn.state as KucoinConnState;
@@ -60,7 +60,7 @@ export function createKucoinStreams(seed: number, faultsOf: () => Faults, random
     const state = stateOf(conn);
     const m = TOPIC.exec(topic);
     const scheme = m ? KUCOIN_CANDLE_TYPES[m[2]!] : undefined;
-    const market = m ? findSimMarket("kucoin", m[1]!) : undefined;
+    const market = m ? universe.findMarket("kucoin", m[1]!) : undefined;
     const series = market && !isDelisted(faultsOf(), market.coin) ? getSeries("kucoin", market.coin, seed) : undefined;
     if (r.type === "unsubscribe") {
       state.subs.delete(topic);

@@ -1,7 +1,7 @@
 import { CALENDAR_MONTHS, everyMinutes, MONDAY_WEEKS, type BucketScheme, type SeriesRow } from "../candle-series.ts";
 import { fixed } from "../decimal-text.ts";
 import type { Faults } from "../faults.ts";
-import { findSimMarket } from "../listings.ts";
+import type { SimUniverse } from "../universe.ts";
 import { getSeries, type SimSeries } from "../price-model.ts";
 import { isDelisted } from "../reply.ts";
 import { advanceFeed, approxUnits, createCandleFeed, type CandleFeed } from "./candle-feed.ts";
@@ -46,7 +46,7 @@ interface PoloniexConnState {
   lastPingMs: number;
 }
 
-export function createPoloniexStreams(seed: number, faultsOf: () => Faults): StreamProtocol {
+export function createPoloniexStreams(seed: number, universe: SimUniverse, faultsOf: () => Faults): StreamProtocol {
   const stateOf = (conn: StreamConn) => conn.state as PoloniexConnState;
 
   function subscribe(conn: StreamConn, event: string, channels: unknown, symbols: unknown, nowMs: number) {
@@ -72,7 +72,7 @@ export function createPoloniexStreams(seed: number, faultsOf: () => Faults): Str
           accepted.push(symbol);
           continue;
         }
-        const market = findSimMarket("poloniex", symbol);
+        const market = universe.findMarket("poloniex", symbol);
         const series = market && !isDelisted(faultsOf(), market.coin) ? getSeries("poloniex", market.coin, seed) : undefined;
         if (!series) {
           conn.send({ event: "error", message: `Subscription failed (symbol ${symbol} not found)` });

@@ -6,6 +6,7 @@ import { createStreamHub, type StreamExchangeId, type StreamHub } from "./hub.ts
 import { createKrakenStreams } from "./kraken.ts";
 import { createKucoinStreams, type KucoinStreams } from "./kucoin.ts";
 import { createPoloniexStreams } from "./poloniex.ts";
+import type { SimUniverse } from "../universe.ts";
 
 /** The four exchanges' candle streams on one hub, plus KuCoin's token endpoint. */
 export interface SimStreams {
@@ -13,18 +14,18 @@ export interface SimStreams {
   kucoin: KucoinStreams;
 }
 
-export function createSimStreams(options: { clock: Clock; seed: number; faultsOf(exchange: StreamExchangeId): Faults }): SimStreams {
-  const { seed, faultsOf } = options;
-  const kucoin = createKucoinStreams(seed, () => faultsOf("kucoin"), createPrng(seed * 4099 + 3));
+export function createSimStreams(options: { clock: Clock; seed: number; universe: SimUniverse; faultsOf(exchange: StreamExchangeId): Faults }): SimStreams {
+  const { seed, universe, faultsOf } = options;
+  const kucoin = createKucoinStreams(seed, universe, () => faultsOf("kucoin"), createPrng(seed * 4099 + 3));
   const hub = createStreamHub({
     clock: options.clock,
     seed,
     faultsOf,
     protocols: {
-      binance: createBinanceStreams(seed, () => faultsOf("binance")),
-      kraken: createKrakenStreams(seed, () => faultsOf("kraken")),
+      binance: createBinanceStreams(seed, universe, () => faultsOf("binance")),
+      kraken: createKrakenStreams(seed, universe, () => faultsOf("kraken")),
       kucoin,
-      poloniex: createPoloniexStreams(seed, () => faultsOf("poloniex")),
+      poloniex: createPoloniexStreams(seed, universe, () => faultsOf("poloniex")),
     },
   });
   return { hub, kucoin };
