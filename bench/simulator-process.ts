@@ -11,6 +11,8 @@ const ROOT = join(import.meta.dir, "..");
 
 export interface SimulatorProcess {
   url: string;
+  /** One base URL per listening address (`hosts`), the first being `url`. */
+  urls: string[];
   baseUrls: Record<SimServiceId, string>;
   stats(): Promise<SimStats>;
   /** CPU time (user + system) the simulator process has used, from /proc (NaN where there is none). */
@@ -34,10 +36,16 @@ export interface SimulatorProcessOptions {
   latencyMs?: [number, number];
   /** `anchorRealMs:startMs:speed`: the simulator's clock (CRYPTOINTELLECT_TIME_WARP). */
   timeWarp?: string;
+  /** Synthetic coins listed on the four native exchanges besides the simulated top 100 (`--extra-coins`). */
+  extraCoins?: number;
+  /** Loopback addresses to listen on (one port), each with its own rate limits (default 127.0.0.1). */
+  hosts?: readonly string[];
 }
 
 export async function startSimulatorProcess(options: SimulatorProcessOptions = {}): Promise<SimulatorProcess> {
-  const args = ["bun", join(ROOT, "src", "main.ts"), "simulate", "--port", "0", "--host", "127.0.0.1"];
+  const hosts = options.hosts ?? ["127.0.0.1"];
+  const args = ["bun", join(ROOT, "src", "main.ts"), "simulate", "--port", "0", "--host", hosts.join(",")];
+  if (options.extraCoins) args.push("--extra-coins", String(options.extraCoins));
   if (options.latencyMs) args.push("--latency", `${options.latencyMs[0]}-${options.latencyMs[1]}`);
   const env: Record<string, string | undefined> = { ...process.env, CRYPTOINTELLECT_TIME_WARP: options.timeWarp };
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(args, { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -46,7 +54,7 @@ export async function startSimulatorProcess(options: SimulatorProcessOptions = {
   const decoder = new TextDecoder();
   let banner = "";
   const deadline = Date.now() + 20_000;
-  while (!/binance\s+http:\/\/127\.0\.0\.1:\d+/.test(banner)) {
+  while (!/binance\s+http:\/\/[0-9.]+:\d+/.test(banner)) {
     const next = await Promise.race([reader.read(), Bun.sleep(Math.max(0, deadline - Date.now())).then(() => undefined)]);
     if (next === undefined || next.done) {
       proc.kill("SIGKILL");
@@ -61,11 +69,14 @@ export async function startSimulatorProcess(options: SimulatorProcessOptions = {
       if (done) return;
     }
   })();
-  const url = /binance\s+(http:\/\/127\.0\.0\.1:\d+)\/binance/.exec(banner)![1]!;
+  const port = /binance\s+http:\/\/[0-9.]+:(\d+)\/binance/.exec(banner)![1]!;
+  const urls = hosts.map((h) => `http://${h}:${port}`);
+  const url = urls[0]!;
   const baseUrls = {} as Record<SimServiceId, string>;
   for (const id of SIM_SERVICES) baseUrls[id] = `${url}/${id}`;
   return {
     url,
+    urls,
     baseUrls,
     async stats() {
       const response = await fetch(`${url}/_sim/stats`);

@@ -30,7 +30,7 @@ export interface Metrics {
 }
 
 /** Bounds of the save-delay histogram, in seconds: fine around one second and around the default settle of 5 s. */
-export const SAVE_DELAY_BUCKETS = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 5.5, 6, 6.5, 7, 8, 10, 15, 30, 60, 120, 300] as const;
+export const SAVE_DELAY_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 5.5, 6, 6.5, 7, 8, 10, 15, 30, 60, 120, 300] as const;
 
 /** Every metric the service exports, with its help text: one list, so /metrics is complete from the start. */
 export const METRIC_HELP: Record<string, { type: MetricType; help: string; buckets?: readonly number[] }> = {

@@ -8,7 +8,13 @@ describe("metrics: the save-delay histogram", () => {
     for (const seconds of [0.05, 0.3, 1, 6.2, 400]) metrics.observe("cryptointellect_save_delay_seconds", labels, seconds);
     const text = metrics.render();
     expect(text).toContain("# TYPE cryptointellect_save_delay_seconds histogram");
-    const bucket = (le: string) => Number(new RegExp(`^cryptointellect_save_delay_seconds_bucket\\{exchange="binance",sink="csv",source="stream",le="${le.replace(".", "\\.").replace("+", "\\+")}"\\} (\\d+)$`, "m").exec(text)?.[1]);
+    const bucket = (le: string) =>
+      Number(
+        new RegExp(
+          `^cryptointellect_save_delay_seconds_bucket\\{exchange="binance",sink="csv",source="stream",le="${le.replace(".", "\\.").replace("+", "\\+")}"\\} (\\d+)$`,
+          "m",
+        ).exec(text)?.[1],
+      );
     expect(bucket("0.1")).toBe(1);
     expect(bucket("0.5")).toBe(2);
     expect(bucket("1")).toBe(3); // a bound holds observations equal to it
