@@ -70,7 +70,7 @@ export interface Coordinator {
    * `expireInSeconds` is real seconds a job may run before another instance takes it over.
    */
   enqueue(queue: string, jobs: readonly { data: object; singletonKey?: string }[], expireInSeconds: number, keep?: QueueKeeping): Promise<void>;
-  workQueue<T extends object>(queue: string, expireInSeconds: number, handle: (data: T) => Promise<void>): Promise<void>;
+  workQueue<T extends object>(queue: string, expireInSeconds: number, handle: (data: T) => Promise<void>, concurrency?: number): Promise<void>;
   queueCounts(queue: string): Promise<{ waiting: number; running: number; done: number; failed: number }>;
   /** Alive instances of this instance's IP group (itself included; at least 1). */
   groupSize(): number;
@@ -286,9 +286,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
           jobs.map((j) => ({ data: j.data, singletonKey: j.singletonKey })),
         );
     },
-    async workQueue(queue, expiry, handle) {
+    async workQueue(queue, expiry, handle, concurrency = 1) {
       await ensureQueue(queue, expiry);
-      await boss.work<object>(queue, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+      await boss.work<object>(queue, { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 0.5 }, async ([job]) => {
         if (job) await handle(job.data as never);
       });
     },

@@ -36,6 +36,12 @@ import { type BackfillJob, backfillExpireSeconds, backfillQueueName } from "../c
 import { withPositionsOf } from "../sinks/intercept.ts";
 import { nextCycleAt } from "./schedule.ts";
 
+/**
+ * Backfill jobs an instance runs at once per exchange: enough that every pair of an exchange with
+ * per-pair limits (Kraken) moves at once; the client's limiter paces the requests.
+ */
+const BACKFILL_JOBS_IN_FLIGHT = 8;
+
 export interface RuntimeOverrides {
   clock?: Clock;
   fetch?: FetchFn;
@@ -88,9 +94,6 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const fetchFn = overrides.fetch ?? ((input, init) => fetch(input, init));
   const logger = overrides.logger ?? createLogger({ secrets: configSecrets(config) });
   const metrics = createMetrics();
-  if (config.cluster.enabled && config.liveSource === "websocket") {
-    throw new ConfigError("config", [{ path: "live_source", message: "cluster mode collects over REST (shard jobs); set live_source: rest or turn the cluster off" }]);
-  }
   const coordinator =
     config.cluster.enabled && config.cluster.databaseUrl
       ? createCoordinator({
@@ -197,14 +200,19 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
         // exchange, so a long backfill never holds up a live shard; the shared rate limiter interleaves them.
         const expireInSeconds = backfillExpireSeconds(clock);
         for (const adapter of adapters)
-          await coordinator.workQueue<BackfillJob>(backfillQueueName(adapter.id), expireInSeconds, async (job) => {
-            try {
-              await service.backfillRange(job, signal);
-            } catch (error) {
-              if (!signal.aborted) logger.warn("backfill job failed; it is retried", { exchange: job.exchange, coin: job.coin, error: describeError(error) });
-              throw error;
-            }
-          });
+          await coordinator.workQueue<BackfillJob>(
+            backfillQueueName(adapter.id),
+            expireInSeconds,
+            async (job) => {
+              try {
+                await service.backfillRange(job, signal);
+              } catch (error) {
+                if (!signal.aborted) logger.warn("backfill job failed; it is retried", { exchange: job.exchange, coin: job.coin, error: describeError(error) });
+                throw error;
+              }
+            },
+            BACKFILL_JOBS_IN_FLIGHT,
+          );
         // Every instance names the first tick alike (the last due time), so one publishes it.
         firstDue = nextCycleAt(clock.now(), config.bucketIntervalMinutes, config.settleSeconds) - config.bucketIntervalMinutes * 60_000;
       }

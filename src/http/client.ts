@@ -109,9 +109,12 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     parseText: ((text: string) => T | undefined) | undefined,
   ): Promise<T> {
     checkBan(where);
+    // A share of the IP's budget: each request costs its weight over the share, on the per-pair
+    // limits too (two instances of one IP fetching one pair must keep that pair's pace together).
     const share = options.budgetShare?.() ?? 1;
-    await bucket.take(share > 0 && share < 1 ? spec.weight / share : spec.weight, signal);
-    if (spec.limitKey) await keyBucket(spec.limitKey)?.take(1, signal);
+    const scale = share > 0 && share < 1 ? 1 / share : 1;
+    await bucket.take(spec.weight * scale, signal);
+    if (spec.limitKey) await keyBucket(spec.limitKey)?.take(scale, signal);
     checkBan(where);
     const timeout = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
