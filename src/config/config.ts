@@ -262,6 +262,11 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
   }
   const origin = env.DATABASE_URL ? "environment" : databaseConnection ? "file" : "default";
   const cluster = resolveCluster(file.cluster, saveToDatabase, { url: databaseUrl, target: database, origin }, identity, issues);
+  // Streams by default; a cluster collects over REST (its instances share shard jobs, not streams).
+  const liveSource: LiveSource = file.live_source ?? (cluster.enabled ? "rest" : "websocket");
+  if (cluster.enabled && liveSource === "websocket") {
+    issues.push({ path: "live_source", message: "cluster mode collects over REST (shard jobs shared by the instances); set live_source: rest or turn the cluster off" });
+  }
 
   const exchanges = file.exchanges ? [...new Set(file.exchanges)] : [...NATIVE_EXCHANGE_IDS];
   // Named exchanges are checked even when another field failed, so every problem is listed at once.
@@ -316,7 +321,7 @@ export function parseConfig(text: string | undefined, source: string, env: Env =
     coingeckoApiKey: env.COINGECKO_API_KEY || file.coingecko_api_key || undefined,
     catchUpLimitMinutes: file.catch_up_limit ?? 1440,
     settleSeconds: file.settle_seconds ?? 5,
-    liveSource: file.live_source ?? "rest",
+    liveSource,
     cluster,
   };
 }

@@ -330,8 +330,13 @@ describe("config.example.yml", () => {
 });
 
 describe("config: live_source", () => {
-  test("defaults to rest and takes websocket", () => {
-    expect(parseConfig(undefined, "defaults", {}).liveSource).toBe("rest");
+  test("defaults to websocket (rest in a cluster) and takes either", () => {
+    expect(parseConfig(undefined, "defaults", {}).liveSource).toBe("websocket");
+    const cluster = "save_to_database: true\ndatabase_connection: postgres://u@h/db\ncluster:\n  enabled: true\n";
+    expect(parseConfig(cluster, "cfg.yml", {}).liveSource).toBe("rest");
+    expect(problems(`${cluster}live_source: websocket\n`)).toEqual([
+      "live_source: cluster mode collects over REST (shard jobs shared by the instances); set live_source: rest or turn the cluster off",
+    ]);
     expect(parseConfig("live_source: websocket\n", "cfg.yml", {}).liveSource).toBe("websocket");
     expect(parseConfig("live_source: rest\n", "cfg.yml", {}).liveSource).toBe("rest");
   });
@@ -343,6 +348,6 @@ describe("config: live_source", () => {
 
   test("config prints it", () => {
     expect(renderConfig(parseConfig("live_source: websocket\n", "cfg.yml", {}))).toContain("live_source: websocket\n");
-    expect(renderConfig(parseConfig(undefined, "defaults", {}))).toContain("live_source: rest\n");
+    expect(renderConfig(parseConfig(undefined, "defaults", {}))).toContain("live_source: websocket\n");
   });
 });

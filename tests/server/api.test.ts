@@ -27,7 +27,7 @@ beforeAll(async () => {
   csvMode = await startHarness({
     startMs: DUE,
     label: "api-csv",
-    yaml: "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH]\nexchanges: [Binance, Kucoin]\n",
+    yaml: "bucketing_interval: 1m\nn_coins_to_poll: 0\nlist_coins_to_poll: [BTC, ETH]\nexchanges: [Binance, Kucoin]\nlive_source: rest\n",
     intercept: (url, _pass, now) => {
       if (url.includes("/kucoin/api/v1/market/candles") && kucoinRefusals < 1 && now >= DUE + MINUTE_MS) {
         kucoinRefusals++;
