@@ -12,8 +12,7 @@ import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { NATIVE_EXCHANGES } from "../../src/exchanges/index.ts";
 import type { SimCandleRequest } from "../../src/simulator/candle-log.ts";
 import { BINARY, runBinary } from "../helpers/binary.ts";
-import { expectedCandle } from "../helpers/oracle.ts";
-import { ADDRESSES, type Cluster, duplicateFetches, EXCHANGES, postgresForCluster, startCluster } from "./cluster-harness.ts";
+import { ADDRESSES, type Cluster, checkRows, duplicateFetches, EXCHANGES, postgresForCluster, startCluster } from "./cluster-harness.ts";
 
 const SPEED = 10;
 const START = Date.parse("2024-03-08T12:00:40Z");
@@ -36,48 +35,8 @@ afterEach(async () => {
 
 const idOf = new Map(Object.values(NATIVE_EXCHANGES).map((a) => [a.name, a.id as ExchangeId]));
 
-interface DbRow {
-  exchange: string;
-  coin: string;
-  timestamp: Date;
-  open_price: number;
-  high_price: number;
-  low_price: number;
-  close_price: number;
-  volume: number;
-  filled: boolean;
-}
-
 /** The backfill range as saved: rows that differ from the simulator, buckets a series lacks, and its coins per exchange. */
-async function checkRange(c: Cluster): Promise<{ rows: number; mismatched: string[]; missing: string[]; coins: Record<string, string[]> }> {
-  const rows = await c.sql<DbRow[]>`SELECT exchange, coin, "timestamp", open_price, high_price, low_price, close_price, volume, filled FROM klines_data
-    WHERE bucket_interval = 1 AND "timestamp" > ${new Date(FIRST_OPEN)} AND "timestamp" <= ${new Date(LAST_OPEN + MINUTE_MS)}`;
-  const mismatched: string[] = [];
-  const have = new Set<string>();
-  const coins: Record<string, Set<string>> = {};
-  for (const r of rows) {
-    const ex = idOf.get(r.exchange)!;
-    const open = r.timestamp.getTime() - MINUTE_MS;
-    have.add(`${ex}|${r.coin}|${open}`);
-    (coins[ex] ??= new Set()).add(r.coin);
-    const want = expectedCandle(ex, r.coin, 1, open);
-    const same =
-      want &&
-      want.open === r.open_price &&
-      want.high === r.high_price &&
-      want.low === r.low_price &&
-      want.close === r.close_price &&
-      want.volume === r.volume &&
-      want.filled === r.filled;
-    if (!same) mismatched.push(`${ex} ${r.coin} ${new Date(open).toISOString()}`);
-  }
-  const missing: string[] = [];
-  for (const [ex, set] of Object.entries(coins))
-    for (const coin of set)
-      for (let b = FIRST_OPEN; b <= LAST_OPEN; b += MINUTE_MS)
-        if (expectedCandle(ex as ExchangeId, coin, 1, b) && !have.has(`${ex}|${coin}|${b}`)) missing.push(`${ex} ${coin} ${new Date(b).toISOString()}`);
-  return { rows: rows.length, mismatched, missing, coins: Object.fromEntries(Object.entries(coins).map(([k, v]) => [k, [...v].sort()])) };
-}
+const checkRange = (c: Cluster) => checkRows(c, FIRST_OPEN, LAST_OPEN, { onlyRange: true });
 
 /** The coins the live cycles collect per exchange (what the backfill selects too: the config's top N, as listed). */
 async function liveCoins(c: Cluster): Promise<Record<string, string[]>> {

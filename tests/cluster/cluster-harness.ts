@@ -162,9 +162,12 @@ export async function checkRows(
   c: Cluster,
   fromOpenMs: number,
   toOpenMs: number,
-): Promise<{ rows: number; mismatched: string[]; missing: string[]; coins: Record<string, number> }> {
+  options: { onlyRange?: boolean } = {},
+): Promise<{ rows: number; mismatched: string[]; missing: string[]; coins: Record<string, string[]> }> {
   const idOf = new Map(Object.values(NATIVE_EXCHANGES).map((a) => [a.name, a.id as ExchangeId]));
-  const rows = await c.sql<DbRow[]>`SELECT exchange, coin, "timestamp", open_price, high_price, low_price, close_price, volume, filled FROM klines_data WHERE bucket_interval = 1`;
+  const all = await c.sql<DbRow[]>`SELECT exchange, coin, "timestamp", open_price, high_price, low_price, close_price, volume, filled FROM klines_data WHERE bucket_interval = 1`;
+  // Bucket ends in (from, to + 1m]: the rows of the buckets opening in [from, to].
+  const rows = options.onlyRange ? all.filter((r) => r.timestamp.getTime() > fromOpenMs && r.timestamp.getTime() <= toOpenMs + MINUTE_MS) : all;
   const mismatched: string[] = [];
   const have = new Set<string>();
   const coins: Record<string, Set<string>> = {};
@@ -189,7 +192,7 @@ export async function checkRows(
     for (const coin of set)
       for (let b = fromOpenMs; b <= toOpenMs; b += MINUTE_MS)
         if (expectedCandle(ex as ExchangeId, coin, 1, b) && !have.has(`${ex}|${coin}|${b}`)) missing.push(`${ex} ${coin} ${new Date(b).toISOString()}`);
-  return { rows: rows.length, mismatched, missing, coins: Object.fromEntries(Object.entries(coins).map(([k, v]) => [k, v.size])) };
+  return { rows: rows.length, mismatched, missing, coins: Object.fromEntries(Object.entries(coins).map(([k, v]) => [k, [...v].sort()])) };
 }
 
 export { serverUrl };
