@@ -36,12 +36,6 @@ import { type BackfillJob, backfillExpireSeconds, backfillQueueName } from "../c
 import { withPositionsOf } from "../sinks/intercept.ts";
 import { nextCycleAt } from "./schedule.ts";
 
-/**
- * Backfill jobs an instance runs at once per exchange: enough that every pair of an exchange with
- * per-pair limits (Kraken) moves at once; the client's limiter paces the requests.
- */
-const BACKFILL_JOBS_IN_FLIGHT = 8;
-
 export interface RuntimeOverrides {
   clock?: Clock;
   fetch?: FetchFn;
@@ -200,19 +194,14 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
         // exchange, so a long backfill never holds up a live shard; the shared rate limiter interleaves them.
         const expireInSeconds = backfillExpireSeconds(clock);
         for (const adapter of adapters)
-          await coordinator.workQueue<BackfillJob>(
-            backfillQueueName(adapter.id),
-            expireInSeconds,
-            async (job) => {
-              try {
-                await service.backfillRange(job, signal);
-              } catch (error) {
-                if (!signal.aborted) logger.warn("backfill job failed; it is retried", { exchange: job.exchange, coin: job.coin, error: describeError(error) });
-                throw error;
-              }
-            },
-            BACKFILL_JOBS_IN_FLIGHT,
-          );
+          await coordinator.workQueue<BackfillJob>(backfillQueueName(adapter.id), expireInSeconds, async (job) => {
+            try {
+              await service.backfillRange(job, signal);
+            } catch (error) {
+              if (!signal.aborted) logger.warn("backfill job failed; it is retried", { exchange: job.exchange, coin: job.coin, error: describeError(error) });
+              throw error;
+            }
+          });
         // Every instance names the first tick alike (the last due time), so one publishes it.
         firstDue = nextCycleAt(clock.now(), config.bucketIntervalMinutes, config.settleSeconds) - config.bucketIntervalMinutes * 60_000;
       }
