@@ -1,7 +1,7 @@
 /**
  * Backfill across a cluster against one instance, in one run:
  *
- *   bun bench/cluster-backfill.ts [--coins 30] [--days 2] [--out FILE]
+ *   bun bench/cluster-backfill.ts [--coins 30] [--days 2] [--exchanges a,b] [--instances 3] [--out FILE]
  *
  * The simulator in its own process on 127.0.0.11-13 (each address its own rate limits, as an
  * exchange keeps them per client IP; 20-50 ms per answer), the compiled executable, real clock.
@@ -143,7 +143,7 @@ log(`one instance: ${(one.ms / 1000).toFixed(1)} s, ${oneCheck.rows} rows, ${one
 
 // Three instances.
 const shared = uniqueDatabaseName();
-const names = ["a", "b", "c"];
+const names = ["a", "b", "c"].slice(0, Number(argOf("--instances") ?? 3));
 const cfgs = names.map((n, i) => config(n, shared, i, true));
 const m2 = await runToEnd(["migrate", "-c", cfgs[0]!]);
 if (m2.code !== 0) throw new Error(m2.stderr);
