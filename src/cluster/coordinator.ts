@@ -74,16 +74,13 @@ export interface Coordinator {
   work(exchange: string, handle: (job: ShardJob) => Promise<void>): Promise<void>;
   /**
    * Any other queue (backfill ranges): `enqueue` adds jobs (one per `singletonKey` waiting at a
-   * time), `workQueue` takes them one at a time, `queueCounts` says how many wait and run.
-   * `expireInSeconds` is real seconds a job may run before another instance takes it over.
+   * time), `workQueue` runs them, several at once. `expireInSeconds` is real seconds a job may run
+   * before another instance takes it over.
    */
   enqueue(queue: string, jobs: readonly { data: object; singletonKey?: string }[], expireInSeconds: number, keep?: QueueKeeping): Promise<void>;
   workQueue<T extends object>(queue: string, expireInSeconds: number, handle: (data: T) => Promise<void>): Promise<void>;
-  queueCounts(queue: string): Promise<{ waiting: number; running: number; done: number; failed: number }>;
   /** Alive instances of this instance's IP group (itself included; at least 1). */
   groupSize(): number;
-  /** Alive instances of the whole cluster (at least 1). */
-  clusterSize(): number;
   stop(): Promise<void>;
 }
 
@@ -314,17 +311,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         );
       }
     },
-    async queueCounts(queue) {
-      await ensureQueue(queue);
-      const q = await boss.getQueue(queue);
-      const [row] = await sql<
-        { done: number; failed: number }[]
-      >`SELECT count(*) FILTER (WHERE state = 'completed')::int AS done, count(*) FILTER (WHERE state = 'failed')::int AS failed
-        FROM ${sql(BOSS_SCHEMA)}.job WHERE name = ${queue}`;
-      return { waiting: q?.queuedCount ?? 0, running: q?.activeCount ?? 0, done: row?.done ?? 0, failed: row?.failed ?? 0 };
-    },
     groupSize: () => groupAlive,
-    clusterSize: () => clusterAlive,
     async stop() {
       stopped = true;
       if (heartbeat) clearInterval(heartbeat);

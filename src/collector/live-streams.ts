@@ -245,15 +245,21 @@ export function createLiveStreams(deps: LiveStreamsDeps): LiveStreams {
       if (last) advanced.set(coin, { doneOpenMs: last.openTimeMs, previousClose: last.close });
     }
     if (batch.length === 0) return;
+    await writeStreamBuckets(ex, batch);
+    for (const [coin, s] of advanced) ex.series.set(coin, s);
+  }
+
+  /** Writes stream-built buckets to every sink (timed as the stream's); a failed sink makes the next cycle reconcile over REST. */
+  async function writeStreamBuckets(ex: ExchangeLive, candles: readonly Candle[]): Promise<Map<CandleSink, SinkOutcome>> {
     const writes = await writeToSinks(
-      new Map(ex.streamSinks.map((sink) => [sink, batch])),
+      new Map(ex.streamSinks.map((sink) => [sink, candles])),
       { exchange: ex.exchange, logger, metrics },
       "sink write failed; the next cycle reconciles over REST",
     );
     if ([...writes.values()].some((w) => !w.ok)) ex.needsReconcile = true;
-    for (const [coin, s] of advanced) ex.series.set(coin, s);
-    const filled = batch.filter((c) => c.filled).length;
+    const filled = candles.filter((c) => c.filled).length;
     if (filled > 0) metrics.inc("cryptointellect_filled_buckets_total", { exchange: ex.exchange }, filled);
+    return writes;
   }
 
   /** Takes the connections' quiet reports: a minute counts as quiet only where the stream would have told. */
@@ -432,18 +438,10 @@ export function createLiveStreams(deps: LiveStreamsDeps): LiveStreams {
     }
 
     const built = [...complete.values()].flat();
-    const writes = await writeToSinks(
-      new Map(ex.streamSinks.map((sink) => [sink, built])),
-      { exchange, logger, metrics },
-      "sink write failed; the next cycle reconciles over REST",
-    );
+    const writes = await writeStreamBuckets(ex, built);
     const sinks: Record<string, SinkOutcome> = Object.fromEntries(deps.sinks.map((s) => [s.name, { ok: true, written: 0 }]));
-    for (const [sink, outcome] of writes) {
-      sinks[sink.name] = outcome;
-      if (!outcome.ok) ex.needsReconcile = true;
-    }
+    for (const [sink, outcome] of writes) sinks[sink.name] = outcome;
     const filled = built.filter((c) => c.filled).length;
-    if (filled > 0) metrics.inc("cryptointellect_filled_buckets_total", { exchange }, filled);
     for (const [coin, candles] of complete) {
       const last = candles.at(-1);
       if (last) ex.series.set(coin, { doneOpenMs: last.openTimeMs, previousClose: last.close });

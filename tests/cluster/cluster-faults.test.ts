@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 import { duplicates, readCsvDir } from "../helpers/oracle.ts";
-import { ADDRESSES, type Cluster, checkRows, postgresForCluster, startCluster } from "./cluster-harness.ts";
+import { ADDRESSES, type Cluster, checkRows, postgresForCluster, refusalsAt, startCluster } from "./cluster-harness.ts";
 
 const SPEED = 10;
 const START = Date.parse("2024-03-08T12:00:40Z");
@@ -22,10 +22,7 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-function refusals(c: Cluster): number {
-  const stats = c.sim.stats();
-  return ADDRESSES.reduce((n, a) => n + (stats.byAddress[a]?.total.rateLimited ?? 0) + (stats.byAddress[a]?.total.banned ?? 0), 0);
-}
+const refusals = (c: Cluster) => ADDRESSES.reduce((n, a) => n + refusalsAt(c, a), 0);
 
 describe.skipIf(!available)("cluster: takeover", () => {
   test("SIGKILL one, SIGSTOP another for two minutes, drop every database session: taken over within two cycles, nothing missing or doubled", async () => {

@@ -134,6 +134,12 @@ export async function startCluster(options: { speed: number; startMs: number; co
   };
 }
 
+/** Rate-limit refusals and bans the simulator served on one listening address (one IP group). */
+export function refusalsAt(c: Cluster, address: string): number {
+  const s = c.sim.stats().byAddress[address];
+  return (s?.total.rateLimited ?? 0) + (s?.total.banned ?? 0);
+}
+
 /** Candle requests answered 200 that asked for the same series from the same lower bound as another: fetched twice. */
 export function duplicateFetches(requests: readonly SimCandleRequest[]): string[] {
   const seen = new Map<string, number>();
