@@ -10,7 +10,7 @@ import { executeBackfill, parseBackfillArgs } from "../src/cli/backfill-command.
 import { MINUTE_MS } from "../src/domain/interval.ts";
 import { UsageError } from "../src/errors.ts";
 import { type Harness, startHarness } from "./helpers/harness.ts";
-import { duplicates, mismatches, readCsvDir } from "./helpers/oracle.ts";
+import { duplicates, expectedCandle, expectedRow, mismatches, readCsvDir } from "./helpers/oracle.ts";
 import { NATIVE_EXCHANGE_IDS } from "../src/exchanges/index.ts";
 
 const NOW = Date.parse("2024-05-04T00:00:30Z");
@@ -140,6 +140,69 @@ describe("backfill", () => {
   }, 120_000);
 });
 
+describe("backfill seams", () => {
+  // Two adjacent ranges, as a cluster cuts a backfill into chunks run side by side.
+  const SEAM = Date.parse("2024-05-02T00:20:00Z");
+  test("the later range looks back for a close only where its first bucket had no trade; nothing is fetched twice otherwise", async () => {
+    // On the simulator KuCoin's NEO had no trade in the seam's minute; BTC and ETH traded in every minute.
+    expect(expectedCandle("kucoin", "NEO", 1, SEAM)?.filled).toBe(true);
+    for (const coin of ["BTC", "ETH"]) expect(expectedCandle("kucoin", coin, 1, SEAM)?.filled).toBe(false);
+    const h = await harness("1m", "exchanges: [kucoin]\n");
+    expect((await backfill(h, ["--from", "2024-05-02T00:00:00Z", "--to", "2024-05-02T00:20:00Z"])).code).toBe(0);
+    const before = h.sim.candleRequests().length;
+    const { code, out } = await backfill(h, ["--from", "2024-05-02T00:20:00Z", "--to", "2024-05-02T02:00:00Z"]);
+    expect(out).toContain("failed ranges 0");
+    expect(code).toBe(0);
+    const later = h.sim.candleRequests().slice(before);
+    const of = (coin: string) => later.filter((r) => r.symbol === `${coin}-USDT`);
+    // The seam's first bucket traded: one request from the seam on, none before it.
+    for (const coin of ["BTC", "ETH"]) expect(of(coin).map((r) => r.startMs)).toEqual([SEAM]);
+    // It did not: the range from the seam, then a look-back that ends before the seam.
+    const neo = of("NEO");
+    expect(neo.some((r) => r.startMs === SEAM)).toBe(true);
+    expect(neo.some((r) => r.startMs! < SEAM && r.endMs! < SEAM)).toBe(true);
+    const rows = readCsvDir(join(h.dir, "csv"));
+    expect(duplicates(rows)).toEqual([]);
+    expect(mismatches(rows)).toEqual([]);
+    // The quiet bucket at the seam is saved, fed forward from the close the look-back found.
+    const seamRow = rows.find((r) => r.coin === "NEO" && r.openTimeMs === SEAM);
+    expect(seamRow?.line).toBe(expectedRow("kucoin", "NEO", 1, SEAM)!);
+    for (const coin of ["BTC", "ETH", "DOGE", "NEO", "OP"]) expect(rows.filter((r) => r.coin === coin).length).toBe(120);
+  }, 30_000);
+});
+
+describe("backfill jobs of one instance", () => {
+  // A cluster instance's lane: the chunks of a series one after another (src/cluster/backfill-jobs.ts).
+  const CHUNKS = [0, 1, 2].map((i) => ({ fromOpenMs: Date.parse("2024-05-02T00:00:00Z") + i * 4 * 3_600_000 }));
+  const jobOf = (coin: string, fromOpenMs: number) => ({ exchange: "kraken", coin, intervalMinutes: 1, fromOpenMs, toOpenMs: fromOpenMs + 4 * 3_600_000 - MINUTE_MS });
+  const trades = (h: Harness) => h.sim.stats().kraken.requests;
+
+  test("the next chunk of a series goes on from where the last one ended: fewer trades pages, the same rows", async () => {
+    // Kraken's minutes of two days ago come from its trades, paged with a cursor.
+    const lane = await harness("1m", "exchanges: [kraken]\n");
+    const apart = await harness("1m", "exchanges: [kraken]\n");
+    await lane.runtime.service.refreshUniverse();
+    await apart.runtime.service.refreshUniverse();
+    const coins = ["BTC", "ETH", "DOGE", "NEO", "OP"];
+    const [lane0, apart0] = [trades(lane), trades(apart)];
+    for (const { fromOpenMs } of CHUNKS) for (const coin of coins) await lane.runtime.service.backfillRange(jobOf(coin, fromOpenMs));
+    // Newest first: no chunk starts where the one before it ended, as when other instances did those.
+    for (const { fromOpenMs } of [...CHUNKS].reverse()) for (const coin of coins) await apart.runtime.service.backfillRange(jobOf(coin, fromOpenMs));
+    const laneCalls = trades(lane) - lane0;
+    const apartCalls = trades(apart) - apart0;
+    const a = readCsvDir(join(lane.dir, "csv"));
+    const b = readCsvDir(join(apart.dir, "csv"));
+    for (const rows of [a, b]) {
+      expect(duplicates(rows)).toEqual([]);
+      expect(mismatches(rows)).toEqual([]);
+      expect(rows.length).toBe(coins.length * 3 * 240);
+    }
+    // Two seams a coin, at each a partial page (or a look-back for a quiet first minute) saved, but
+    // where a page happened to end near the seam: at least one call a coin (8 of 10 seams here).
+    expect(apartCalls - laneCalls).toBeGreaterThanOrEqual(coins.length);
+  }, 60_000);
+});
+
 describe("backfill range", () => {
   // NOW is 2024-05-04T00:00:30Z: at 5m the newest closed bucket opens at 23:55.
   test.each([
@@ -190,7 +253,7 @@ describe("backfill pacing", () => {
     const { code, out } = await run;
     expect(code).toBe(0);
     expect(out).toContain("failed ranges 0");
-    // 2 days = 2880 minutes, plus the look-back seed: 6 pages of 500 for each of 5 coins.
+    // 2 days = 2880 minutes: 6 pages of 500 for each of 5 coins (every first minute traded: no look-back).
     expect(inFlight).toBe(5 * 6);
     const rows = readCsvDir(join(h.dir, "csv"));
     expect(rows.length).toBe(5 * 2880);

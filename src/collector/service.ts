@@ -17,7 +17,7 @@ import { timedSinks } from "./save-delay.ts";
 import type { ExchangeClient } from "../http/client.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
-import { backfillExchange, type ExchangeBackfillReport } from "../pipeline/backfill.ts";
+import { backfillExchange, type ExchangeBackfillReport, type SeriesHandover } from "../pipeline/backfill.ts";
 import { collectExchange, type ExchangeCycleReport, type ExchangeRuntime, failedCycleReport } from "../pipeline/cycle.ts";
 import type { CandleSink, CoinInfo } from "../sinks/types.ts";
 
@@ -87,6 +87,10 @@ export function createService(deps: ServiceDeps): Service {
   let universe: RankedCoin[] | undefined;
   let universeAtMs = -Infinity;
   const listings = new Map<ExchangeId, { markets: Market[]; atMs: number }>();
+  // Per exchange and interval, each series' state where this instance's last backfill job of it
+  // ended: its next job of the series (the next chunk of its lane) goes on from there.
+  const handovers = new Map<string, Map<string, SeriesHandover>>();
+  const handoversOf = (key: string) => handovers.get(key) ?? handovers.set(key, new Map()).get(key)!;
   const markets = new Map<ExchangeId, Market[]>();
   const busy = new Set<ExchangeId>();
   const lastRepairMs = new Map<ExchangeId, number>();
@@ -400,6 +404,7 @@ export function createService(deps: ServiceDeps): Service {
       return report;
     },
     async backfillRange(range, signal) {
+      const startedMs = performance.now();
       const adapter = deps.adapters.find((a) => a.id === range.exchange);
       if (!adapter) throw new Error(`backfill job of ${range.exchange}, which this instance does not collect (check that every instance has the same config)`);
       const listingError = await ensureListing(adapter, signal);
@@ -417,6 +422,7 @@ export function createService(deps: ServiceDeps): Service {
           fromMs: range.fromOpenMs,
           toMs: range.toOpenMs + range.intervalMinutes * MINUTE_MS,
           repair: false,
+          handovers: handoversOf(`${adapter.id}|${range.intervalMinutes}`),
         },
         signal,
       );
@@ -430,6 +436,7 @@ export function createService(deps: ServiceDeps): Service {
         from: new Date(range.fromOpenMs).toISOString(),
         missing: report.missingBuckets,
         ...report.written,
+        took_ms: Math.round(performance.now() - startedMs),
       });
       return report;
     },

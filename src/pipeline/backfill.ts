@@ -57,6 +57,21 @@ export interface BackfillOptions {
   windowsInFlight?: number;
   /** Series fetched at once per exchange. */
   seriesInFlight?: number;
+  /**
+   * Where a range ends, each series' state (its close, its trades pager), kept by coin; a later
+   * range of a series that starts right there goes on from it: no look-back for a close and no
+   * trades page fetched again (a cluster instance's next chunk of a pair). Read at the start,
+   * replaced at the end of a series' range that completed.
+   */
+  handovers?: Map<string, SeriesHandover>;
+}
+
+/** A series' state where a backfill range ended (BackfillOptions.handovers). */
+export interface SeriesHandover {
+  /** The open of the bucket after the range: the only start it is good for. */
+  nextOpenMs: number;
+  previousClose: number | undefined;
+  tradeCarry: TradeCarry;
 }
 
 export interface FailedRange {
@@ -112,6 +127,8 @@ interface SeriesPlan {
   runs: BucketRange[];
   /** Where the series' trades pager stopped, for the next slice (Kraken's deep history). */
   tradeCarry: TradeCarry;
+  /** The close before the first run, handed over by the range before it. */
+  resumedClose?: number;
 }
 
 export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, options: BackfillOptions, signal?: AbortSignal): Promise<ExchangeBackfillReport> {
@@ -145,6 +162,15 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
     }
   }
   for (const p of plans) p.runs = unionRuns([...p.perSink.values()], size);
+  // A series whose first run starts where an earlier range of it ended goes on from that state.
+  for (const p of plans) {
+    const handover = options.handovers?.get(p.market.coin);
+    options.handovers?.delete(p.market.coin);
+    if (handover && p.runs[0]?.fromOpenMs === handover.nextOpenMs) {
+      p.tradeCarry = handover.tradeCarry;
+      if (handover.previousClose !== undefined) p.resumedClose = handover.previousClose;
+    }
+  }
   report.missingBuckets = plans.reduce((n, p) => n + bucketCount(p.runs, interval), 0);
   deps.progress?.setTotal(exchange, report.missingBuckets);
   if (report.missingBuckets === 0) {
@@ -158,7 +184,7 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
   const sliceBuckets = Math.max(1, Math.floor((rt.adapter.maxCandlesPerRequest * base) / interval));
   const sliceMs = sliceBuckets * size;
   const firstOpen = Math.min(...plans.flatMap((p) => p.runs.map((r) => r.fromOpenMs)));
-  const states = new Map<string, SeriesState>(plans.map((p) => [p.market.coin, { exchange, coin: p.market.coin, intervalMinutes: interval, previousClose: undefined }]));
+  const states = new Map<string, SeriesState>(plans.map((p) => [p.market.coin, { exchange, coin: p.market.coin, intervalMinutes: interval, previousClose: p.resumedClose }]));
   const step = { exchange, clock, logger, metrics, settleSeconds: options.settleSeconds };
   const windowsInFlight = Math.max(1, options.windowsInFlight ?? Math.max(MIN_SLICES_AHEAD, Math.ceil(LOOKAHEAD_CANDLES / rt.adapter.maxCandlesPerRequest)));
 
@@ -171,43 +197,51 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
         const from = Math.max(run.fromOpenMs, sliceStart);
         const to = Math.min(run.toOpenMs, sliceEnd);
         if (from > to) continue;
-        // A run that starts in this slice needs the close before it; one that continues does not.
-        const seeded = from === run.fromOpenMs;
+        // A run that starts in this slice needs the close before it; one that continues does not,
+        // nor one whose close was handed over.
+        const seeded = from === run.fromOpenMs && !(run === plan.runs[0] && plan.resumedClose !== undefined);
         fetches.push({ plan, part: { fromOpenMs: from, toOpenMs: to }, seeded, results: Promise.resolve([]) });
       }
     }
     return fetches;
   };
+  const fetchPart = (plan: SeriesPlan, fromOpenMs: number, toOpenMs: number, tradeCarry: TradeCarry) =>
+    collect(
+      fetchRange({
+        client: rt.client,
+        adapter: rt.adapter,
+        market: plan.market,
+        intervalMinutes: interval,
+        fromOpenMs,
+        toOpenMs,
+        nowMs: clock.now(),
+        now: () => clock.now(),
+        deepHistory: true,
+        tradeCarry,
+        onConflict: reportConflict(logger, metrics, exchange, plan.market.coin),
+        signal,
+      }),
+    );
   const launch = (fetches: SliceFetch[]) => {
     // Series of a slice run concurrently, bounded; the limiter paces the requests.
     const gate = createGate(options.seriesInFlight ?? 16);
     for (const f of fetches) {
-      f.results = gate(() =>
-        collect(
-          fetchRange({
-            client: rt.client,
-            adapter: rt.adapter,
-            market: f.plan.market,
-            intervalMinutes: interval,
-            fromOpenMs: f.seeded ? f.part.fromOpenMs - SEED_BUCKETS * size : f.part.fromOpenMs,
-            toOpenMs: f.part.toOpenMs,
-            nowMs: clock.now(),
-            now: () => clock.now(),
-            deepHistory: true,
-            tradeCarry: f.plan.tradeCarry,
-            onConflict: reportConflict(logger, metrics, exchange, f.plan.market.coin),
-            signal,
-          }),
-        ),
-      );
+      f.results = gate(async () => {
+        const results = await fetchPart(f.plan, f.part.fromOpenMs, f.part.toOpenMs, f.plan.tradeCarry);
+        // A run's first bucket needs the close before it only when it had no trade: then (and only
+        // then) look back for one. Asking every time would fetch the buckets before the run twice
+        // where a neighbouring run (a cluster's previous chunk) fetches them too.
+        if (!f.seeded || !needsSeed(results, f.part.fromOpenMs, size)) return results;
+        return [...(await fetchPart(f.plan, f.part.fromOpenMs - SEED_BUCKETS * size, f.part.fromOpenMs - size, createTradeCarry())), ...results];
+      });
     }
     return fetches;
   };
 
-  // Slices start at the look-back of the first run, so its first page carries the seed and every
-  // page is full: 2880 minutes of Binance take 3 pages a series, not 4 split at epoch multiples.
+  // Slices start at the first run, so every page is full: 2880 minutes of Binance take 3 pages a
+  // series, not 4 split at epoch multiples.
   const slices: number[] = [];
-  for (let t = firstOpen - SEED_BUCKETS * size; t <= lastOpen; t += sliceMs) slices.push(t);
+  for (let t = firstOpen; t <= lastOpen; t += sliceMs) slices.push(t);
   const pending: SliceFetch[][] = [];
   let next = 0;
   while ((next < slices.length || pending.length > 0) && !signal?.aborted) {
@@ -255,7 +289,29 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
     deps.progress?.add(exchange, done);
   }
   if (report.filled > 0) metrics.inc("cryptointellect_filled_buckets_total", { exchange }, report.filled);
+  // Hand each series' state on where its range ended whole: its last run reaching the range's end,
+  // nothing failed, nothing stopped.
+  if (options.handovers && !signal?.aborted && report.sinkErrors.length === 0) {
+    for (const p of plans) {
+      if (p.runs.at(-1)?.toOpenMs !== lastOpen || report.failed.some((f) => f.coin === p.market.coin || f.coin === "*")) continue;
+      options.handovers.set(p.market.coin, { nextOpenMs: lastOpen + size, previousClose: states.get(p.market.coin)!.previousClose, tradeCarry: p.tradeCarry });
+    }
+  }
   return report;
+}
+
+/** Whether a run's first bucket lacks a traded candle (so it can only be fed forward from the close before it). */
+function needsSeed(results: readonly WindowResult[], fromOpenMs: number, sizeMs: number): boolean {
+  const first = results[0];
+  if (!first?.ok) return false; // a failed range is reported as such; a look-back would not save it
+  for (const w of results) {
+    if (!w.ok) return true;
+    for (const c of w.candles) {
+      if (c.openTimeMs >= fromOpenMs + sizeMs) return true;
+      if (c.openTimeMs >= fromOpenMs && c.volume > 0) return false;
+    }
+  }
+  return true;
 }
 
 async function collect<T>(gen: AsyncGenerator<T>): Promise<T[]> {
