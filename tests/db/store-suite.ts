@@ -221,6 +221,19 @@ export function defineStoreSuite(dialect: Dialect, available: boolean): void {
       ]);
     });
 
+    // (The SQLite test helper reads its file read-only.)
+    test.skipIf(!server)("a coin and exchange deleted behind the store's back come back with the next write", async () => {
+      const { sink, db } = await openSink();
+      expect(await sink.write([candle()])).toBe(1);
+      // Someone clears the tables while the store is open (it remembers what it inserted before).
+      for (const table of ["klines_data", "coins", "exchanges"])
+        await queryRows(db, { postgres: `DELETE FROM ${table}`, mysql: `DELETE FROM ${table}`, sqlite: `DELETE FROM ${table}` });
+      expect(await sink.write([candle({ openTimeMs: T0 + M5 })])).toBe(1);
+      expect(await sink.listCoins()).toEqual([{ coin: "BTC", name: "BTC", marketCap: null, dateAddedMs: NOW }]);
+      expect(await sink.listExchanges()).toEqual(["binance"]);
+      expect(await countRows(db, "klines_data")).toBe(1);
+    });
+
     test("keeps coins and exchanges up to date", async () => {
       let now = NOW;
       const { sink } = await openSink({ now: () => now });
