@@ -147,7 +147,10 @@ const names = ["a", "b", "c"].slice(0, Number(argOf("--instances") ?? 3));
 const cfgs = names.map((n, i) => config(n, shared, i, true));
 const m2 = await runToEnd(["migrate", "-c", cfgs[0]!]);
 if (m2.code !== 0) throw new Error(m2.stderr);
-const procs = cfgs.map((cfg) => Bun.spawn([exe, "run", "-c", cfg], { cwd: work, stdout: "ignore", stderr: "ignore" }));
+// `--logs DIR`: each instance's log (JSON lines) kept there, to see when each job ran.
+const logDir = argOf("--logs");
+if (logDir) mkdirSync(logDir, { recursive: true });
+const procs = cfgs.map((cfg, i) => Bun.spawn([exe, "run", "-c", cfg], { cwd: work, stdout: "ignore", stderr: logDir ? Bun.file(join(logDir, `${names[i]}.log`)) : "ignore" }));
 // Every instance joined and its first live cycle done before the clock starts.
 await Bun.sleep(8000);
 const statsBefore = await sim.stats();

@@ -3,7 +3,7 @@
  * against a cluster, jobs enqueued for the instances and watched until they are done.
  */
 import type { Clock } from "../clock.ts";
-import { BACKFILL_KEEPING, type BackfillWatch, backfillExpireSeconds, type JobStatus, type PlannedJob, planBackfillJobs } from "../cluster/backfill-jobs.ts";
+import { BACKFILL_KEEPING, type BackfillWatch, backfillExpireSeconds, chunkingFor, type JobStatus, type PlannedJob, planBackfillJobs } from "../cluster/backfill-jobs.ts";
 import type { Coordinator } from "../cluster/coordinator.ts";
 import { fetchRanking } from "../coins/coingecko.ts";
 import { buildUniverse } from "../coins/universe.ts";
@@ -189,9 +189,15 @@ export interface ClusterBackfillDeps {
   err: (text: string) => void;
 }
 
-/** Real milliseconds between looks at the jobs; looks between checks of who is alive. */
+/**
+ * Real milliseconds between looks at the jobs: a quarter second while at most FEW_JOBS are left
+ * (the end is seen soon after it comes), a second for a longer backfill; and between checks of
+ * who is alive.
+ */
 const POLL_MS = 1000;
-const POLLS_PER_ALIVE_CHECK = 10;
+const QUICK_POLL_MS = 250;
+const FEW_JOBS = 2000;
+const ALIVE_CHECK_MS = 10_000;
 /** Jobs per insert statement. */
 const ENQUEUE_BATCH = 1000;
 
@@ -224,12 +230,17 @@ export async function executeClusterBackfill(
     const range = { intervalMinutes: interval, firstOpenMs: firstOpenMs ?? lastOpenMs + sizeMs, lastOpenMs, repair: args.repair };
     // What the store holds already is not enqueued again: a finished backfill run again adds nothing.
     const missing = range.firstOpenMs <= lastOpenMs ? await missingPerSeries(runtime.sinks, series, range) : [];
-    const jobs = planBackfillJobs({ ...range, series: missing });
-    const chunks = planBackfillJobs({ ...range, series: missing.map(({ exchange, coin }) => ({ exchange, coin })) });
+    // Cut per exchange: where history comes from trades, smaller chunks in a lane per instance alive
+    // and one job for a recent-only window.
+    await deps.coordinator.start();
+    const alive = await deps.watch.aliveInstances();
+    const chunking = Object.fromEntries(runtime.adapters.map((a) => [a.id, chunkingFor(a, interval, clock.now(), alive)]));
+    const jobs = planBackfillJobs({ ...range, series: missing, chunking });
+    const chunks = planBackfillJobs({ ...range, series: missing.map(({ exchange, coin }) => ({ exchange, coin })), chunking });
     const byExchange = new Map(series.map(({ exchange }) => [exchange, { jobs: jobs.filter((j) => j.data.exchange === exchange), chunks: 0 }]));
     for (const c of chunks) byExchange.get(c.data.exchange as ExchangeId)!.chunks++;
 
-    if (jobs.length > 0) await enqueueJobs(deps, byExchange, clock, logger);
+    if (jobs.length > 0) await enqueueJobs(deps, byExchange, alive, clock, logger);
     const outcome = await followJobs(deps, jobs, { clock, logger, tty }, signal);
     write(formatClusterSummary(byExchange, outcome, interval, missingListings));
     const waiting = jobs.length - outcome.size;
@@ -282,16 +293,16 @@ async function missingPerSeries(
 
 type ExchangePlan = Map<ExchangeId, { jobs: PlannedJob[]; chunks: number }>;
 
-async function enqueueJobs(deps: ClusterBackfillDeps, byExchange: ExchangePlan, clock: Clock, logger: Logger): Promise<void> {
-  await deps.coordinator.start();
-  const alive = await deps.watch.aliveInstances();
+async function enqueueJobs(deps: ClusterBackfillDeps, byExchange: ExchangePlan, alive: number, clock: Clock, logger: Logger): Promise<void> {
   if (alive === 0) {
     deps.err(
       "cryptointellect: backfill: no instance of this cluster is alive (none has a current heartbeat): the jobs wait in the queue until one runs (`cryptointellect run` with this cluster's config).\n",
     );
   }
   const expireInSeconds = backfillExpireSeconds(clock);
-  for (const [exchange, { jobs, chunks }] of byExchange) {
+  // Exchanges in lanes (history from trades: the longest) first, so that their jobs start first.
+  const order = [...byExchange].sort(([, a], [, b]) => (b.jobs[0]?.priority ?? 0) - (a.jobs[0]?.priority ?? 0));
+  for (const [exchange, { jobs, chunks }] of order) {
     if (jobs.length === 0) continue;
     const queue = jobs[0]!.queue;
     // A year of history waits in the queue longer than the live queues keep a job.
@@ -299,7 +310,7 @@ async function enqueueJobs(deps: ClusterBackfillDeps, byExchange: ExchangePlan, 
     for (let i = 0; i < jobs.length; i += ENQUEUE_BATCH)
       await deps.coordinator.enqueue(
         queue,
-        jobs.slice(i, i + ENQUEUE_BATCH).map((j) => ({ data: j.data, singletonKey: j.singletonKey })),
+        jobs.slice(i, i + ENQUEUE_BATCH).map((j) => ({ data: j.data, singletonKey: j.singletonKey, group: j.group, priority: j.priority })),
         expireInSeconds,
       );
     logger.info("backfill jobs enqueued", { exchange, jobs: jobs.length, complete: chunks - jobs.length, instances: alive });
@@ -307,7 +318,7 @@ async function enqueueJobs(deps: ClusterBackfillDeps, byExchange: ExchangePlan, 
 }
 
 /**
- * Looks at the jobs every second until each is done or failed, or the signal aborts; returns the
+ * Looks at the jobs (every second, or quarter second near the end) until each is done or failed, or the signal aborts; returns the
  * final state of those that finished. A job of the same key still waiting from an earlier run
  * stands for ours (the queue kept one), and is followed instead.
  */
@@ -328,7 +339,7 @@ async function followJobs(
   }
   const progress = createJobProgress({ clock: options.clock, logger: options.logger, tty: options.tty, write: deps.err });
   const counts = new Map([...pending].map(([queue, keys]) => [queue, { total: keys.size, done: 0, failed: 0, running: 0 }]));
-  let polls = 0;
+  let sinceAliveCheckMs = 0;
   let alone = false;
   while ([...pending.values()].some((k) => k.size > 0) && !signal.aborted) {
     for (const [queue, keys] of pending) {
@@ -350,12 +361,15 @@ async function followJobs(
     }
     progress.draw();
     if (![...pending.values()].some((k) => k.size > 0)) break;
-    if (++polls % POLLS_PER_ALIVE_CHECK === 0) {
+    const left = [...pending.values()].reduce((n, k) => n + k.size, 0);
+    const pollMs = left <= FEW_JOBS ? QUICK_POLL_MS : POLL_MS;
+    if ((sinceAliveCheckMs += pollMs) >= ALIVE_CHECK_MS) {
+      sinceAliveCheckMs = 0;
       const alive = await deps.watch.aliveInstances();
       if (alive === 0 && !alone) deps.err("cryptointellect: backfill: no instance of this cluster is alive any more: the jobs wait until one runs.\n");
       alone = alive === 0;
     }
-    await deps.sleep(POLL_MS, signal);
+    await deps.sleep(pollMs, signal);
   }
   progress.finish();
   return final;

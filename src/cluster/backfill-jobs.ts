@@ -8,7 +8,8 @@ import postgres from "postgres";
 import type { Clock } from "../clock.ts";
 import type { BucketRange } from "../domain/gaps.ts";
 import { MINUTE_MS } from "../domain/interval.ts";
-import { BOSS_SCHEMA, type QueueKeeping, readInstances } from "./coordinator.ts";
+
+import { BOSS_SCHEMA, LANE_BAND, type QueueKeeping, readInstances } from "./coordinator.ts";
 
 /**
  * Buckets per job: a UTC day at 1m (5 days at 5m, 60 at 1h). That is one to three pages of one
@@ -17,6 +18,57 @@ import { BOSS_SCHEMA, type QueueKeeping, readInstances } from "./coordinator.ts"
  * cut the same way and a job's key names the same buckets on every run.
  */
 export const CHUNK_BUCKETS = 1440;
+/**
+ * Minutes per job where the history comes from trades, paged one call after another on a budget
+ * per pair and IP (Kraken, 0.9 calls/s a pair): 4 hours, so that every IP works on a pair at once
+ * (a day-chunk left a pair's day to one IP) and the lanes (below) meet in small steps.
+ */
+export const TRADES_CHUNK_MINUTES = 240;
+
+/** How one exchange's range is cut. */
+export interface ExchangeChunking {
+  /** Buckets per chunk (on multiples of this length since the epoch). */
+  chunkBuckets: number;
+  /**
+   * Where an endpoint serves only its newest candles (Kraken's 720): a bucket open at or a little
+   * before the start of that depth. From there to the range's end is one job (one request: each returns everything up
+   * to now, so two jobs would fetch the same buckets twice); the chunk before it ends there.
+   */
+  recentFromOpenMs?: number;
+  /**
+   * Lanes (the instances alive, for history from trades): a series' chunks are cut into this many
+   * runs of consecutive chunks, and the jobs ordered first chunk of every lane, then the second.
+   * Each instance then walks one lane: its next job of a pair starts where its last one ended, so
+   * the trades pager goes on from where it stopped (no partial page at the seam, no look-back),
+   * and the lanes meet only at their ends.
+   */
+  lanes?: number;
+}
+
+/**
+ * The cut for an exchange: smaller chunks in `instances` lanes where history is rebuilt from
+ * trades, one job for a recent-only window, day-chunks oldest first otherwise.
+ */
+export function chunkingFor(
+  adapter: { trades?: unknown; recentCandlesOnly?: number; nativeIntervals: readonly number[] },
+  intervalMinutes: number,
+  nowMs: number,
+  instances: number,
+): ExchangeChunking {
+  if (!adapter.trades) return { chunkBuckets: CHUNK_BUCKETS };
+  const chunking: ExchangeChunking = { chunkBuckets: Math.max(1, Math.floor(TRADES_CHUNK_MINUTES / intervalMinutes)), lanes: Math.max(1, instances) };
+  if (adapter.recentCandlesOnly === undefined) return chunking;
+  let base = 1;
+  for (const n of adapter.nativeIntervals) if (n <= intervalMinutes && intervalMinutes % n === 0 && n > base) base = n;
+  const baseMs = base * MINUTE_MS;
+  const depthFromMs = Math.floor(nowMs / baseMs) * baseMs - (adapter.recentCandlesOnly - 1) * baseMs;
+  // On a whole hour of buckets at or before the depth's start, so that every other job is older than
+  // the depth (trades only: no second request of the recent endpoint) and a run again within the
+  // hour names the same job. The recent job fetches its first hour or so from trades, and what the
+  // depth moved past while it waited.
+  const alignMs = intervalMinutes * MINUTE_MS * Math.max(1, Math.ceil(60 / intervalMinutes));
+  return { ...chunking, recentFromOpenMs: Math.floor(depthFromMs / alignMs) * alignMs };
+}
 
 /** One job: the buckets opening in [fromOpenMs, toOpenMs] of one series, fetched where a sink lacks them. */
 export interface BackfillJob {
@@ -32,6 +84,10 @@ export interface PlannedJob {
   queue: string;
   /** One job of a key waits at a time (the queue is `stately`): re-running the command adds nothing that still waits. */
   singletonKey: string;
+  /** The series (a coin of the exchange's queue): an instance runs one job of a series at a time. */
+  group: string;
+  /** Taken before jobs of a lower one (lane positions, ExchangeChunking.lanes); absent: 0. */
+  priority?: number;
   data: BackfillJob;
 }
 
@@ -44,9 +100,22 @@ export interface BackfillPlanInput {
   repair: boolean;
   /** The series, in order; with `missing`, only chunks holding a missing bucket become jobs. */
   series: readonly { exchange: string; coin: string; missing?: readonly BucketRange[] }[];
+  /** Per exchange, how its range is cut; absent: day-chunks (CHUNK_BUCKETS). */
+  chunking?: Readonly<Record<string, ExchangeChunking>>;
 }
 
 export const backfillQueueName = (exchange: string) => `backfill-${exchange}`;
+
+/**
+ * Backfill jobs an instance runs at once for an exchange. Where history comes from trades, paced
+ * per pair (Kraken): one per pair up to 32, so every pair moves on every IP. Elsewhere 2: a job
+ * is a few pages fetched at the exchange's pace (several in flight within the job), and more jobs at
+ * once only crowd the machine and the database: on the 2-core bench box, 8 at once made the
+ * three-instance backfill 2.2-2.3x one instance's, 2 at once 2.5-2.8x (bench/RESULTS.md).
+ */
+export function backfillJobsInFlight(adapter: { trades?: unknown }): number {
+  return adapter.trades ? 32 : 2;
+}
 
 /** `binance|BTC|1m|2024-03-08T00:00:00.000Z..2024-03-08T23:59:00.000Z|fill`: readable in a summary. */
 export function backfillJobKey(job: BackfillJob): string {
@@ -56,24 +125,57 @@ export function backfillJobKey(job: BackfillJob): string {
 
 /**
  * The jobs of a backfill, oldest chunk first (every series of a chunk before the next chunk, so the
- * store fills from the past forward as a single backfill does). The chunks of a series cover
- * [firstOpenMs, lastOpenMs] exactly, without overlap.
+ * store fills from the past forward as a single backfill does), or by lane position where the
+ * exchange has lanes. The chunks of a series cover [firstOpenMs, lastOpenMs] exactly, without overlap.
  */
 export function planBackfillJobs(input: BackfillPlanInput): PlannedJob[] {
   const sizeMs = input.intervalMinutes * MINUTE_MS;
-  const chunkMs = CHUNK_BUCKETS * sizeMs;
-  const jobs: PlannedJob[] = [];
-  for (let chunk = Math.floor(input.firstOpenMs / chunkMs) * chunkMs; chunk <= input.lastOpenMs; chunk += chunkMs) {
-    const fromOpenMs = Math.max(input.firstOpenMs, chunk);
-    const toOpenMs = Math.min(input.lastOpenMs, chunk + chunkMs - sizeMs);
-    if (fromOpenMs > toOpenMs) continue;
-    for (const s of input.series) {
+  const cut = (exchange: string) => input.chunking?.[exchange] ?? { chunkBuckets: CHUNK_BUCKETS };
+  const ranked: { job: PlannedJob; rank: number }[] = [];
+  for (const s of input.series) {
+    const { chunkBuckets, recentFromOpenMs, lanes } = cut(s.exchange);
+    const chunkMs = chunkBuckets * sizeMs;
+    const recentFrom = Math.max(input.firstOpenMs, recentFromOpenMs ?? Number.POSITIVE_INFINITY);
+    const cuts: BucketRange[] = [];
+    for (let chunk = Math.floor(input.firstOpenMs / chunkMs) * chunkMs; chunk <= input.lastOpenMs && chunk < recentFrom; chunk += chunkMs)
+      cuts.push({ fromOpenMs: Math.max(input.firstOpenMs, chunk), toOpenMs: Math.min(input.lastOpenMs, chunk + chunkMs - sizeMs, recentFrom - sizeMs) });
+    if (recentFrom <= input.lastOpenMs) cuts.push({ fromOpenMs: recentFrom, toOpenMs: input.lastOpenMs });
+    const jobs: PlannedJob[] = [];
+    for (const { fromOpenMs, toOpenMs } of cuts) {
+      if (fromOpenMs > toOpenMs) continue;
       if (s.missing && !s.missing.some((r) => r.fromOpenMs <= toOpenMs && r.toOpenMs >= fromOpenMs)) continue;
       const data: BackfillJob = { exchange: s.exchange, coin: s.coin, intervalMinutes: input.intervalMinutes, fromOpenMs, toOpenMs, repair: input.repair };
-      jobs.push({ queue: backfillQueueName(s.exchange), singletonKey: backfillJobKey(data), data });
+      jobs.push({ queue: backfillQueueName(s.exchange), singletonKey: backfillJobKey(data), group: s.coin, data });
+    }
+    if (lanes === undefined || lanes < 2) {
+      for (const job of jobs) ranked.push({ job, rank: job.data.fromOpenMs });
+      continue;
+    }
+    // Lane l holds chunks [start(l), start(l + 1)); its p-th chunk is taken in round p. Lanes hold
+    // about equal work: a chunk weighs its length, the recent-only job (one request) a quarter chunk.
+    const weights = jobs.map(({ data }) => (data.fromOpenMs >= recentFrom ? chunkMs / 4 : data.toOpenMs + sizeMs - data.fromOpenMs));
+    const before = [0];
+    for (const w of weights) before.push(before.at(-1)! + w);
+    const total = before.at(-1)!;
+    const starts = [0];
+    for (let lane = 1; lane < lanes; lane++) {
+      const want = (lane * total) / lanes;
+      let i = starts.at(-1)!;
+      while (i < jobs.length && Math.abs(before[i + 1]! - want) <= Math.abs(before[i]! - want)) i++;
+      starts.push(i);
+    }
+    starts.push(jobs.length);
+    const start = (lane: number) => starts[lane]!;
+    for (let lane = 0; lane < lanes; lane++) {
+      for (let i = start(lane); i < start(lane + 1); i++) {
+        const position = i - start(lane);
+        jobs[i]!.priority = (lane + 1) * LANE_BAND - Math.min(position, LANE_BAND - 1);
+        ranked.push({ job: jobs[i]!, rank: position * lanes + lane });
+      }
     }
   }
-  return jobs;
+  // The sort is stable: series keep their order within a rank.
+  return ranked.sort((a, b) => a.rank - b.rank).map((r) => r.job);
 }
 
 /**

@@ -18,15 +18,22 @@ export const CLUSTER_SCHEMA = "cryptointellect_cluster";
 export const BOSS_SCHEMA = "cryptointellect_boss";
 /** Real milliseconds between looks at an empty queue, and of the step back after a fair part. */
 const POLL_MS = 250;
-/** pg-boss's shortest polling interval: backfill workers look at an empty queue this often. */
+/** Real milliseconds between an instance's looks at an empty backfill queue. */
 const QUEUE_POLL_MS = 500;
 const YIELD_MS = 500;
 /**
- * Jobs of one queue (one exchange's backfill) an instance runs at once: enough that an exchange
- * paced per pair (Kraken) moves many pairs at once; the client's limiter paces the requests. One at a
- * time made a cluster's backfill six times slower than one instance's (216 s against 35 s).
+ * Jobs of one queue (one exchange's backfill) an instance runs at once by default, at most one per
+ * group (a series); the client's limiter paces the requests. A queue whose exchange is paced per
+ * pair (Kraken, 0.9 calls/s a pair within 20 a second) asks for more (`inFlight`), so that every
+ * pair has a job in flight on every IP.
  */
-const QUEUE_JOBS_IN_FLIGHT = 16;
+const QUEUE_JOBS_IN_FLIGHT = 8;
+/**
+ * Job priorities per lane (backfill-jobs.ts): lane l's jobs have priorities in
+ * [l·LANE_BAND + 1, (l + 1)·LANE_BAND], counting down by position, so that an instance asks for its
+ * own lane's next job with a priority range and pg-boss hands them out in order.
+ */
+export const LANE_BAND = 100_000;
 /** An instance whose last heartbeat is older than this many heartbeats is taken for gone. */
 const HEARTBEATS_TO_DEATH = 3;
 
@@ -77,14 +84,29 @@ export interface Coordinator {
    * time), `workQueue` runs them, several at once. `expireInSeconds` is real seconds a job may run
    * before another instance takes it over.
    */
-  enqueue(queue: string, jobs: readonly { data: object; singletonKey?: string }[], expireInSeconds: number, keep?: QueueKeeping): Promise<void>;
-  workQueue<T extends object>(queue: string, expireInSeconds: number, handle: (data: T) => Promise<void>): Promise<void>;
+  enqueue(queue: string, jobs: readonly QueuedJob[], expireInSeconds: number, keep?: QueueKeeping): Promise<void>;
+  /**
+   * Runs the queue's jobs, several at once but never two of one `group` on this instance: jobs of a
+   * series paced per pair and IP go to different IPs, not into one queue behind one pair's budget.
+   */
+  workQueue<T extends object>(queue: string, expireInSeconds: number, handle: (data: T) => Promise<void>, inFlight?: number): Promise<void>;
   /** Alive instances of this instance's IP group (itself included; at least 1). */
   groupSize(): number;
   stop(): Promise<void>;
 }
 
 export const queueName = (exchange: string) => `live-${exchange}`;
+
+/**
+ * A job for `enqueue`: at most one of a `singletonKey` waits; one of a `group` runs per instance at
+ * a time; a higher `priority` is taken first.
+ */
+export interface QueuedJob {
+  data: object;
+  singletonKey?: string;
+  group?: string;
+  priority?: number;
+}
 
 /** How long a queue keeps a job waiting, and a finished one readable, in real seconds. */
 export interface QueueKeeping {
@@ -160,6 +182,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const queues = new Set<string>();
   let groupAlive = 1;
   let clusterAlive = 1;
+  /** This instance's place among the alive ones by name: its lane of a backfill (backfill-jobs.ts). */
+  let lane = 0;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let stopped = false;
   let started = false;
@@ -177,6 +201,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       const mine = rows.find((r) => r.name === options.instance);
       groupAlive = Math.max(1, rows.filter((r) => r.alive && r.ipGroup === options.ipGroup).length);
       clusterAlive = Math.max(1, rows.filter((r) => r.alive).length);
+      lane = Math.max(
+        0,
+        rows.filter((r) => r.alive).findIndex((r) => r.name === options.instance),
+      );
       if (!mine) await register();
     } catch (error) {
       done.shards += shards;
@@ -230,6 +258,54 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       for (const due of taken.keys()) if (due < job.data.dueMs) taken.delete(due);
       if (n >= Math.ceil(job.data.of / clusterAlive)) await pause(YIELD_MS);
     }
+  }
+
+  /**
+   * Runs up to `inFlight` jobs of a queue at once, asking only for groups it is not
+   * already running (pg-boss's `ignoreGroups`), and asks again as soon as one finishes. Stopping,
+   * it takes nothing new and lets the jobs in hand finish.
+   */
+  async function queueLoop(name: string, handle: (data: object) => Promise<void>, inFlight: number): Promise<void> {
+    const running = new Map<string, Promise<void>>();
+    const settled = () => Promise.race(running.values());
+    while (!stopped) {
+      if (running.size >= inFlight) {
+        await settled();
+        continue;
+      }
+      let job: Awaited<ReturnType<typeof boss.fetch<object>>>[number] | undefined;
+      try {
+        // Its own lane's next job first (the chunk after the one it did last of that series), then any.
+        const ignoreGroups = [...running.keys()];
+        [job] = await boss.fetch<object>(name, { batchSize: 1, ignoreGroups, minPriority: lane * LANE_BAND + 1, maxPriority: (lane + 1) * LANE_BAND });
+        if (!job) [job] = await boss.fetch<object>(name, { batchSize: 1, ignoreGroups });
+      } catch (error) {
+        if (!stopped) logger.warn("taking a job failed; retrying", { queue: name, error: describeError(error) });
+        await Promise.race([pause(QUEUE_POLL_MS), ...running.values()]);
+        continue;
+      }
+      if (!job) {
+        await Promise.race([pause(QUEUE_POLL_MS), ...running.values()]);
+        continue;
+      }
+      const attempt = { id: job.id, retryCount: job.retryCount };
+      const group = job.groupId ?? job.id;
+      const data = job.data;
+      running.set(
+        group,
+        (async () => {
+          try {
+            await handle(data);
+            await boss.complete(name, attempt);
+          } catch (error) {
+            await boss.fail(name, attempt, { message: describeError(error) }).catch(() => {});
+          } finally {
+            running.delete(group);
+          }
+        })(),
+      );
+    }
+    await Promise.all(running.values());
   }
 
   async function ensureQueue(name: string, expiry = expireInSeconds, keep?: QueueKeeping): Promise<void> {
@@ -288,28 +364,17 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       if (jobs.length > 0)
         await boss.insert(
           queue,
-          jobs.map((j) => ({ data: j.data, singletonKey: j.singletonKey })),
+          jobs.map((j) => ({
+            data: j.data,
+            singletonKey: j.singletonKey,
+            ...(j.group !== undefined ? { group: { id: j.group } } : {}),
+            ...(j.priority !== undefined ? { priority: j.priority } : {}),
+          })),
         );
     },
-    async workQueue(queue, expiry, handle) {
+    async workQueue(queue, expiry, handle, inFlight = QUEUE_JOBS_IN_FLIGHT) {
       await ensureQueue(queue, expiry);
-      const work = () =>
-        boss.work<object>(queue, { batchSize: 1, pollingIntervalSeconds: QUEUE_POLL_MS / 1000 }, async ([job]) => {
-          if (!job) return;
-          await handle(job.data as never);
-          // A worker that just finished steps back before its next job while others are up, so the
-          // instance that happens to poll first does not take a whole queue.
-          if (clusterAlive > 1) await pause(YIELD_MS);
-        });
-      // The workers' polls spread over the polling interval (started together, they would poll
-      // together and one instance would take a small queue whole at its first look).
-      for (let i = 0; i < QUEUE_JOBS_IN_FLIGHT; i++) {
-        workers.push(
-          pause((QUEUE_POLL_MS * (i + Math.random())) / QUEUE_JOBS_IN_FLIGHT).then(async () => {
-            if (!stopped) await work();
-          }),
-        );
-      }
+      workers.push(queueLoop(queue, handle as (data: object) => Promise<void>, inFlight));
     },
     groupSize: () => groupAlive,
     async stop() {

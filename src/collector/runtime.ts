@@ -32,7 +32,7 @@ import type { CandleSink } from "../sinks/types.ts";
 import type { Hono } from "hono";
 import { type Coordinator, createCoordinator } from "../cluster/coordinator.ts";
 import { planShards } from "../cluster/shards.ts";
-import { type BackfillJob, backfillExpireSeconds, backfillQueueName } from "../cluster/backfill-jobs.ts";
+import { type BackfillJob, backfillExpireSeconds, backfillJobsInFlight, backfillQueueName } from "../cluster/backfill-jobs.ts";
 import { withPositionsOf } from "../sinks/intercept.ts";
 import { nextCycleAt } from "./schedule.ts";
 
@@ -194,14 +194,19 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
         // exchange, so a long backfill never holds up a live shard; the shared rate limiter interleaves them.
         const expireInSeconds = backfillExpireSeconds(clock);
         for (const adapter of adapters)
-          await coordinator.workQueue<BackfillJob>(backfillQueueName(adapter.id), expireInSeconds, async (job) => {
-            try {
-              await service.backfillRange(job, signal);
-            } catch (error) {
-              if (!signal.aborted) logger.warn("backfill job failed; it is retried", { exchange: job.exchange, coin: job.coin, error: describeError(error) });
-              throw error;
-            }
-          });
+          await coordinator.workQueue<BackfillJob>(
+            backfillQueueName(adapter.id),
+            expireInSeconds,
+            async (job) => {
+              try {
+                await service.backfillRange(job, signal);
+              } catch (error) {
+                if (!signal.aborted) logger.warn("backfill job failed; it is retried", { exchange: job.exchange, coin: job.coin, error: describeError(error) });
+                throw error;
+              }
+            },
+            backfillJobsInFlight(adapter),
+          );
         // Every instance names the first tick alike (the last due time), so one publishes it.
         firstDue = nextCycleAt(clock.now(), config.bucketIntervalMinutes, config.settleSeconds) - config.bucketIntervalMinutes * 60_000;
       }

@@ -1,6 +1,7 @@
 /** How a backfill is cut into jobs for a cluster: pure, no database. */
 import { describe, expect, test } from "bun:test";
-import { backfillExpireSeconds, backfillJobKey, CHUNK_BUCKETS, type PlannedJob, planBackfillJobs } from "../../src/cluster/backfill-jobs.ts";
+import { backfillExpireSeconds, backfillJobKey, CHUNK_BUCKETS, chunkingFor, type PlannedJob, planBackfillJobs } from "../../src/cluster/backfill-jobs.ts";
+import { NATIVE_EXCHANGES } from "../../src/exchanges/index.ts";
 import { MINUTE_MS } from "../../src/domain/interval.ts";
 
 const at = (iso: string) => Date.parse(iso);
@@ -88,6 +89,57 @@ describe("backfill jobs", () => {
       "binance|BTC|1m|2024-03-07T00:00:00.000Z..2024-03-07T23:59:00.000Z|repair",
       "binance|BTC|1m|2024-03-08T00:00:00.000Z..2024-03-08T23:59:00.000Z|repair",
     ]);
+  });
+
+  test("where history comes from trades (Kraken): 4-hour chunks, one job from the hour before the recent-only window on; a day-chunk elsewhere", () => {
+    const now = at("2024-03-09T10:20:30Z");
+    const kraken = chunkingFor(NATIVE_EXCHANGES.kraken, 1, now, 3);
+    // Kraken's OHLC keeps 720 minutes: from 22:21 on; the recent job starts on the hour before.
+    expect(kraken).toEqual({ chunkBuckets: 240, lanes: 3, recentFromOpenMs: at("2024-03-08T22:00:00Z") });
+    expect(chunkingFor(NATIVE_EXCHANGES.binance, 1, now, 3)).toEqual({ chunkBuckets: CHUNK_BUCKETS });
+    // At 1h Kraken's OHLC reaches back 720 hours: the recent job starts 30 days back.
+    expect(chunkingFor(NATIVE_EXCHANGES.kraken, 60, now, 2)).toEqual({ chunkBuckets: 4, lanes: 2, recentFromOpenMs: at("2024-02-08T11:00:00Z") });
+    const jobs = planBackfillJobs({
+      intervalMinutes: 1,
+      firstOpenMs: at("2024-03-07T09:00:00Z"),
+      lastOpenMs: at("2024-03-09T09:59:00Z"),
+      repair: false,
+      series: [{ exchange: "kraken", coin: "BTC" }],
+      chunking: { kraken },
+    });
+    const span = (j: PlannedJob) => `${new Date(j.data.fromOpenMs).toISOString().slice(11, 16)}-${new Date(j.data.toOpenMs).toISOString().slice(11, 16)}`;
+    // Cut: 09-12 (to the grid), 4-hour chunks, 20-22 stopping at the recent job, then 22:00-09:59 in one.
+    const byTime = [...jobs].sort((a, b) => a.data.fromOpenMs - b.data.fromOpenMs);
+    expect(byTime.map(span)).toEqual([
+      "09:00-11:59",
+      "12:00-15:59",
+      "16:00-19:59",
+      "20:00-23:59",
+      "00:00-03:59",
+      "04:00-07:59",
+      "08:00-11:59",
+      "12:00-15:59",
+      "16:00-19:59",
+      "20:00-21:59",
+      "22:00-09:59",
+    ]);
+    expect(covered(jobs, "kraken", "BTC").length).toBe(49 * 60);
+    // Three lanes of about equal length (hours 3+4+4, 4+4+4+4, 4+4+2 and the recent job as a quarter
+    // chunk), taken in rounds: each lane's first chunk, then each lane's second; a lane's chunks follow each other.
+    const lanes = [0, 1, 2].map((lane) => byTime.filter((j) => Math.floor((j.priority! - 1) / 100_000) === lane).map(span));
+    expect(lanes).toEqual([
+      ["09:00-11:59", "12:00-15:59", "16:00-19:59"],
+      ["20:00-23:59", "00:00-03:59", "04:00-07:59", "08:00-11:59"],
+      ["12:00-15:59", "16:00-19:59", "20:00-21:59", "22:00-09:59"],
+    ]);
+    expect(jobs.slice(0, 3).map(span)).toEqual(["09:00-11:59", "20:00-23:59", "12:00-15:59"]);
+    for (const lane of [0, 1, 2]) {
+      const mine = jobs.filter((j) => Math.floor((j.priority! - 1) / 100_000) === lane);
+      // Higher priority first: the lane's chunks in time order.
+      expect(mine.map((j) => j.data.fromOpenMs)).toEqual(mine.map((j) => j.data.fromOpenMs).sort((a, b) => a - b));
+      expect(mine.map((j) => j.priority)).toEqual(mine.map((_, i) => (lane + 1) * 100_000 - i));
+    }
+    expect(jobs.every((j) => j.group === "BTC")).toBe(true);
   });
 
   test("an empty range gives no job", () => {
