@@ -15,7 +15,8 @@ import { expectedCandle } from "../helpers/oracle.ts";
 import type { SimCandleRequest } from "../../src/simulator/candle-log.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/server.ts";
 import { BINARY, buildBinary, runBinary } from "../helpers/binary.ts";
-import { serverAvailable, serverUrl, startProxy, type TcpProxy, type TestDatabase, testDatabase } from "../db/servers.ts";
+import { serverAvailable, serverUrl, type TestDatabase, testDatabase } from "../db/servers.ts";
+import { type PrivatePostgres, startPrivatePostgres } from "../helpers/private-postgres.ts";
 
 export const EXCHANGES = NATIVE_EXCHANGE_IDS;
 
@@ -39,8 +40,8 @@ export interface Cluster {
   /** Resolves once the clock has reached `ms`. */
   until(ms: number): Promise<void>;
   sql: postgres.Sql;
-  /** With `viaProxy`: the instances reach PostgreSQL through it (cut it to drop every session). */
-  proxy: TcpProxy | undefined;
+  /** With `privateServer`: the PostgreSQL server the cluster uses, the test's own to stop and start. */
+  server: PrivatePostgres | undefined;
   close(): Promise<void>;
 }
 
@@ -50,18 +51,19 @@ export async function postgresForCluster(): Promise<boolean> {
   return serverAvailable("postgres");
 }
 
-export async function startCluster(options: { speed: number; startMs: number; coins: number; yaml?: string; viaProxy?: boolean }): Promise<Cluster> {
+export async function startCluster(options: { speed: number; startMs: number; coins: number; yaml?: string; privateServer?: boolean }): Promise<Cluster> {
   await buildBinary();
   const anchor = Date.now() + 1500;
   const clock = createScaledClock(anchor, options.startMs, options.speed);
   const sim = startSimulator({ clock, hostnames: ADDRESSES });
   const dir = mkdtempSync(join(tmpdir(), "ci-cluster-"));
-  const db = testDatabase("postgres");
+  // A server of the test's own when the test restarts it; else a fresh database on the shared one.
+  const server = options.privateServer ? await startPrivatePostgres() : undefined;
+  const db: TestDatabase = server
+    ? { dialect: "postgres", name: "cluster", url: server.url("cluster"), exists: async () => true, drop: () => server.remove() }
+    : testDatabase("postgres");
   const env = { CRYPTOINTELLECT_TIME_WARP: `${anchor}:${options.startMs}:${options.speed}` };
   const instances = new Map<string, Instance>();
-  const dbUrl = new URL(db.url);
-  const proxy = options.viaProxy ? await startProxy(dbUrl.hostname, Number(dbUrl.port || 5432)) : undefined;
-  const instanceDbUrl = proxy ? Object.assign(new URL(db.url), { port: String(proxy.port) }).toString() : db.url;
   const configFor = (name: string, group: number) => {
     const base = sim.urls[group]!;
     const path = join(dir, `${name}.yml`);
@@ -77,7 +79,7 @@ export async function startCluster(options: { speed: number; startMs: number; co
         "save_to_csv: true",
         `csv_directory: ${join(dir, `csv-${name}`)}`,
         "save_to_database: true",
-        `database_connection: ${name === "migrate" ? db.url : instanceDbUrl}`,
+        `database_connection: ${db.url}`,
         "http:",
         "  enabled: false",
         "cluster:",
@@ -103,7 +105,7 @@ export async function startCluster(options: { speed: number; startMs: number; co
     env,
     instances,
     sql,
-    proxy,
+    server,
     start(name, group) {
       const config = configFor(name, group);
       const proc = Bun.spawn([BINARY, "run", "-c", config], { cwd: dir, env: { ...process.env, ...env }, stdout: "ignore", stderr: "pipe" });
@@ -126,7 +128,6 @@ export async function startCluster(options: { speed: number; startMs: number; co
       }
       await Promise.all([...instances.values()].map((i) => Promise.race([i.proc.exited, Bun.sleep(15_000).then(() => i.proc.kill("SIGKILL"))])));
       await sql.end({ timeout: 2 });
-      await proxy?.close();
       await sim.stop();
       await db.drop().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
