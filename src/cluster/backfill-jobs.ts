@@ -20,10 +20,12 @@ import { BOSS_SCHEMA, LANE_BAND, type QueueKeeping, readInstances } from "./coor
 export const CHUNK_BUCKETS = 1440;
 /**
  * Minutes per job where the history comes from trades, paged one call after another on a budget
- * per pair and IP (Kraken, 0.9 calls/s a pair): 4 hours, so that every IP works on a pair at once
- * (a day-chunk left a pair's day to one IP) and the lanes (below) meet in small steps.
+ * per pair and IP (Kraken, 0.9 calls/s a pair): 2 hours. Small, so that every IP works on a pair at
+ * once (a day-chunk left a pair's day to one IP) and lanes (below) even out in small steps at the
+ * end; within a lane the chunks of a pair follow each other at no extra cost (on the bench 4-hour
+ * chunks gave 2.4-2.6x one instance, 2-hour ones 2.6-2.8x).
  */
-export const TRADES_CHUNK_MINUTES = 240;
+export const TRADES_CHUNK_MINUTES = 120;
 
 /** How one exchange's range is cut. */
 export interface ExchangeChunking {

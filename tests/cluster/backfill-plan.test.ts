@@ -91,14 +91,14 @@ describe("backfill jobs", () => {
     ]);
   });
 
-  test("where history comes from trades (Kraken): 4-hour chunks, one job from the hour before the recent-only window on; a day-chunk elsewhere", () => {
+  test("where history comes from trades (Kraken): 2-hour chunks in lanes, one job from the hour before the recent-only window on; a day-chunk elsewhere", () => {
     const now = at("2024-03-09T10:20:30Z");
     const kraken = chunkingFor(NATIVE_EXCHANGES.kraken, 1, now, 3);
     // Kraken's OHLC keeps 720 minutes: from 22:21 on; the recent job starts on the hour before.
-    expect(kraken).toEqual({ chunkBuckets: 240, lanes: 3, recentFromOpenMs: at("2024-03-08T22:00:00Z") });
+    expect(kraken).toEqual({ chunkBuckets: 120, lanes: 3, recentFromOpenMs: at("2024-03-08T22:00:00Z") });
     expect(chunkingFor(NATIVE_EXCHANGES.binance, 1, now, 3)).toEqual({ chunkBuckets: CHUNK_BUCKETS });
     // At 1h Kraken's OHLC reaches back 720 hours: the recent job starts 30 days back.
-    expect(chunkingFor(NATIVE_EXCHANGES.kraken, 60, now, 2)).toEqual({ chunkBuckets: 4, lanes: 2, recentFromOpenMs: at("2024-02-08T11:00:00Z") });
+    expect(chunkingFor(NATIVE_EXCHANGES.kraken, 60, now, 2)).toEqual({ chunkBuckets: 2, lanes: 2, recentFromOpenMs: at("2024-02-08T11:00:00Z") });
     const jobs = planBackfillJobs({
       intervalMinutes: 1,
       firstOpenMs: at("2024-03-07T09:00:00Z"),
@@ -107,38 +107,30 @@ describe("backfill jobs", () => {
       series: [{ exchange: "kraken", coin: "BTC" }],
       chunking: { kraken },
     });
-    const span = (j: PlannedJob) => `${new Date(j.data.fromOpenMs).toISOString().slice(11, 16)}-${new Date(j.data.toOpenMs).toISOString().slice(11, 16)}`;
-    // Cut: 09-12 (to the grid), 4-hour chunks, 20-22 stopping at the recent job, then 22:00-09:59 in one.
+    const iso = (ms: number) => new Date(ms).toISOString().slice(5, 16);
+    const span = (j: PlannedJob) => `${iso(j.data.fromOpenMs)}/${iso(j.data.toOpenMs)}`;
+    // Cut: 09:00-09:59 (to the grid), 2-hour chunks up to the recent job, then 22:00 to the end in one.
     const byTime = [...jobs].sort((a, b) => a.data.fromOpenMs - b.data.fromOpenMs);
-    expect(byTime.map(span)).toEqual([
-      "09:00-11:59",
-      "12:00-15:59",
-      "16:00-19:59",
-      "20:00-23:59",
-      "00:00-03:59",
-      "04:00-07:59",
-      "08:00-11:59",
-      "12:00-15:59",
-      "16:00-19:59",
-      "20:00-21:59",
-      "22:00-09:59",
-    ]);
+    expect(byTime.length).toBe(1 + 18 + 1);
+    expect(span(byTime[0]!)).toBe("03-07T09:00/03-07T09:59");
+    expect(byTime.slice(1, -1).every((j) => j.data.toOpenMs - j.data.fromOpenMs === 119 * MINUTE_MS && j.data.fromOpenMs % (120 * MINUTE_MS) === 0)).toBe(true);
+    expect(span(byTime.at(-1)!)).toBe("03-08T22:00/03-09T09:59");
     expect(covered(jobs, "kraken", "BTC").length).toBe(49 * 60);
-    // Three lanes of about equal length (hours 3+4+4, 4+4+4+4, 4+4+2 and the recent job as a quarter
-    // chunk), taken in rounds: each lane's first chunk, then each lane's second; a lane's chunks follow each other.
-    const lanes = [0, 1, 2].map((lane) => byTime.filter((j) => Math.floor((j.priority! - 1) / 100_000) === lane).map(span));
-    expect(lanes).toEqual([
-      ["09:00-11:59", "12:00-15:59", "16:00-19:59"],
-      ["20:00-23:59", "00:00-03:59", "04:00-07:59", "08:00-11:59"],
-      ["12:00-15:59", "16:00-19:59", "20:00-21:59", "22:00-09:59"],
-    ]);
-    expect(jobs.slice(0, 3).map(span)).toEqual(["09:00-11:59", "20:00-23:59", "12:00-15:59"]);
+    // Three lanes: runs of consecutive chunks, of about equal length (the recent job counts a quarter
+    // chunk), priorities counting down from the top of the lane's band in time order.
+    const laneOf = (j: PlannedJob) => Math.floor((j.priority! - 1) / 100_000);
+    expect(byTime.map(laneOf)).toEqual([...byTime.map(laneOf)].sort((a, b) => a - b));
+    const hours = [0, 1, 2].map((lane) =>
+      byTime.filter((j) => laneOf(j) === lane).reduce((h, j) => h + (j === byTime.at(-1) ? 0.5 : (j.data.toOpenMs - j.data.fromOpenMs + MINUTE_MS) / 3_600_000), 0),
+    );
+    expect(Math.max(...hours) - Math.min(...hours)).toBeLessThanOrEqual(2);
     for (const lane of [0, 1, 2]) {
-      const mine = jobs.filter((j) => Math.floor((j.priority! - 1) / 100_000) === lane);
-      // Higher priority first: the lane's chunks in time order.
-      expect(mine.map((j) => j.data.fromOpenMs)).toEqual(mine.map((j) => j.data.fromOpenMs).sort((a, b) => a - b));
+      const mine = byTime.filter((j) => laneOf(j) === lane);
       expect(mine.map((j) => j.priority)).toEqual(mine.map((_, i) => (lane + 1) * 100_000 - i));
     }
+    // Taken in rounds: each lane's first chunk, then each lane's second.
+    expect(jobs.slice(0, 3).map(laneOf)).toEqual([0, 1, 2]);
+    expect(jobs.slice(0, 3).map((j) => j.priority! % 100_000)).toEqual([0, 0, 0]);
     expect(jobs.every((j) => j.group === "BTC")).toBe(true);
   });
 
