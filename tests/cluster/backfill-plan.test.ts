@@ -91,12 +91,12 @@ describe("backfill jobs", () => {
     ]);
   });
 
-  test("where history comes from trades (Kraken): 2-hour chunks in lanes, one job from the hour before the recent-only window on; a day-chunk elsewhere", () => {
+  test("where history comes from trades (Kraken): 2-hour chunks in lanes, one job from the hour before the recent-only window on; four-day chunks elsewhere", () => {
     const now = at("2024-03-09T10:20:30Z");
     const kraken = chunkingFor(NATIVE_EXCHANGES.kraken, 1, now, 3);
     // Kraken's OHLC keeps 720 minutes: from 22:21 on; the recent job starts on the hour before.
     expect(kraken).toEqual({ chunkBuckets: 120, lanes: 3, recentFromOpenMs: at("2024-03-08T22:00:00Z") });
-    expect(chunkingFor(NATIVE_EXCHANGES.binance, 1, now, 3)).toEqual({ chunkBuckets: CHUNK_BUCKETS });
+    expect(chunkingFor(NATIVE_EXCHANGES.binance, 1, now, 3)).toEqual({ chunkBuckets: 4 * CHUNK_BUCKETS });
     // At 1h Kraken's OHLC reaches back 720 hours: the recent job starts 30 days back.
     expect(chunkingFor(NATIVE_EXCHANGES.kraken, 60, now, 2)).toEqual({ chunkBuckets: 2, lanes: 2, recentFromOpenMs: at("2024-02-08T11:00:00Z") });
     const jobs = planBackfillJobs({
