@@ -1,7 +1,7 @@
 /**
  * Backfill across a cluster against one instance, in one run:
  *
- *   bun bench/cluster-backfill.ts [--coins 30] [--days 2] [--exchanges a,b] [--instances 3] [--out FILE]
+ *   bun bench/cluster-backfill.ts [--coins 30] [--days 2] [--exchanges a,b] [--instances 3] [--logs DIR] [--out FILE]
  *
  * The simulator in its own process on 127.0.0.11-13 (each address its own rate limits, as an
  * exchange keeps them per client IP; 20-50 ms per answer), the compiled executable, real clock.
