@@ -9,7 +9,7 @@ import type { Clock } from "../clock.ts";
 import type { BucketRange } from "../domain/gaps.ts";
 import { MINUTE_MS } from "../domain/interval.ts";
 
-import { BOSS_SCHEMA, LANE_BAND, type QueueKeeping, readInstances } from "./coordinator.ts";
+import { BOSS_SCHEMA, LANE_BAND, type QueueKeeping, type QueueWork, readInstances } from "./coordinator.ts";
 
 /**
  * Buckets per job unless the exchange's cut says otherwise: a UTC day at 1m (5 days at 5m, 60 at
@@ -117,14 +117,14 @@ export interface BackfillPlanInput {
 export const backfillQueueName = (exchange: string) => `backfill-${exchange}`;
 
 /**
- * Backfill jobs an instance runs at once for an exchange. Where history comes from trades, paced
- * per pair (Kraken): one per pair up to 32, so every pair moves on every IP. Elsewhere 2: a job
+ * How an instance works an exchange's backfill jobs. Where history comes from trades, paced per
+ * pair (Kraken): in lanes (see `chunkingFor`), one job per pair up to 32, so every pair moves on every IP. Elsewhere 2: a job
  * is a few pages fetched at the exchange's pace (several in flight within the job), and more jobs at
  * once only crowd the machine and the database: on the 2-core bench box, 8 at once made the
  * three-instance backfill 2.2-2.3x one instance's, 2 at once 2.5-2.8x (bench/RESULTS.md).
  */
-export function backfillJobsInFlight(adapter: { trades?: unknown }): number {
-  return adapter.trades ? 32 : 2;
+export function backfillQueueWork(adapter: { trades?: unknown }): QueueWork {
+  return adapter.trades ? { inFlight: 32, lanes: true } : { inFlight: 2, lanes: false };
 }
 
 /** `binance|BTC|1m|2024-03-08T00:00:00.000Z..2024-03-08T23:59:00.000Z|fill`: readable in a summary. */

@@ -86,16 +86,24 @@ export interface Coordinator {
    */
   enqueue(queue: string, jobs: readonly QueuedJob[], expireInSeconds: number, keep?: QueueKeeping): Promise<void>;
   /**
-   * Runs the queue's jobs, several at once but never two of one `group` on this instance: jobs of a
-   * series paced per pair and IP go to different IPs, not into one queue behind one pair's budget.
+   * Runs the queue's jobs, up to `inFlight` at once but never two of one `group` on this instance:
+   * jobs of a series paced per pair and IP go to different IPs, not into one queue behind one pair's
+   * budget. With `lanes`, it asks for its own lane's next job first (LANE_BAND).
    */
-  workQueue<T extends object>(queue: string, expireInSeconds: number, handle: (data: T) => Promise<void>, inFlight?: number): Promise<void>;
+  workQueue<T extends object>(queue: string, expireInSeconds: number, handle: (data: T) => Promise<void>, options?: QueueWork): Promise<void>;
   /** Alive instances of this instance's IP group (itself included; at least 1). */
   groupSize(): number;
   stop(): Promise<void>;
 }
 
 export const queueName = (exchange: string) => `live-${exchange}`;
+
+/** How an instance works a queue (`workQueue`). */
+export interface QueueWork {
+  inFlight?: number;
+  /** The queue's jobs come in lanes (priorities per LANE_BAND): ask for this instance's own first. */
+  lanes?: boolean;
+}
 
 /**
  * A job for `enqueue`: at most one of a `singletonKey` waits; one of a `group` runs per instance at
@@ -265,7 +273,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
    * already running (pg-boss's `ignoreGroups`), and asks again as soon as one finishes. Stopping,
    * it takes nothing new and lets the jobs in hand finish.
    */
-  async function queueLoop(name: string, handle: (data: object) => Promise<void>, inFlight: number): Promise<void> {
+  async function queueLoop(name: string, handle: (data: object) => Promise<void>, inFlight: number, lanes: boolean): Promise<void> {
     const running = new Map<string, Promise<void>>();
     const settled = () => Promise.race(running.values());
     while (!stopped) {
@@ -277,7 +285,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       try {
         // Its own lane's next job first (the chunk after the one it did last of that series), then any.
         const ignoreGroups = [...running.keys()];
-        [job] = await boss.fetch<object>(name, { batchSize: 1, ignoreGroups, minPriority: lane * LANE_BAND + 1, maxPriority: (lane + 1) * LANE_BAND });
+        if (lanes) [job] = await boss.fetch<object>(name, { batchSize: 1, ignoreGroups, minPriority: lane * LANE_BAND + 1, maxPriority: (lane + 1) * LANE_BAND });
         if (!job) [job] = await boss.fetch<object>(name, { batchSize: 1, ignoreGroups });
       } catch (error) {
         if (!stopped) logger.warn("taking a job failed; retrying", { queue: name, error: describeError(error) });
@@ -372,9 +380,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
           })),
         );
     },
-    async workQueue(queue, expiry, handle, inFlight = QUEUE_JOBS_IN_FLIGHT) {
+    async workQueue(queue, expiry, handle, options = {}) {
       await ensureQueue(queue, expiry);
-      workers.push(queueLoop(queue, handle as (data: object) => Promise<void>, inFlight));
+      workers.push(queueLoop(queue, handle as (data: object) => Promise<void>, options.inFlight ?? QUEUE_JOBS_IN_FLIGHT, options.lanes ?? false));
     },
     groupSize: () => groupAlive,
     async stop() {

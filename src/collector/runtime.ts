@@ -32,7 +32,7 @@ import type { CandleSink } from "../sinks/types.ts";
 import type { Hono } from "hono";
 import { type Coordinator, createCoordinator } from "../cluster/coordinator.ts";
 import { planShards } from "../cluster/shards.ts";
-import { type BackfillJob, backfillExpireSeconds, backfillJobsInFlight, backfillQueueName } from "../cluster/backfill-jobs.ts";
+import { type BackfillJob, backfillExpireSeconds, backfillQueueName, backfillQueueWork } from "../cluster/backfill-jobs.ts";
 import { withPositionsOf } from "../sinks/intercept.ts";
 import { nextCycleAt } from "./schedule.ts";
 
@@ -205,7 +205,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
                 throw error;
               }
             },
-            backfillJobsInFlight(adapter),
+            backfillQueueWork(adapter),
           );
         // Every instance names the first tick alike (the last due time), so one publishes it.
         firstDue = nextCycleAt(clock.now(), config.bucketIntervalMinutes, config.settleSeconds) - config.bucketIntervalMinutes * 60_000;

@@ -80,8 +80,8 @@ describe.skipIf(!available)("backfill queue", () => {
       jobs.map((j) => ({ data: j.data, singletonKey: j.singletonKey, group: j.group, priority: j.priority })),
       60,
     );
-    await a.workQueue<BackfillJob>(QUEUE, 60, handler("a"), 8);
-    await b.workQueue<BackfillJob>(QUEUE, 60, handler("b"), 8);
+    await a.workQueue<BackfillJob>(QUEUE, 60, handler("a"), { inFlight: 8, lanes: true });
+    await b.workQueue<BackfillJob>(QUEUE, 60, handler("b"), { inFlight: 8, lanes: true });
     const until = Date.now() + 20_000;
     while (ran.length < jobs.length && Date.now() < until) await Bun.sleep(100);
 
