@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { parseCommandLine } from "../src/cli/args.ts";
 import { UsageError } from "../src/errors.ts";
+import { main } from "../src/main.ts";
+import { SIMULATE_USAGE } from "../src/simulator/cli.ts";
 
 describe("cli", () => {
   test("runs the service when no command is given", () => {
@@ -27,5 +29,11 @@ describe("cli", () => {
   ])("refuses %p", (argv, message) => {
     expect(() => parseCommandLine(argv)).toThrow(UsageError);
     expect(() => parseCommandLine(argv)).toThrow(message);
+  });
+  test("help simulate prints the simulator's whole usage (every option it takes)", async () => {
+    let out = "";
+    expect(await main(["help", "simulate"], {}, { out: (t) => (out += t), err: () => {} })).toBe(0);
+    expect(out).toBe(SIMULATE_USAGE);
+    for (const option of ["--host H[,H...]", "--request-log FILE", "--extra-coins N"]) expect(out).toContain(option);
   });
 });

@@ -119,12 +119,6 @@ name in the config's exchanges:, the Exchange column's name, native or ccxt, the
 natively (others are aggregated from them), the candles a request may return, and the history depth
 where known.
 `,
-  simulate: `Usage: cryptointellect simulate [--port N] [--host H] [--public-host H] [--latency MIN-MAX] [--error-rate R] [--garbage-rate R] [--seed N]
-
-Serves the public market-data endpoints of Binance, Kraken, KuCoin, Poloniex, OKX, Coinbase, Bybit and CoinGecko in
-their real wire formats from deterministic synthetic data, for trying the pipeline offline. Listens on
-127.0.0.1:9700 (in the Docker image, on every interface).
-`,
   healthcheck: `Usage: cryptointellect healthcheck [--url URL] [-c FILE] [--timeout SECONDS]
 
 Probes the service's /health (default http://127.0.0.1:<http.port>/health). Exit 0 when it answers
