@@ -64,6 +64,12 @@ export interface BackfillOptions {
    * replaced at the end of a series' range that completed.
    */
   handovers?: Map<string, SeriesHandover>;
+  /**
+   * Buckets held back and written together (default 0: each time slice is written as soon as it is
+   * built). A cluster's job of one series holds its few thousand buckets for one transaction where
+   * one a page made the database's work per row several times a single backfill's.
+   */
+  writeRows?: number;
 }
 
 /** A series' state where a backfill range ended (BackfillOptions.handovers). */
@@ -242,12 +248,28 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
   // series, not 4 split at epoch multiples.
   const slices: number[] = [];
   for (let t = firstOpen; t <= lastOpen; t += sliceMs) slices.push(t);
+  // Built buckets wait here for their write: each slice's, or up to `writeRows` of them.
+  let held = new Map<CandleSink, Candle[]>([...deps.sinks].map((s) => [s, []]));
+  let heldRows = 0;
+  const flush = async () => {
+    const batch = held;
+    held = new Map([...deps.sinks].map((s) => [s, []]));
+    heldRows = 0;
+    for (const [sink, outcome] of await writeToSinks(batch, step, "backfill write failed; run backfill again to fill it")) {
+      report.written[sink.name] = (report.written[sink.name] ?? 0) + outcome.written;
+      if (outcome.ok) continue;
+      const message = outcome.error!;
+      if (!report.sinkErrors.includes(message)) report.sinkErrors.push(message);
+      const candles = batch.get(sink)!;
+      report.failed.push({ coin: "*", fromOpenMs: candles[0]!.openTimeMs, toOpenMs: candles.at(-1)!.openTimeMs, error: message });
+    }
+  };
   const pending: SliceFetch[][] = [];
   let next = 0;
   while ((next < slices.length || pending.length > 0) && !signal?.aborted) {
     while (pending.length < windowsInFlight && next < slices.length) pending.push(launch(startSlice(slices[next++]!)));
     const fetches = pending.shift()!;
-    const batch = new Map<CandleSink, Candle[]>([...deps.sinks].map((s) => [s, []]));
+    const batch = held;
     let done = 0;
     for (const f of fetches) {
       const state = states.get(f.plan.market.coin)!;
@@ -278,16 +300,11 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
         }
       }
     }
-    for (const [sink, outcome] of await writeToSinks(batch, step, "backfill write failed; run backfill again to fill it")) {
-      report.written[sink.name] = (report.written[sink.name] ?? 0) + outcome.written;
-      if (outcome.ok) continue;
-      const message = outcome.error!;
-      if (!report.sinkErrors.includes(message)) report.sinkErrors.push(message);
-      const candles = batch.get(sink)!;
-      report.failed.push({ coin: "*", fromOpenMs: candles[0]!.openTimeMs, toOpenMs: candles.at(-1)!.openTimeMs, error: message });
-    }
+    heldRows += done;
+    if (heldRows >= (options.writeRows ?? 0)) await flush();
     deps.progress?.add(exchange, done);
   }
+  await flush();
   if (report.filled > 0) metrics.inc("cryptointellect_filled_buckets_total", { exchange }, report.filled);
   // Hand each series' state on where its range ended whole: its last run reaching the range's end,
   // nothing failed, nothing stopped.
