@@ -22,7 +22,7 @@ export const CHUNK_BUCKETS = 1440;
  * 12 pages of one series, fetched several at once: a job takes seconds, an instance that dies loses
  * little. Day-chunks cost a job's overhead (taking it, a missing-range query, a transaction, the
  * acknowledgement) three times as often: on the bench box a three-instance backfill of these
- * exchanges alone took 6.5 s with them, 5.0 s with four-day chunks (one instance: 3.5 s; this
+ * exchanges alone took 6.5 s with them, 5.0 s with four-day chunks (one instance: 3.5-3.9 s; this
  * machine's two cores, not the exchanges' limits, bound that run).
  */
 export const PAGED_CHUNK_BUCKETS = 4 * CHUNK_BUCKETS;
