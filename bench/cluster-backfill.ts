@@ -24,13 +24,9 @@ import { expectedCandle } from "../tests/helpers/oracle.ts";
 import { dropPostgresDatabase, postgresReachable, postgresUrl, uniqueDatabaseName } from "./database.bench.ts";
 import { buildExecutable, stop } from "./resources.bench.ts";
 import { startSimulatorProcess } from "./simulator-process.ts";
+import { argOf } from "./args.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const args = process.argv.slice(2);
-const argOf = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const COINS = Number(argOf("--coins") ?? 30);
 const DAYS = Number(argOf("--days") ?? 2);
 const HOSTS = ["127.0.0.11", "127.0.0.12", "127.0.0.13"];

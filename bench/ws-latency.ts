@@ -23,13 +23,9 @@ import { duplicates, expectedCandle, mismatches, readCsvDir } from "../tests/hel
 import { dropPostgresDatabase, postgresReachable, postgresUrl, uniqueDatabaseName } from "./database.bench.ts";
 import { buildExecutable, freePort, memoryOf, stop, waitHealthy } from "./resources.bench.ts";
 import { processCpuMs, startSimulatorProcess } from "./simulator-process.ts";
+import { argOf } from "./args.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const args = process.argv.slice(2);
-const argOf = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const MINUTES = Number(argOf("--minutes") ?? 5);
 const EXTRA_COINS = Number(argOf("--extra-coins") ?? 0);
 const MODES = (argOf("--modes") ?? "websocket,rest").split(",") as Mode[];

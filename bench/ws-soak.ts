@@ -16,13 +16,9 @@ import { MINUTE_MS } from "../src/domain/interval.ts";
 import { type Faults, type SimServiceId, startSimulator } from "../src/simulator/server.ts";
 import { simulatorConfig } from "../tests/helpers/binary.ts";
 import { duplicates, expectedCandle, mismatches, readCsvDir } from "../tests/helpers/oracle.ts";
+import { argOf } from "./args.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const args = process.argv.slice(2);
-const argOf = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const MINUTES = Number(argOf("--minutes") ?? 30);
 const SETTLE_S = 5;
 const EXCHANGES: readonly NativeExchangeId[] = NATIVE_EXCHANGE_IDS;

@@ -7,8 +7,7 @@
 import postgres from "postgres";
 import type { Clock } from "../clock.ts";
 import type { BucketRange } from "../domain/gaps.ts";
-import { MINUTE_MS } from "../domain/interval.ts";
-
+import { baseIntervalFor, MINUTE_MS } from "../domain/interval.ts";
 import { BOSS_SCHEMA, LANE_BAND, type QueueKeeping, type QueueWork, readInstances } from "./coordinator.ts";
 
 /**
@@ -68,9 +67,7 @@ export function chunkingFor(
   if (!adapter.trades) return { chunkBuckets: PAGED_CHUNK_BUCKETS };
   const chunking: ExchangeChunking = { chunkBuckets: Math.max(1, Math.floor(TRADES_CHUNK_MINUTES / intervalMinutes)), lanes: Math.max(1, instances) };
   if (adapter.recentCandlesOnly === undefined) return chunking;
-  let base = 1;
-  for (const n of adapter.nativeIntervals) if (n <= intervalMinutes && intervalMinutes % n === 0 && n > base) base = n;
-  const baseMs = base * MINUTE_MS;
+  const baseMs = baseIntervalFor(adapter, intervalMinutes) * MINUTE_MS;
   const depthFromMs = Math.floor(nowMs / baseMs) * baseMs - (adapter.recentCandlesOnly - 1) * baseMs;
   // On a whole hour of buckets at or before the depth's start, so that every other job is older than
   // the depth (trades only: no second request of the recent endpoint) and a run again within the
@@ -175,10 +172,9 @@ export function planBackfillJobs(input: BackfillPlanInput): PlannedJob[] {
       starts.push(i);
     }
     starts.push(jobs.length);
-    const start = (lane: number) => starts[lane]!;
     for (let lane = 0; lane < lanes; lane++) {
-      for (let i = start(lane); i < start(lane + 1); i++) {
-        const position = i - start(lane);
+      for (let i = starts[lane]!; i < starts[lane + 1]!; i++) {
+        const position = i - starts[lane]!;
         jobs[i]!.priority = (lane + 1) * LANE_BAND - Math.min(position, LANE_BAND - 1);
         ranked.push({ job: jobs[i]!, rank: position * lanes + lane });
       }

@@ -27,13 +27,6 @@ const livePollMs = (expireInSeconds: number) => Math.max(250, Math.min(1000, (ex
 const QUEUE_POLL_MS = 500;
 const YIELD_MS = 500;
 /**
- * Jobs of one queue (one exchange's backfill) an instance runs at once by default, at most one per
- * group (a series); the client's limiter paces the requests. A queue whose exchange is paced per
- * pair (Kraken, 0.9 calls/s a pair within 20 a second) asks for more (`inFlight`), so that every
- * pair has a job in flight on every IP.
- */
-const QUEUE_JOBS_IN_FLIGHT = 8;
-/**
  * Job priorities per lane (backfill-jobs.ts): lane l's jobs have priorities in
  * [l·LANE_BAND + 1, (l + 1)·LANE_BAND], counting down by position, so that an instance asks for its
  * own lane's next job with a priority range and pg-boss hands them out in order.
@@ -95,7 +88,7 @@ export interface Coordinator {
    * jobs of a series paced per pair and IP go to different IPs, not into one queue behind one pair's
    * budget. With `lanes`, it asks for its own lane's next job first (LANE_BAND).
    */
-  workQueue<T extends object>(queue: string, expireInSeconds: number, handle: (data: T) => Promise<void>, options?: QueueWork): Promise<void>;
+  workQueue<T extends object>(queue: string, expireInSeconds: number, handle: (data: T) => Promise<void>, how: QueueWork): Promise<void>;
   /** Alive instances of this instance's IP group (itself included; at least 1). */
   groupSize(): number;
   stop(): Promise<void>;
@@ -105,9 +98,10 @@ export const queueName = (exchange: string) => `live-${exchange}`;
 
 /** How an instance works a queue (`workQueue`). */
 export interface QueueWork {
-  inFlight?: number;
+  /** Jobs run at once (at most one per group). */
+  inFlight: number;
   /** The queue's jobs come in lanes (priorities per LANE_BAND): ask for this instance's own first. */
-  lanes?: boolean;
+  lanes: boolean;
 }
 
 /**
@@ -183,6 +177,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const expireInSeconds = realSeconds(clock, bucketMs / 3, 2);
   const heartbeatSeconds = Math.max(0.5, Math.min(5, expireInSeconds / 4));
   const pollMs = livePollMs(expireInSeconds);
+  // pg-boss finds expired jobs within a quarter of the expiry (at most 5 s): a takeover stays in the cycle.
+  const upkeepSeconds = Math.max(1, Math.min(5, Math.floor(expireInSeconds / 4)));
   // The step back after a fair part outlasts the others' look at the queue (two of them).
   const yieldMs = Math.max(YIELD_MS, 2 * pollMs);
   const sql = postgres(options.url, { max: 3, onnotice: () => {}, idle_timeout: 30, connect_timeout: 10 });
@@ -191,9 +187,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     schema: BOSS_SCHEMA,
     application_name: `cryptointellect ${options.instance}`,
     max: 4,
-    // Expired jobs are found within a quarter of the expiry (at most 5 s): a takeover stays in the cycle.
-    superviseIntervalSeconds: Math.max(1, Math.min(5, Math.floor(expireInSeconds / 4))),
-    monitorIntervalSeconds: Math.max(1, Math.min(5, Math.floor(expireInSeconds / 4))),
+    superviseIntervalSeconds: upkeepSeconds,
+    monitorIntervalSeconds: upkeepSeconds,
   });
   boss.on("error", (error: unknown) => logger.warn("job queue error", { error: describeError(error) }));
   const queues = new Set<string>();
@@ -282,7 +277,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
    * already running (pg-boss's `ignoreGroups`), and asks again as soon as one finishes. Stopping,
    * it takes nothing new and lets the jobs in hand finish.
    */
-  async function queueLoop(name: string, handle: (data: object) => Promise<void>, inFlight: number, lanes: boolean): Promise<void> {
+  async function queueLoop(name: string, handle: (data: object) => Promise<void>, { inFlight, lanes }: QueueWork): Promise<void> {
     const running = new Map<string, Promise<void>>();
     const settled = () => Promise.race(running.values());
     while (!stopped) {
@@ -389,9 +384,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
           })),
         );
     },
-    async workQueue(queue, expiry, handle, options = {}) {
+    async workQueue(queue, expiry, handle, how) {
       await ensureQueue(queue, expiry);
-      workers.push(queueLoop(queue, handle as (data: object) => Promise<void>, options.inFlight ?? QUEUE_JOBS_IN_FLIGHT, options.lanes ?? false));
+      workers.push(queueLoop(queue, handle as (data: object) => Promise<void>, how));
     },
     groupSize: () => groupAlive,
     async stop() {

@@ -61,3 +61,12 @@ function printable(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f]/g, "?").slice(0, 40);
 }
+
+/** The largest native interval that divides the bucket interval: fewest candles to fetch, exact buckets. */
+export function baseIntervalFor(adapter: { nativeIntervals: readonly number[] }, intervalMinutes: number): number {
+  let best = 1;
+  for (const native of adapter.nativeIntervals) {
+    if (native <= intervalMinutes && intervalMinutes % native === 0 && native > best) best = native;
+  }
+  return best;
+}

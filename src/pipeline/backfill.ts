@@ -8,14 +8,14 @@
 import type { Clock } from "../clock.ts";
 import type { Candle, ExchangeId } from "../domain/candle.ts";
 import { type BucketRange, bucketCount } from "../domain/gaps.ts";
-import { lastClosedBucketOpen, MINUTE_MS } from "../domain/interval.ts";
+import { baseIntervalFor, lastClosedBucketOpen, MINUTE_MS } from "../domain/interval.ts";
 import { describeError } from "../errors.ts";
 import type { Market } from "../exchanges/types.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import type { CandleSink } from "../sinks/types.ts";
 import type { ExchangeRuntime } from "./cycle.ts";
-import { baseIntervalFor, createTradeCarry, fetchRange, type TradeCarry, type WindowResult } from "./fetch-range.ts";
+import { createTradeCarry, fetchRange, type TradeCarry, type WindowResult } from "./fetch-range.ts";
 import type { SeriesState } from "./series.ts";
 import { reportConflict, SEED_BUCKETS, stepWindow, writeToSinks } from "./series-step.ts";
 import { createGate } from "./pool.ts";
@@ -269,7 +269,6 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
   while ((next < slices.length || pending.length > 0) && !signal?.aborted) {
     while (pending.length < windowsInFlight && next < slices.length) pending.push(launch(startSlice(slices[next++]!)));
     const fetches = pending.shift()!;
-    const batch = held;
     let done = 0;
     for (const f of fetches) {
       const state = states.get(f.plan.market.coin)!;
@@ -296,7 +295,7 @@ export async function backfillExchange(deps: BackfillDeps, rt: ExchangeRuntime, 
           if (c.openTimeMs < f.part.fromOpenMs || c.openTimeMs > f.part.toOpenMs) continue;
           done++;
           if (c.filled) report.filled++;
-          for (const [sink, runs] of f.plan.perSink) if (inRuns(runs, c.openTimeMs)) batch.get(sink)!.push(c);
+          for (const [sink, runs] of f.plan.perSink) if (inRuns(runs, c.openTimeMs)) held.get(sink)!.push(c);
         }
       }
     }

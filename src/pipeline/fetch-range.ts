@@ -1,7 +1,7 @@
 import { sortUnique } from "../domain/aggregate.ts";
 import type { RawCandle } from "../domain/candle.ts";
 import { chunkRuns } from "../domain/gaps.ts";
-import { bucketOpen, MINUTE_MS } from "../domain/interval.ts";
+import { baseIntervalFor, bucketOpen, MINUTE_MS } from "../domain/interval.ts";
 import { type Trade, tradesToMinuteCandles } from "../domain/trades-to-candles.ts";
 import { CryptoIntellectError } from "../errors.ts";
 import type { ExchangeClient } from "../http/client.ts";
@@ -18,15 +18,6 @@ const FUTURE_SLACK_MS = 60_000;
 const DEPTH_EDGE_CANDLES = 24;
 /** Times a window is fetched again when its answer holds two different candles for one open time. */
 export const CONFLICT_RETRIES = 2;
-
-/** The largest native interval that divides the bucket interval: fewest candles to fetch, exact buckets. */
-export function baseIntervalFor(adapter: Pick<ExchangeAdapter, "nativeIntervals">, intervalMinutes: number): number {
-  let best = 1;
-  for (const native of adapter.nativeIntervals) {
-    if (native <= intervalMinutes && intervalMinutes % native === 0 && native > best) best = native;
-  }
-  return best;
-}
 
 /** A run of whole buckets fetched together: [fromOpenMs, toOpenMs] are bucket opens, both inclusive. */
 export interface FetchWindow {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { bucketOpen, MINUTE_MS } from "../../src/domain/interval.ts";
+import { baseIntervalFor, bucketOpen, MINUTE_MS } from "../../src/domain/interval.ts";
 import type { RawCandle } from "../../src/domain/candle.ts";
 import { binance } from "../../src/exchanges/binance.ts";
 import { kraken } from "../../src/exchanges/kraken.ts";
@@ -8,7 +8,6 @@ import { createExchangeClient } from "../../src/http/client.ts";
 import { silentLogger } from "../../src/telemetry/log.ts";
 import { createMetrics } from "../../src/telemetry/metrics.ts";
 import {
-  baseIntervalFor,
   type CandleConflict,
   CONFLICT_RETRIES,
   createTradeCarry,
