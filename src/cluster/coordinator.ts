@@ -274,8 +274,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   /**
    * Runs up to `inFlight` jobs of a queue at once, asking only for groups it is not
-   * already running (pg-boss's `ignoreGroups`), and asks again as soon as one finishes. Stopping,
-   * it takes nothing new and lets the jobs in hand finish.
+   * already running (pg-boss's `ignoreGroups`), and asks again as soon as one finishes (a moment
+   * later on a queue without lanes, while others are up). Stopping, it takes nothing new and lets
+   * the jobs in hand finish.
    */
   async function queueLoop(name: string, handle: (data: object) => Promise<void>, { inFlight, lanes }: QueueWork): Promise<void> {
     const running = new Map<string, Promise<void>>();
@@ -312,6 +313,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
           } catch (error) {
             await boss.fail(name, attempt, { message: describeError(error) }).catch(() => {});
           } finally {
+            // Without lanes to share the work out, a slot that just finished steps back a moment
+            // while others are up, so the instance that happens to look first does not take a
+            // small queue whole (a lane's next chunk is taken at once: it is this instance's).
+            if (!lanes && clusterAlive > 1 && !stopped) await pause(YIELD_MS);
             running.delete(group);
           }
         })(),
